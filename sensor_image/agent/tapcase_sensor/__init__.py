@@ -1,0 +1,3 @@
+"""tapcase sensor agent."""
+
+__version__ = "0.1.0"

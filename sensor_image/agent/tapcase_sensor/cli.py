@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def main() -> None:
+    raise SystemExit("tapcase-sensor: not built yet")

@@ -1,0 +1,5 @@
+"""(being written) see tapcase/localcloud/patches.py."""
+
+
+def apply() -> None:
+    pass

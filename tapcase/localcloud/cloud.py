@@ -1,0 +1,214 @@
+"""The local cloud: moto's server with tapcase's patches, in a thread of this process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from tapcase.localcloud import timescale
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+# Only one local cloud can run per process: moto's backends and the interpreter's endpoint
+# (MOTO_PORT) are process-wide.
+_active_lock = threading.Lock()
+_active: LocalCloud | None = None
+
+
+class LocalCloudError(RuntimeError):
+    """The local cloud could not be started or used as asked."""
+
+
+def active() -> LocalCloud | None:
+    """The local cloud running in this process, if any."""
+    return _active
+
+
+class LocalCloud:
+    """moto in server mode on 127.0.0.1, patched to behave like AWS where moto does not.
+
+    >>> with LocalCloud(time_scale=0) as cloud:
+    ...     sfn = cloud.client("stepfunctions")
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        region: str = DEFAULT_REGION,
+        template: str | os.PathLike[str] | None = DEFAULT_TEMPLATE,
+        parameters: dict[str, str] | None = None,
+        time_scale: float | None = None,
+        pcap: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.requested_port = port
+        self.region = region
+        self.template = Path(template) if template else None
+        self.parameters = dict(parameters or {})
+        self.time_scale = time_scale
+        self.pcap = Path(pcap) if pcap else None
+        self.port: int | None = None
+        self.stack: Any = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_scale: float | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        if self.port is None:
+            raise LocalCloudError("the local cloud is not running")
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LocalCloud:
+        global _active
+        from moto.core.config import default_user_config
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        class QuietRequestHandler(MotoRequestHandler):
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                if os.environ.get("TAPCASE_LOCAL_VERBOSE"):
+                    super().log_request(*args, **kwargs)
+        from werkzeug.serving import make_server
+
+        from tapcase.localcloud.patches import apply_all
+
+        if not _active_lock.acquire(blocking=False):
+            raise LocalCloudError("a local cloud is already running in this process")
+        try:
+            apply_all()
+            default_user_config["stepfunctions"] = {"execute_state_machine": True}
+            default_user_config["lambda"] = {"use_docker": False}
+            default_user_config["batch"] = {"use_docker": False}
+
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(
+                "127.0.0.1", self.requested_port, app, threaded=True, request_handler=QuietRequestHandler
+            )
+            self.port = int(self._server.server_address[1])
+            self._set_env(
+                {
+                    "MOTO_PORT": str(self.port),
+                    "AWS_ENDPOINT_URL": self.endpoint,
+                    "AWS_DEFAULT_REGION": self.region,
+                    "AWS_REGION": self.region,
+                    "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
+                    "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+                    "TAPCASE_LOCAL_ENDPOINT": self.endpoint,
+                }
+            )
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="tapcase-localcloud", daemon=True
+            )
+            self._thread.start()
+            self._reset_backends()
+            if self.time_scale is not None:
+                self._saved_scale = timescale.get_scale()
+                timescale.set_scale(self.time_scale)
+            _active = self
+            if self.template is not None:
+                from tapcase.localcloud.deploy import deploy_template
+
+                self.stack = deploy_template(self, self.template, self.parameters)
+        except BaseException:
+            self._shutdown()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        global _active
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        if self._saved_scale is not None:
+            timescale.set_scale(self._saved_scale)
+            self._saved_scale = None
+        self._clients.clear()
+        if _active is self:
+            _active = None
+        if _active_lock.locked() and _active is None:
+            try:
+                _active_lock.release()
+            except RuntimeError:
+                pass
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (used by ``tapcase local serve``)."""
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _reset_backends(self) -> None:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client pointed at the local cloud (cached per service and region)."""
+        key = (service, region or self.region)
+        if key not in self._clients:
+            self._clients[key] = boto3.client(
+                service,
+                region_name=key[1],
+                endpoint_url=self.endpoint,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+            )
+        return self._clients[key]
+
+    def resource(self, logical_id: str) -> str:
+        """Physical id (name, URL or ARN as ``Ref`` gives it) of a deployed template resource."""
+        if self.stack is None:
+            raise LocalCloudError("no template is deployed")
+        return self.stack.ref(logical_id)
+
+
+@contextmanager
+def running(**kwargs: Any) -> Iterator[LocalCloud]:
+    with LocalCloud(**kwargs) as cloud:
+        yield cloud

@@ -1,0 +1,148 @@
+"""Lambda ``Invoke`` runs the project's real handler in this process.
+
+moto without Docker echoes the payload back and never runs code. Here, an invoke of a function
+deployed in the local cloud imports the function's ``Handler`` (``package.module.attribute``,
+from the one code package under ``functions/``), calls it with the event and a context object
+powertools accepts, and answers like AWS:
+
+- success: status 200, the JSON-encoded return value;
+- an unhandled exception: status 200 with ``X-Amz-Function-Error: Unhandled`` and the payload
+  ``{"errorMessage", "errorType", "stackTrace"}``, so that a state machine's Catch on the
+  exception's class name matches, as on AWS;
+- an unknown function: ``ResourceNotFoundException`` (moto's own lookup).
+
+The function's configured environment variables are applied for the duration of the call.
+Invocations are serialised by a lock, because environment variables are process-wide.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+_invoke_lock = threading.RLock()
+_applied = False
+
+
+class HandlerNotFound(RuntimeError):
+    """A deployed function's Handler does not name an importable callable."""
+
+
+@dataclass
+class LocalLambdaContext:
+    """The attributes of AWS's LambdaContext that powertools and handlers read."""
+
+    function_name: str
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = ""
+    memory_limit_in_mb: int = 128
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    timeout_seconds: int = 3
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = self.log_stream_name or f"local/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def resolve_handler(handler: str) -> Any:
+    module_name, _, attr = handler.rpartition(".")
+    if not module_name or not attr:
+        raise HandlerNotFound(f"Handler {handler!r} is not of the form module.function")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise HandlerNotFound(f"Handler {handler!r}: cannot import {module_name}: {exc}") from exc
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise HandlerNotFound(f"Handler {handler!r}: {module_name} has no callable {attr!r}")
+    return func
+
+
+def _error_payload(exc: BaseException) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": "",
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
+
+
+def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
+    """Run a moto ``LambdaFunction``'s handler in-process. Returns (payload, errored)."""
+    env = dict((fn.environment_vars or {}))
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "_HANDLER": fn.handler,
+        }
+    )
+    context = LocalLambdaContext(
+        function_name=fn.function_name,
+        invoked_function_arn=fn.function_arn,
+        memory_limit_in_mb=int(fn.memory_size or 128),
+        timeout_seconds=int(fn.timeout or 3),
+    )
+    with _invoke_lock:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update({k: str(v) for k, v in env.items()})
+        try:
+            try:
+                func = resolve_handler(fn.handler)
+                result = func(event, context)
+                return json.dumps(result, default=str).encode(), False
+            except Exception as exc:  # noqa: BLE001 - reported to the caller like AWS does
+                return json.dumps(_error_payload(exc)).encode(), True
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(
+        self: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        fn = self.get_function(function_name, qualifier)
+        if isinstance(body, (bytes, bytearray)):
+            body = body.decode()
+        event = json.loads(body) if body else {}
+        if (headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")) == "DryRun":
+            return b""
+        payload, errored = run_function(fn, event)
+        if errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    _applied = True
