@@ -1,5 +1,94 @@
-"""(being written)"""
+"""The ``tapcase`` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="tapcase: automated network forensics for AWS.")
+local_app = typer.Typer(no_args_is_help=True, help="Run tapcase on this machine, with no AWS account.")
+app.add_typer(local_app, name="local")
+
+console = Console(stderr=True)
+
+
+def _parse_parameters(values: list[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        if "=" not in item:
+            raise typer.BadParameter(f"expected Name=Value, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key] = value
+    return out
+
+
+@local_app.command("serve")
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
+    pcap: Annotated[
+        Optional[Path], typer.Option(exists=True, dir_okay=False, help="Capture every local sensor sees as mirrored traffic.")
+    ] = None,
+    time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale (1 = real time).")] = 1.0,
+    parameter: Annotated[
+        Optional[list[str]], typer.Option("--parameter", "-p", help="Template parameter override Name=Value.")
+    ] = None,
+    template: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="SAM template to deploy.")] = Path(
+        "template.yaml"
+    ),
+) -> None:
+    """Start the local cloud, deploy the stack, print its endpoint and serve until interrupted."""
+    from tapcase.localcloud import LocalCloud, LocalCloudError
+
+    cloud = LocalCloud(
+        port=port,
+        template=template,
+        parameters=_parse_parameters(parameter or []),
+        time_scale=time_scale,
+        pcap=pcap,
+    )
+    try:
+        cloud.start()
+    except (LocalCloudError, OSError) as exc:
+        console.print(f"[red]error:[/red] could not start the local cloud: {exc}")
+        raise typer.Exit(1) from None
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack = cloud.stack
+        for logical_id, deployed in sorted(stack.resources.items()):
+            console.print(f"  {deployed.type:36} {logical_id:32} {deployed.ref}", soft_wrap=True, highlight=False)
+        print(f"endpoint: {cloud.endpoint}", flush=True)
+        cloud.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cloud.stop()
+
+
+@app.command("analyze")
+def analyze(
+    logs: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of Zeek and/or Suricata logs.")],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Folder to write curated data, results and report.")],
+    investigation: Annotated[
+        Optional[str], typer.Option("--investigation", help="Investigation id (default: derived from the folder).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+) -> None:
+    """Run the investigation query pack locally on logs you already have."""
+    from tapcase.analyze import run
+
+    raise typer.Exit(run(logs=logs, investigation_id=investigation, out=out, as_json=as_json))
 
 
 def main() -> None:
-    pass
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ class LocalCloud:
         self.parameters = dict(parameters or {})
         self.time_scale = time_scale
         self.pcap = Path(pcap) if pcap else None
+        self.account_id = ACCOUNT_ID
         self.port: int | None = None
         self.stack: Any = None
         self._server: Any = None
@@ -97,7 +99,7 @@ class LocalCloud:
             default_user_config["lambda"] = {"use_docker": False}
             default_user_config["batch"] = {"use_docker": False}
 
-            app = DomainDispatcherApplication(create_backend_app)
+            app = _PinRegion(DomainDispatcherApplication(create_backend_app), self.region)
             self._server = make_server(
                 "127.0.0.1", self.requested_port, app, threaded=True, request_handler=QuietRequestHandler
             )
@@ -206,6 +208,31 @@ class LocalCloud:
         if self.stack is None:
             raise LocalCloudError("no template is deployed")
         return self.stack.ref(logical_id)
+
+
+class _PinRegion:
+    """WSGI middleware: the local cloud serves one region, whatever region a client signs for.
+
+    moto keeps one backend per region and takes the region from the SigV4 credential scope; a
+    client configured for another region would otherwise see an empty cloud.
+    """
+
+    _SCOPE = re.compile(r"(Credential=[^/]+/\d{8}/)([a-z0-9-]+)(/)")
+
+    def __init__(self, app: Any, region: str) -> None:
+        self.app = app
+        self.region = region
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        auth = environ.get("HTTP_AUTHORIZATION")
+        if auth:
+            environ["HTTP_AUTHORIZATION"] = self._SCOPE.sub(rf"\g<1>{self.region}\g<3>", auth, count=1)
+        query = environ.get("QUERY_STRING", "")
+        if "X-Amz-Credential=" in query:  # presigned URLs
+            environ["QUERY_STRING"] = re.sub(
+                r"(X-Amz-Credential=[^&%]+(?:%2F|/)\d{8}(?:%2F|/))([a-z0-9-]+)", rf"\g<1>{self.region}", query
+            )
+        return self.app(environ, start_response)
 
 
 @contextmanager

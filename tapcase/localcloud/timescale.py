@@ -1,8 +1,24 @@
-"""The local cloud's clock for Wait states and Retry intervals.
+"""The local cloud's clock: how long workflow time takes in real time.
 
-moto's ASL interpreter really sleeps. Locally every such sleep goes through :func:`sleep`, which
-multiplies the requested seconds by a process-wide scale: 1.0 is real time, 0.01 turns a
-10-minute capture window into 6 seconds, 0 does not sleep at all.
+moto's ASL interpreter really waits. Locally every such wait goes through this module, which
+applies a process-wide scale (``LocalCloud(time_scale=...)`` or ``TAPCASE_TIME_SCALE``):
+1.0 is real time, 0.01 turns a 10-minute capture window into 6 seconds.
+
+Two kinds of waits follow two rules:
+
+- **Delays** -- Wait states (``Seconds``, ``SecondsPath``, ``Timestamp``, ``TimestampPath``) and
+  Retry intervals (after ``IntervalSeconds``, ``BackoffRate``, ``MaxDelaySeconds`` and
+  ``JitterStrategy`` are applied): :func:`sleep` waits ``seconds * scale``. Scale 0 does not
+  wait at all.
+- **Deadlines** -- ``TimeoutSeconds``/``TimeoutSecondsPath`` and ``HeartbeatSeconds`` of Task
+  states, and a state machine's top-level ``TimeoutSeconds``: :func:`scaled_timeout` gives
+  ``max(seconds * scale, min(seconds, TIMEOUT_FLOOR_SECONDS))``. A deadline is never shorter
+  than the floor (1 s of real time, or the declared value if that is smaller), so that at
+  scale 0 a Task that does real work in this process (a Lambda handler, a DuckDB query) is
+  not timed out before it could answer, while a 900 s timeout at scale 0.01 fires after 9 s.
+
+Timestamps written into the execution history (``timeoutInSeconds``, ``heartbeatInSeconds``)
+keep their declared values; only the real waiting is scaled.
 """
 
 from __future__ import annotations
@@ -10,6 +26,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
+
+#: Smallest real time, in seconds, a Task/heartbeat/execution deadline is given (see module doc).
+TIMEOUT_FLOOR_SECONDS = 1.0
 
 _lock = threading.Lock()
 _scale = float(os.environ.get("TAPCASE_TIME_SCALE", "1.0"))
@@ -28,11 +48,33 @@ def set_scale(scale: float) -> None:
 
 
 def scaled(seconds: float) -> float:
-    """Seconds of real time that ``seconds`` of workflow time take."""
+    """Seconds of real time that a delay of ``seconds`` of workflow time takes."""
     return max(0.0, float(seconds)) * _scale
 
 
-def sleep(seconds: float) -> None:
-    real = scaled(seconds)
-    if real > 0:
-        time.sleep(real)
+def scaled_timeout(seconds: float) -> float:
+    """Seconds of real time after which a deadline of ``seconds`` of workflow time expires."""
+    declared = max(0.0, float(seconds))
+    return max(declared * _scale, min(declared, TIMEOUT_FLOOR_SECONDS))
+
+
+def sleep(
+    seconds: float,
+    *,
+    wake: threading.Event | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> None:
+    """Wait a delay of ``seconds`` of workflow time (``seconds * scale`` of real time).
+
+    ``wake``, an event set when something may have changed, cuts the current wait short so that
+    ``cancelled()`` is asked again; the sleep ends early only when ``cancelled()`` is true.
+    """
+    deadline = time.monotonic() + scaled(seconds)
+    while cancelled is None or not cancelled():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if wake is None:
+            time.sleep(remaining)
+        else:
+            wake.wait(remaining)

@@ -1,0 +1,41 @@
+"""Typed errors. A Lambda's unhandled exception reaches the state machine with the class name as
+its error name, so ASL ``Catch``/``Retry`` blocks name these classes (checked by a test)."""
+
+from __future__ import annotations
+
+
+class TapcaseError(Exception):
+    """Base class of every error the workflow raises on purpose."""
+
+
+class InvalidRequest(TapcaseError):
+    """The input is neither a GuardDuty finding event nor a valid manual/scheduled request."""
+
+
+class NotAnEc2Finding(TapcaseError):
+    """The GuardDuty finding is about something other than an EC2 instance."""
+
+
+class InstanceNotFound(TapcaseError):
+    """The instance named by the request does not exist (any more) or is terminated."""
+
+
+class UnsupportedInstanceType(TapcaseError):
+    """Traffic Mirroring does not support the instance's type."""
+
+
+class NoFreeMirrorSlot(TapcaseError):
+    """A source ENI already has the maximum number of mirror sessions."""
+
+
+class NoSensorSubnet(TapcaseError):
+    """No subnet in the suspect's Availability Zone can host the sensor."""
+
+
+ERROR_NAMES = frozenset(
+    cls.__name__ for cls in (
+        InvalidRequest, NotAnEc2Finding, InstanceNotFound, UnsupportedInstanceType, NoFreeMirrorSlot, NoSensorSubnet,
+    )
+)
+# Plan's refusals: the workflow ends cleanly (nothing was created) when one of these is raised.
+PLAN_REFUSALS = ERROR_NAMES

@@ -1,0 +1,73 @@
+"""GuardDuty findings as EventBridge delivers them.
+
+Tolerant models (``extra="allow"``): GuardDuty adds fields over time and real findings vary
+(``networkInterfaceId`` missing in old findings, ``launchTime`` as epoch-ms or ISO string, ``asn``
+as int or string, null ``platform``). Only what the workflow reads is typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Tolerant(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class PrivateIp(_Tolerant):
+    privateIpAddress: str | None = None
+
+
+class NetworkInterface(_Tolerant):
+    networkInterfaceId: str | None = None
+    privateIpAddress: str | None = None
+    privateIpAddresses: list[PrivateIp] = Field(default_factory=list)
+    publicIp: str | None = None
+    subnetId: str | None = None
+    vpcId: str | None = None
+
+
+class InstanceDetails(_Tolerant):
+    instanceId: str | None = None
+    instanceType: str | None = None
+    availabilityZone: str | None = None
+    launchTime: int | float | str | None = None
+    networkInterfaces: list[NetworkInterface] = Field(default_factory=list)
+
+
+class Resource(_Tolerant):
+    resourceType: str | None = None
+    instanceDetails: InstanceDetails | None = None
+
+
+class Service(_Tolerant):
+    action: dict[str, Any] | None = None
+    resourceRole: str | None = None
+    count: int | None = None
+    eventFirstSeen: str | None = None
+    eventLastSeen: str | None = None
+
+
+class Finding(_Tolerant):
+    id: str
+    type: str
+    severity: float = 0.0
+    region: str | None = None
+    accountId: str | None = None
+    title: str | None = None
+    resource: Resource
+    service: Service | None = None
+    updatedAt: str | None = None
+
+
+class FindingEvent(_Tolerant):
+    """The EventBridge envelope: ``detail`` is one finding."""
+
+    source: str | None = None
+    detail_type: str | None = Field(default=None, alias="detail-type")
+    region: str | None = None
+    account: str | None = None
+    time: str | None = None
+    detail: Finding

@@ -1,0 +1,77 @@
+"""The one request model every trigger is normalised into."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
+INVESTIGATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
+
+
+class FilterRule(BaseModel):
+    """One traffic mirror filter rule a request may ask for (default: everything, both ways)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Literal["ingress", "egress"]
+    action: Literal["accept", "reject"] = "accept"
+    protocol: int | None = Field(default=None, ge=0, le=255)
+    source_cidr: str = "0.0.0.0/0"
+    destination_cidr: str = "0.0.0.0/0"
+    source_ports: tuple[int, int] | None = None
+    destination_ports: tuple[int, int] | None = None
+
+
+class ManualRequest(BaseModel):
+    """What an analyst pastes into the Step Functions console, or a schedule sends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
+    duration_seconds: int = Field(default=600, ge=60, le=86_400)
+    reason: str = Field(default="manual investigation", min_length=1, max_length=1024)
+    trigger: Literal["manual", "scheduled"] = "manual"
+    investigation_id: str | None = Field(default=None, pattern=INVESTIGATION_ID_PATTERN)
+    filter_rules: list[FilterRule] | None = Field(default=None, max_length=20)
+    requested_by: str | None = Field(default=None, max_length=256)
+
+
+class FindingContext(BaseModel):
+    """What the investigation keeps of a GuardDuty finding."""
+
+    id: str
+    type: str
+    severity: float
+    title: str | None = None
+    region: str | None = None
+    account_id: str | None = None
+    resource_role: str | None = None
+    count: int | None = None
+    remote_ips: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+    remote_ports: list[int] = Field(default_factory=list)
+    local_ports: list[int] = Field(default_factory=list)
+    finding_enis: list[str] = Field(default_factory=list)
+
+
+class InvestigationRequest(BaseModel):
+    """Normalised request: the Plan step's input after parsing, whatever the trigger."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    investigation_id: str = Field(pattern=INVESTIGATION_ID_PATTERN)
+    trigger: Literal["guardduty", "manual", "scheduled"]
+    instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
+    duration_seconds: int
+    reason: str
+    finding: FindingContext | None = None
+    filter_rules: list[FilterRule] | None = None
+
+    @field_validator("duration_seconds")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("duration_seconds must be positive")
+        return value

@@ -1,0 +1,29 @@
+"""Function settings, parsed once per process from the environment the template sets."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    default_capture_seconds: int = Field(default=600, ge=1)
+    max_capture_seconds: int = Field(default=3600, ge=1)
+    evidence_bucket: str | None = None
+    lock_table: str | None = None
+
+
+@lru_cache(maxsize=8)
+def _load(items: tuple[tuple[str, str], ...]) -> Settings:
+    env = dict(items)
+    return Settings.model_validate({k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+
+
+def settings() -> Settings:
+    """Settings from the current environment (cached per distinct environment)."""
+    keys = tuple(sorted((k, v) for k, v in os.environ.items() if k.lower() in Settings.model_fields))
+    return _load(keys)

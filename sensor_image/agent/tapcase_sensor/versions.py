@@ -1,0 +1,14 @@
+"""Pinned engine versions. The Dockerfiles and compose.yaml must agree (a test checks)."""
+
+from __future__ import annotations
+
+ZEEK_VERSION = "8.0.8"
+SURICATA_VERSION = "7.0.10"
+
+#: Upstream images the sensor images are built FROM.
+ZEEK_BASE_IMAGE = f"zeek/zeek:{ZEEK_VERSION}"
+SURICATA_BASE_IMAGE = f"jasonish/suricata:{SURICATA_VERSION}"
+
+#: Images built from sensor_image/{zeek,suricata}/Dockerfile (compose.yaml builds and tags them).
+ZEEK_IMAGE = f"tapcase/sensor-zeek:{ZEEK_VERSION}"
+SURICATA_IMAGE = f"tapcase/sensor-suricata:{SURICATA_VERSION}"

@@ -1,0 +1,508 @@
+"""Deploys ``template.yaml`` into the local cloud, resource by resource, in dependency order.
+
+Each resource type the template uses is created through the same boto3 API CloudFormation would
+call, so the result is what the local services hold, not a record of intentions. Lambda functions
+are created with a placeholder archive: their code is this checkout's ``functions/`` package, run
+in-process by :mod:`tapcase.localcloud.lambda_runtime` from each function's ``Handler``. IAM
+policies are created but not enforced (moto does not evaluate them); cfn-lint and the coherence
+tests check them statically.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tapcase.localcloud.cfn import Evaluator, TemplateError, load_template, references
+
+if TYPE_CHECKING:
+    from tapcase.localcloud.cloud import LocalCloud
+
+DEFAULT_STACK_NAME = "tapcase"
+_ASSUME_LAMBDA = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+_ASSUME_STATES = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@dataclass
+class Deployed:
+    logical_id: str
+    type: str
+    ref: Any
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    name: str
+    template_path: Path
+    resources: dict[str, Deployed] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def ref(self, logical_id: str) -> Any:
+        try:
+            return self.resources[logical_id].ref
+        except KeyError:
+            raise KeyError(f"no deployed resource {logical_id!r} in stack {self.name}") from None
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        deployed = self.resources.get(logical_id)
+        if deployed is None:
+            raise KeyError(f"no deployed resource {logical_id!r} in stack {self.name}")
+        if attribute not in deployed.attributes:
+            raise TemplateError(f"{logical_id} ({deployed.type}) has no attribute {attribute!r} locally")
+        return deployed.attributes[attribute]
+
+    def of_type(self, resource_type: str) -> dict[str, Deployed]:
+        return {k: v for k, v in self.resources.items() if v.type == resource_type}
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _placeholder_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(
+            "README.txt",
+            "tapcase local cloud: this function's code runs in-process from the checkout's functions/ package.\n",
+        )
+    return buf.getvalue()
+
+
+def _tags_list(tags: dict[str, str] | list[dict[str, str]] | None) -> list[dict[str, str]]:
+    if not tags:
+        return []
+    if isinstance(tags, dict):
+        return [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+    return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]
+
+
+def resolve_parameters(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values from defaults and overrides, checked like CloudFormation checks them."""
+    declared = template.get("Parameters", {})
+    unknown = set(given) - set(declared)
+    if unknown:
+        raise TemplateError(f"unknown template parameters: {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        if name in given:
+            value: Any = given[name]
+        elif "Default" in spec:
+            value = spec["Default"]
+        else:
+            raise TemplateError(f"template parameter {name} has no default and was not given")
+        allowed = spec.get("AllowedValues")
+        if allowed is not None and str(value) not in [str(a) for a in allowed]:
+            raise TemplateError(f"parameter {name}={value!r} not in {allowed}")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise TemplateError(f"parameter {name}={value!r} is not a number") from None
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                raise TemplateError(f"parameter {name}={value} below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                raise TemplateError(f"parameter {name}={value} above MaxValue {spec['MaxValue']}")
+        values[name] = str(value).split(",") if spec.get("Type") == "CommaDelimitedList" else str(value)
+    return values
+
+
+class Deployer:
+    def __init__(self, cloud: LocalCloud, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
+        self.cloud = cloud
+        self.template_path = template_path
+        self.template = load_template(template_path)
+        self.stack = Stack(name=stack_name, template_path=template_path)
+        self.account = cloud.account_id
+        self.region = cloud.region
+        self.stack.parameters = resolve_parameters(self.template, parameters)
+        self.evaluator = Evaluator(
+            pseudo={
+                "AWS::Region": self.region,
+                "AWS::AccountId": self.account,
+                "AWS::StackName": stack_name,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{stack_name}/local",
+            },
+            parameters=self.stack.parameters,
+            conditions=self.template.get("Conditions", {}),
+            ref=self.stack.ref,
+            get_att=self.stack.get_att,
+        )
+
+    # -- order ---------------------------------------------------------------------------------
+    def _order(self) -> list[str]:
+        resources = self.template["Resources"]
+        graph: dict[str, set[str]] = {}
+        for logical_id, resource in resources.items():
+            deps = {d for d in references(resource) if d in resources}
+            depends_on = resource.get("DependsOn", [])
+            deps |= set([depends_on] if isinstance(depends_on, str) else depends_on)
+            graph[logical_id] = deps - {logical_id}
+        try:
+            return list(TopologicalSorter(graph).static_order())
+        except CycleError as exc:
+            raise TemplateError(f"dependency cycle in template: {exc.args[1]}") from exc
+
+    # -- deploy --------------------------------------------------------------------------------
+    def deploy(self) -> Stack:
+        resources = self.template["Resources"]
+        globals_fn = self.template.get("Globals", {}).get("Function", {})
+        for logical_id in self._order():
+            resource = resources[logical_id]
+            if "Condition" in resource and not self.evaluator.condition(resource["Condition"]):
+                continue
+            rtype = resource["Type"]
+            props = resource.get("Properties", {}) or {}
+            if rtype == "AWS::Serverless::Function":
+                props = _merge(globals_fn, props)
+            handler = getattr(self, "_" + rtype.replace("::", "_"), None)
+            if handler is None:
+                raise TemplateError(f"{logical_id}: resource type {rtype} is not supported by the local deployer")
+            deployed = handler(logical_id, self.evaluator.evaluate(props))
+            self.stack.resources[logical_id] = deployed
+        for name, output in (self.template.get("Outputs") or {}).items():
+            if "Condition" in output and not self.evaluator.condition(output["Condition"]):
+                continue
+            self.stack.outputs[name] = self.evaluator.evaluate(output["Value"])
+        return self.stack
+
+    def _name(self, logical_id: str, explicit: str | None = None, lower: bool = False) -> str:
+        name = explicit or f"{self.stack.name}-{logical_id}"
+        return name.lower() if lower else name
+
+    def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+
+    # -- resource types ------------------------------------------------------------------------
+    def _AWS_S3_Bucket(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        s3 = self.cloud.client("s3")
+        name = self._name(logical_id, props.get("BucketName"), lower=True)
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        s3.create_bucket(**kwargs)
+        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if "BucketEncryption" in props:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            # CloudFormation's property name differs from the API's.
+                            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                            **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+                        }
+                        for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            )
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
+        if "LifecycleConfiguration" in props:
+            rules = []
+            for rule in props["LifecycleConfiguration"]["Rules"]:
+                r: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule["Status"]}
+                r["Filter"] = {"Prefix": rule.get("Prefix", "")}
+                if "ExpirationInDays" in rule:
+                    r["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+                if "NoncurrentVersionExpiration" in rule:
+                    r["NoncurrentVersionExpiration"] = {
+                        "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+                    }
+                rules.append(r)
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+        if props.get("Tags"):
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags_list(props["Tags"])})
+        return Deployed(
+            logical_id, "AWS::S3::Bucket", name,
+            {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"},
+        )
+
+    def _AWS_SQS_Queue(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        sqs = self.cloud.client("sqs")
+        name = self._name(logical_id, props.get("QueueName"))
+        attrs = {
+            k: str(v) for k, v in props.items()
+            if k in {"VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+                     "DelaySeconds", "MaximumMessageSize", "SqsManagedSseEnabled", "FifoQueue"}
+        }
+        if "RedrivePolicy" in props:
+            attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return Deployed(logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+    def _AWS_DynamoDB_Table(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        ddb = self.cloud.client("dynamodb")
+        name = self._name(logical_id, props.get("TableName"))
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if kwargs["BillingMode"] == "PROVISIONED":
+            kwargs["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+        if "SSESpecification" in props:
+            kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+        arn = ddb.create_table(**kwargs)["TableDescription"]["TableArn"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": bool(ttl["Enabled"]), "AttributeName": ttl["AttributeName"]},
+            )
+        return Deployed(logical_id, "AWS::DynamoDB::Table", name, {"Arn": arn})
+
+    def _AWS_SNS_Topic(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        sns = self.cloud.client("sns")
+        name = self._name(logical_id, props.get("TopicName"))
+        arn = sns.create_topic(Name=name)["TopicArn"]
+        for sub in props.get("Subscription", []) or []:
+            sns.subscribe(TopicArn=arn, Protocol=sub["Protocol"], Endpoint=sub["Endpoint"])
+        return Deployed(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
+
+    def _AWS_Logs_LogGroup(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        logs = self.cloud.client("logs")
+        name = self._name(logical_id, props.get("LogGroupName"))
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        return Deployed(logical_id, "AWS::Logs::LogGroup", name, {"Arn": self._arn("logs", f"log-group:{name}:*")})
+
+    def _role(self, logical_id: str, assume: dict[str, Any], policies: list[Any], managed: list[str]) -> str:
+        iam = self.cloud.client("iam")
+        name = f"{self.stack.name}-{logical_id}"[:64]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(assume))["Role"]["Arn"]
+        for i, policy in enumerate(policies):
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy.get("PolicyName", f"policy{i}"),
+                PolicyDocument=json.dumps(policy["PolicyDocument"]),
+            )
+        for policy_arn in managed:
+            # AWS-managed policies are not loaded into the local IAM; the account's own are attached.
+            if policy_arn.startswith(f"arn:aws:iam::{self.account}:"):
+                iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+        return arn
+
+    def _AWS_IAM_Role(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        arn = self._role(
+            logical_id, props["AssumeRolePolicyDocument"], props.get("Policies", []), props.get("ManagedPolicyArns", [])
+        )
+        name = arn.rsplit("/", 1)[-1]
+        return Deployed(logical_id, "AWS::IAM::Role", name, {"Arn": arn, "RoleId": name})
+
+    def _AWS_IAM_InstanceProfile(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        iam = self.cloud.client("iam")
+        name = self._name(logical_id, props.get("InstanceProfileName"))
+        arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
+        for role in props.get("Roles", []):
+            iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+        return Deployed(logical_id, "AWS::IAM::InstanceProfile", name, {"Arn": arn})
+
+    def _sam_policies(self, props: dict[str, Any]) -> list[dict[str, Any]]:
+        """SAM ``Policies``: inline statements are kept; policy templates are recorded by name."""
+        policies = props.get("Policies") or []
+        if isinstance(policies, (str, dict)):
+            policies = [policies]
+        out: list[dict[str, Any]] = []
+        for i, p in enumerate(policies):
+            if isinstance(p, dict) and "Statement" in p:
+                out.append({"PolicyName": f"inline{i}", "PolicyDocument": {"Version": "2012-10-17", **p}})
+            elif isinstance(p, dict):
+                # A SAM policy template such as {S3CrudPolicy: {BucketName: ...}}.
+                (tname, targs), = p.items()
+                out.append({
+                    "PolicyName": f"{tname}{i}",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Sid": tname, "Effect": "Allow", "Action": "none:SamPolicyTemplate",
+                                       "Resource": "*", "Condition": {"StringEquals": {"sam:args": json.dumps(targs)}}}],
+                    },
+                })
+        return out
+
+    def _AWS_Serverless_Function(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        lam = self.cloud.client("lambda")
+        name = self._name(logical_id, props.get("FunctionName"))
+        code_uri = props.get("CodeUri")
+        if code_uri is None:
+            raise TemplateError(f"{logical_id}: no CodeUri")
+        role = props.get("Role") or self._role(logical_id, _ASSUME_LAMBDA, self._sam_policies(props), [])
+        from tapcase.localcloud.lambda_runtime import resolve_handler
+
+        resolve_handler(props["Handler"])  # fail the deployment early if the handler does not import
+        kwargs: dict[str, Any] = {
+            "FunctionName": name,
+            "Runtime": props.get("Runtime", "python3.11"),
+            "Role": role,
+            "Handler": props["Handler"],
+            "Code": {"ZipFile": _placeholder_zip()},
+            "Timeout": int(props.get("Timeout", 3)),
+            "MemorySize": int(props.get("MemorySize", 128)),
+            "Architectures": props.get("Architectures", ["x86_64"]),
+            "Tags": {str(k): str(v) for k, v in (props.get("Tags") or {}).items()},
+        }
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        if variables:
+            kwargs["Environment"] = {"Variables": {k: str(v) for k, v in variables.items()}}
+        if props.get("Description"):
+            kwargs["Description"] = props["Description"]
+        arn = lam.create_function(**kwargs)["FunctionArn"]
+        return Deployed(logical_id, "AWS::Serverless::Function", name, {"Arn": arn})
+
+    def _AWS_Serverless_StateMachine(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        sfn = self.cloud.client("stepfunctions")
+        name = self._name(logical_id, props.get("Name"))
+        if "DefinitionUri" in props:
+            text = (self.template_path.parent / props["DefinitionUri"]).read_text(encoding="utf-8")
+        elif "Definition" in props:
+            text = json.dumps(props["Definition"])
+        else:
+            raise TemplateError(f"{logical_id}: no Definition or DefinitionUri")
+        substitutions = props.get("DefinitionSubstitutions") or {}
+        text = substitute_definition(text, substitutions, logical_id)
+        json.loads(text)  # the substituted definition must still be JSON
+        role = props.get("Role") or self._role(logical_id, _ASSUME_STATES, self._sam_policies(props), [])
+        kwargs: dict[str, Any] = {"name": name, "definition": text, "roleArn": role, "type": props.get("Type", "STANDARD")}
+        if props.get("Tags"):
+            kwargs["tags"] = [{"key": k, "value": str(v)} for k, v in props["Tags"].items()]
+        arn = sfn.create_state_machine(**kwargs)["stateMachineArn"]
+        return Deployed(logical_id, "AWS::Serverless::StateMachine", arn, {"Arn": arn, "Name": name})
+
+    def _AWS_Glue_Database(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        glue = self.cloud.client("glue")
+        db_input = dict(props["DatabaseInput"])
+        db_input.setdefault("Name", self._name(logical_id, lower=True).replace("-", "_"))
+        glue.create_database(CatalogId=self.account, DatabaseInput=db_input)
+        return Deployed(logical_id, "AWS::Glue::Database", db_input["Name"], {})
+
+    def _AWS_Glue_Table(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        glue = self.cloud.client("glue")
+        table_input = props["TableInput"]
+        glue.create_table(DatabaseName=props["DatabaseName"], TableInput=table_input)
+        return Deployed(logical_id, "AWS::Glue::Table", table_input["Name"], {})
+
+    def _AWS_Athena_WorkGroup(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        athena = self.cloud.client("athena")
+        name = props["Name"]
+        kwargs: dict[str, Any] = {"Name": name}
+        if "WorkGroupConfiguration" in props:
+            kwargs["Configuration"] = props["WorkGroupConfiguration"]
+        if props.get("Description"):
+            kwargs["Description"] = props["Description"]
+        if props.get("Tags"):
+            kwargs["Tags"] = _tags_list(props["Tags"])
+        athena.create_work_group(**coerce_to_api(athena, "CreateWorkGroup", kwargs))
+        return Deployed(logical_id, "AWS::Athena::WorkGroup", name, {})
+
+    def _AWS_EC2_LaunchTemplate(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        ec2 = self.cloud.client("ec2")
+        name = self._name(logical_id, props.get("LaunchTemplateName"))
+        data = props["LaunchTemplateData"]
+        lt = ec2.create_launch_template(
+            **coerce_to_api(ec2, "CreateLaunchTemplate", {"LaunchTemplateName": name, "LaunchTemplateData": data})
+        )["LaunchTemplate"]
+        return Deployed(
+            logical_id, "AWS::EC2::LaunchTemplate", lt["LaunchTemplateId"],
+            {
+                "LaunchTemplateId": lt["LaunchTemplateId"],
+                "LatestVersionNumber": str(lt["LatestVersionNumber"]),
+                "DefaultVersionNumber": str(lt["DefaultVersionNumber"]),
+            },
+        )
+
+    def _AWS_Events_Rule(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        events = self.cloud.client("events")
+        name = self._name(logical_id, props.get("Name"))
+        kwargs: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
+        if "EventPattern" in props:
+            kwargs["EventPattern"] = json.dumps(props["EventPattern"])
+        if "ScheduleExpression" in props:
+            kwargs["ScheduleExpression"] = props["ScheduleExpression"]
+        if props.get("Description"):
+            kwargs["Description"] = props["Description"]
+        arn = events.put_rule(**kwargs)["RuleArn"]
+        targets = []
+        for target in props.get("Targets", []):
+            t = {"Id": target["Id"], "Arn": target["Arn"]}
+            for key in ("RoleArn", "Input", "InputPath"):
+                if key in target:
+                    t[key] = target[key]
+            if "InputTransformer" in target:
+                t["InputTransformer"] = target["InputTransformer"]
+            targets.append(t)
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        return Deployed(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
+
+
+def coerce_to_api(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation passes parameters as strings; coerce them to the API's numbers and booleans,
+    following the operation's input shape in botocore's model."""
+    model = client.meta.service_model.operation_model(operation).input_shape
+
+    def walk(shape: Any, value: Any) -> Any:
+        if shape is None:
+            return value
+        kind = shape.type_name
+        if kind == "structure" and isinstance(value, dict):
+            return {k: walk(shape.members.get(k), v) for k, v in value.items()}
+        if kind == "list" and isinstance(value, list):
+            return [walk(shape.member, v) for v in value]
+        if kind == "map" and isinstance(value, dict):
+            return {k: walk(shape.value, v) for k, v in value.items()}
+        if kind in {"integer", "long"} and isinstance(value, str):
+            return int(value)
+        if kind in {"float", "double"} and isinstance(value, str):
+            return float(value)
+        if kind == "boolean" and isinstance(value, str):
+            return value.lower() == "true"
+        return value
+
+    return walk(model, params)
+
+
+def substitute_definition(text: str, substitutions: dict[str, Any], where: str = "definition") -> str:
+    """Apply SAM ``DefinitionSubstitutions`` (``${Key}``); every placeholder must be defined."""
+    import re
+
+    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
+    missing = placeholders - set(substitutions)
+    if missing:
+        raise TemplateError(f"{where}: DefinitionSubstitutions lack {sorted(missing)}")
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", str(value))
+    return text
+
+
+def deploy_template(
+    cloud: LocalCloud, template_path: str | Path, parameters: dict[str, Any] | None = None,
+    stack_name: str = DEFAULT_STACK_NAME,
+) -> Stack:
+    return Deployer(cloud, Path(template_path), dict(parameters or {}), stack_name).deploy()
