@@ -20,6 +20,10 @@ class InstanceNotFound(TapcaseError):
     """The instance named by the request does not exist (any more) or is terminated."""
 
 
+class InstanceNotRunning(TapcaseError):
+    """The instance exists but is not running: there is no traffic to mirror."""
+
+
 class UnsupportedInstanceType(TapcaseError):
     """Traffic Mirroring does not support the instance's type."""
 
@@ -32,10 +36,18 @@ class NoSensorSubnet(TapcaseError):
     """No subnet in the suspect's Availability Zone can host the sensor."""
 
 
-ERROR_NAMES = frozenset(
-    cls.__name__ for cls in (
-        InvalidRequest, NotAnEc2Finding, InstanceNotFound, UnsupportedInstanceType, NoFreeMirrorSlot, NoSensorSubnet,
+class MirrorSetupFailed(TapcaseError):
+    """AWS refused to create a traffic mirror resource (e.g. the instance type cannot be mirrored)."""
+
+
+class TeardownIncomplete(TapcaseError):
+    """Some investigation resources could not be deleted yet (retried by the state machine)."""
+
+
+# Plan's refusals: the workflow ends with one of these before anything is created.
+PLAN_REFUSALS = frozenset(
+    cls.__name__
+    for cls in (
+        InvalidRequest, InstanceNotFound, InstanceNotRunning, UnsupportedInstanceType, NoFreeMirrorSlot, NoSensorSubnet,
     )
 )
-# Plan's refusals: the workflow ends cleanly (nothing was created) when one of these is raised.
-PLAN_REFUSALS = ERROR_NAMES

@@ -13,8 +13,13 @@ class Settings(BaseModel):
 
     default_capture_seconds: int = Field(default=600, ge=1)
     max_capture_seconds: int = Field(default=3600, ge=1)
-    evidence_bucket: str | None = None
-    lock_table: str | None = None
+    evidence_bucket: str = ""
+    lock_table: str = ""
+    glue_database: str = ""
+    aws_region: str = "us-east-1"
+    sensor_ready_timeout_seconds: int = Field(default=900, ge=1)
+    collect_timeout_seconds: int = Field(default=1800, ge=1)
+    report_topic_arn: str = ""
 
 
 @lru_cache(maxsize=8)

@@ -124,10 +124,13 @@ class LocalCloud:
                 self._saved_scale = timescale.get_scale()
                 timescale.set_scale(self.time_scale)
             _active = self
+            from tapcase.localcloud import sensors
+
+            sensors.set_capture(self.pcap)
             if self.template is not None:
                 from tapcase.localcloud.deploy import deploy_template
 
-                self.stack = deploy_template(self, self.template, self.parameters)
+                self.stack = deploy_template(self, self.template, self.local_parameters())
         except BaseException:
             self._shutdown()
             raise
@@ -136,8 +139,26 @@ class LocalCloud:
     def stop(self) -> None:
         self._shutdown()
 
+    def local_parameters(self) -> dict[str, str]:
+        """Template parameters, with local stand-ins for those only AWS can fill (an AMI id)."""
+        from tapcase.localcloud.cfn import load_template
+
+        params = dict(self.parameters)
+        declared = load_template(self.template).get("Parameters", {}) if self.template else {}
+        for name, spec in declared.items():
+            if name not in params and "Default" not in spec and spec.get("Type") == "AWS::EC2::Image::Id":
+                images = self.client("ec2").describe_images(Owners=["amazon"])["Images"]
+                params[name] = sorted(i["ImageId"] for i in images)[0]
+        return params
+
     def _shutdown(self) -> None:
         global _active
+        try:
+            from tapcase.localcloud import sensors
+
+            sensors.stop_all()
+        except ImportError:
+            pass
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -32,10 +32,11 @@ def apply_all() -> None:
                 "Re-check every module in tapcase/localcloud against the new version before bumping the pin."
             )
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, ec2_mirroring, lambda_runtime, sfn
+        from tapcase.localcloud import athena, ec2_mirroring, lambda_runtime, sensors, sfn
 
         lambda_runtime.apply()
         sfn.apply()
         ec2_mirroring.apply()
         athena.apply()
+        sensors.apply()
         _applied = True

@@ -1,11 +1,16 @@
-"""Plan: check and normalise the request (Lambda handler; thin)."""
+"""Plan: check the request, resolve the instance and its ENIs, and decide everything later
+states need. Refuses with a typed error, creating nothing (Lambda handler; thin)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from workflow.dal import ec2
+from workflow.logic.queries import pack_queries
+from workflow.logic.plan import StackSettings, make_plan
 from workflow.logic.request import normalise
 from workflow.observability import logger
 from workflow.settings import settings
@@ -21,5 +26,23 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         max_duration_seconds=cfg.max_capture_seconds,
     )
     logger.append_keys(investigation_id=request.investigation_id)
-    logger.info("request accepted", extra={"trigger": request.trigger, "instance_id": request.instance_id})
-    return {"request": request.model_dump(mode="json")}
+    instance = ec2.describe_instance(request.instance_id)
+    eni_ids = [n["NetworkInterfaceId"] for n in (instance or {}).get("NetworkInterfaces", [])]
+    plan = make_plan(
+        request,
+        instance,
+        ec2.mirror_sessions_by_eni(eni_ids) if eni_ids else {},
+        ec2.mirror_target_enis() if eni_ids else set(),
+        stack=StackSettings(
+            bucket=cfg.evidence_bucket,
+            region=cfg.aws_region,
+            sensor_ready_timeout_seconds=cfg.sensor_ready_timeout_seconds,
+            collect_timeout_seconds=cfg.collect_timeout_seconds,
+        ),
+        now_epoch=int(time.time()),
+        queries=pack_queries(request, cfg.glue_database),
+    )
+    for warning in plan.warnings:
+        logger.warning(warning)
+    logger.info("plan made", extra={"sources": [s.eni_id for s in plan.sources], "vni": plan.vni})
+    return plan.model_dump(mode="json")

@@ -1,0 +1,26 @@
+"""CreateMirrorFilter: the investigation's traffic mirror filter with its rules (Lambda handler)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from workflow.dal import ec2
+from workflow.logic.mirror_filter import rule_requests
+from workflow.models.plan import InvestigationPlan
+from workflow.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    plan = InvestigationPlan.model_validate(event["plan"])
+    logger.append_keys(investigation_id=plan.investigation_id)
+    filter_id = ec2.create_mirror_filter(
+        description=f"tapcase {plan.investigation_id}", tags=plan.tags, token=f"{plan.investigation_id}-filter"
+    )
+    created = ec2.create_mirror_filter_rules(
+        rule_requests(filter_id, plan.filter_rules, event["sensor_ip"], f"tapcase {plan.investigation_id}")
+    )
+    logger.info("mirror filter created", extra={"filter_id": filter_id, "rules": len(created)})
+    return {"filter_id": filter_id, "rules": created}

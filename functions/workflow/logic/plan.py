@@ -1,0 +1,202 @@
+"""Planning an investigation from the request and what EC2 reports (pure: no boto3)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.errors import (
+    InstanceNotFound,
+    InstanceNotRunning,
+    NoFreeMirrorSlot,
+    NoSensorSubnet,
+    UnsupportedInstanceType,
+)
+from workflow.logic.instance_types import mirroring_supported
+from workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorConfig, SensorPlacement
+from workflow.models.request import InvestigationRequest
+
+MAX_SESSIONS_PER_ENI = 3
+TAG_KEY = "tapcase:investigation-id"
+DEFAULT_RULE_NUMBER = 100
+LOCK_MARGIN_SECONDS = 3600
+
+
+def vni_for(investigation_id: str) -> int:
+    """A 24-bit VXLAN network id per investigation (never 0)."""
+    value = int(hashlib.sha256(investigation_id.encode()).hexdigest()[:6], 16)
+    return value or 1
+
+
+def _lowest_free(used: set[int]) -> int:
+    number = 1
+    while number in used:
+        number += 1
+    return number
+
+
+def default_rules() -> list[MirrorRule]:
+    return [
+        MirrorRule(direction=d, rule_number=DEFAULT_RULE_NUMBER, action="accept", protocol=None,
+                   source_cidr="0.0.0.0/0", destination_cidr="0.0.0.0/0")
+        for d in ("ingress", "egress")
+    ]
+
+
+def _rules(request: InvestigationRequest) -> list[MirrorRule]:
+    if not request.filter_rules:
+        return default_rules()
+    out: list[MirrorRule] = []
+    numbers = {"ingress": DEFAULT_RULE_NUMBER, "egress": DEFAULT_RULE_NUMBER}
+    for rule in request.filter_rules:
+        out.append(
+            MirrorRule(
+                direction=rule.direction,
+                rule_number=numbers[rule.direction],
+                action=rule.action,
+                protocol=rule.protocol,
+                source_cidr=rule.source_cidr,
+                destination_cidr=rule.destination_cidr,
+                source_ports={"FromPort": rule.source_ports[0], "ToPort": rule.source_ports[1]}
+                if rule.source_ports else None,
+                destination_ports={"FromPort": rule.destination_ports[0], "ToPort": rule.destination_ports[1]}
+                if rule.destination_ports else None,
+            )
+        )
+        numbers[rule.direction] += 10
+    for direction, count in ((d, sum(r.direction == d for r in out)) for d in ("ingress", "egress")):
+        # one rule per direction is reserved for excluding the sensor's own traffic
+        if count > 9:
+            from workflow.errors import InvalidRequest
+
+            raise InvalidRequest(f"at most 9 {direction} filter rules can be requested (AWS allows 10 per direction)")
+    return out
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What Plan needs to know about the deployed stack."""
+
+    bucket: str
+    region: str
+    sensor_ready_timeout_seconds: int = 900
+    collect_timeout_seconds: int = 1800
+
+
+def make_plan(
+    request: InvestigationRequest,
+    instance: dict[str, Any] | None,
+    sessions_by_eni: dict[str, list[dict[str, Any]]],
+    target_enis: set[str],
+    *,
+    stack: StackSettings,
+    now_epoch: int,
+    queries: list[PackQuery] | None = None,
+) -> InvestigationPlan:
+    """Decide ENIs, session numbers, placement and names, or refuse with a typed error.
+
+    ``instance`` is an EC2 ``DescribeInstances`` instance (None when it does not exist);
+    ``sessions_by_eni`` the existing mirror sessions per source ENI; ``target_enis`` the ENIs that
+    are already mirror targets (they cannot be sources).
+    """
+    iid = request.instance_id
+    if instance is None:
+        raise InstanceNotFound(f"instance {iid} does not exist in this account and region")
+    state = (instance.get("State") or {}).get("Name", "unknown")
+    if state in {"terminated", "shutting-down"}:
+        raise InstanceNotFound(f"instance {iid} is {state}")
+    if state != "running":
+        raise InstanceNotRunning(f"instance {iid} is {state}: there is no traffic to mirror")
+    instance_type = instance.get("InstanceType", "")
+    ok, reason = mirroring_supported(instance_type)
+    if not ok:
+        raise UnsupportedInstanceType(reason)
+
+    warnings: list[str] = []
+    sources: list[MirrorSource] = []
+    skipped: list[str] = []
+    enis = sorted(instance.get("NetworkInterfaces") or [], key=lambda n: (n.get("Attachment") or {}).get("DeviceIndex", 0))
+    if not enis:
+        raise InstanceNotFound(f"instance {iid} has no network interfaces")
+    for eni in enis:
+        eni_id = eni["NetworkInterfaceId"]
+        if eni_id in target_enis:
+            warnings.append(f"{eni_id} is a traffic mirror target and cannot also be a source: not mirrored")
+            skipped.append(eni_id)
+            continue
+        existing = sessions_by_eni.get(eni_id, [])
+        if len(existing) >= MAX_SESSIONS_PER_ENI:
+            warnings.append(f"{eni_id} already has {len(existing)} mirror sessions (the maximum): not mirrored")
+            skipped.append(eni_id)
+            continue
+        used = {int(s["SessionNumber"]) for s in existing}
+        number = _lowest_free(used)
+        lower = sorted(n for n in used if n < number)
+        if lower:
+            ids = ", ".join(s["TrafficMirrorSessionId"] for s in existing if int(s["SessionNumber"]) in lower)
+            warnings.append(
+                f"{eni_id}: existing mirror session(s) {ids} with lower session number(s) {lower} are evaluated "
+                f"first; packets their filters accept will not reach this investigation (session {number})"
+            )
+        ips = [p["PrivateIpAddress"] for p in eni.get("PrivateIpAddresses") or [] if p.get("PrivateIpAddress")]
+        if not ips and eni.get("PrivateIpAddress"):
+            ips = [eni["PrivateIpAddress"]]
+        sources.append(
+            MirrorSource(eni_id=eni_id, subnet_id=eni["SubnetId"], private_ips=ips,
+                         session_number=number, existing_sessions=len(existing))
+        )
+    if not sources:
+        raise NoFreeMirrorSlot(f"no network interface of {iid} can take another mirror session: " + "; ".join(warnings))
+
+    primary = sources[0]
+    az = (instance.get("Placement") or {}).get("AvailabilityZone")
+    if not primary.subnet_id or not az:
+        raise NoSensorSubnet(f"cannot tell the subnet/AZ of {iid}")
+    inv = request.investigation_id
+    tags = [{"Key": TAG_KEY, "Value": inv}, {"Key": "tapcase:instance-id", "Value": iid}]
+    cidrs = sorted({f"{ip}/32" for s in sources for ip in s.private_ips})
+    prefix = f"investigations/{inv}"
+    queue_name = f"tapcase-{inv}-control"
+    plan = InvestigationPlan(
+        investigation_id=inv,
+        request=request,
+        instance_id=iid,
+        instance_type=instance_type,
+        sources=sources,
+        skipped_enis=skipped,
+        sensor=SensorPlacement(
+            vpc_id=instance.get("VpcId") or enis[0].get("VpcId", ""),
+            subnet_id=primary.subnet_id,
+            availability_zone=az,
+            security_group_name=f"tapcase-sensor-{inv}",
+            ingress_cidrs=cidrs,
+            ip_permissions=[
+                {
+                    "IpProtocol": "udp",
+                    "FromPort": 4789,
+                    "ToPort": 4789,
+                    "IpRanges": [{"CidrIp": c, "Description": f"VXLAN from mirrored {iid}"} for c in cidrs],
+                }
+            ],
+        ),
+        vni=vni_for(inv),
+        filter_rules=_rules(request),
+        duration_seconds=request.duration_seconds,
+        evidence_prefix=prefix,
+        control_queue_name=queue_name,
+        lock_expires_at=now_epoch + request.duration_seconds + stack.sensor_ready_timeout_seconds
+        + stack.collect_timeout_seconds + LOCK_MARGIN_SECONDS,
+        sensor_ready_timeout_seconds=stack.sensor_ready_timeout_seconds,
+        collect_timeout_seconds=stack.collect_timeout_seconds,
+        sensor_config=SensorConfig(
+            investigation_id=inv, control_queue_name=queue_name, bucket=stack.bucket, prefix=prefix,
+            region=stack.region, vni=vni_for(inv), capture_seconds=request.duration_seconds,
+        ),
+        tags=tags,
+        sensor_tags=[*tags, {"Key": "tapcase:role", "Value": "sensor"}, {"Key": "Name", "Value": f"tapcase-sensor-{inv}"}],
+        queue_tags={t["Key"]: t["Value"] for t in tags},
+        queries=list(queries or []),
+        warnings=warnings,
+    )
+    return plan

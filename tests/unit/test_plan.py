@@ -1,0 +1,113 @@
+"""Planning (pure): refusals, ENIs, session numbers, warnings, placement."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow.errors import (
+    InstanceNotFound,
+    InstanceNotRunning,
+    InvalidRequest,
+    NoFreeMirrorSlot,
+    UnsupportedInstanceType,
+)
+from workflow.logic.mirror_filter import rule_requests
+from workflow.logic.plan import StackSettings, make_plan, vni_for
+from workflow.logic.request import normalise
+
+STACK = StackSettings(bucket="evidence", region="us-east-1")
+REQUEST = normalise({"instance_id": "i-0123456789abcdef0", "duration_seconds": 300}, execution_name="case-1")
+
+
+def instance(*enis, state="running", itype="m5.large"):
+    return {
+        "InstanceId": "i-0123456789abcdef0", "InstanceType": itype, "State": {"Name": state},
+        "Placement": {"AvailabilityZone": "us-east-1a"}, "VpcId": "vpc-1",
+        "NetworkInterfaces": [
+            {"NetworkInterfaceId": eni, "SubnetId": f"subnet-{i}", "Attachment": {"DeviceIndex": i},
+             "PrivateIpAddresses": [{"PrivateIpAddress": f"10.0.0.{10 + i}"}]}
+            for i, eni in enumerate(enis)
+        ],
+    }
+
+
+def session(eni, number, sid="tms-1"):
+    return {"NetworkInterfaceId": eni, "SessionNumber": number, "TrafficMirrorSessionId": sid}
+
+
+def plan(inst, sessions=None, targets=frozenset()):
+    return make_plan(REQUEST, inst, sessions or {}, set(targets), stack=STACK, now_epoch=1_000)
+
+
+def test_all_enis_are_sources_with_same_az_placement():
+    p = plan(instance("eni-a", "eni-b"))
+    assert [s.eni_id for s in p.sources] == ["eni-a", "eni-b"]
+    assert [s.session_number for s in p.sources] == [1, 1]
+    assert p.sensor.subnet_id == "subnet-0" and p.sensor.availability_zone == "us-east-1a"
+    assert p.sensor.ingress_cidrs == ["10.0.0.10/32", "10.0.0.11/32"]
+    assert p.sensor.ip_permissions[0]["FromPort"] == 4789 and p.sensor.ip_permissions[0]["IpProtocol"] == "udp"
+    assert p.vni == vni_for("case-1") and 0 < p.vni < 2**24
+    assert p.lock_expires_at > 1_000 + 300
+    assert p.sensor_config.control_queue_name == p.control_queue_name == "tapcase-case-1-control"
+    assert not p.warnings
+
+
+@pytest.mark.parametrize(
+    ("inst", "error", "message"),
+    [
+        (None, InstanceNotFound, "does not exist"),
+        (instance("eni-a", state="terminated"), InstanceNotFound, "terminated"),
+        (instance("eni-a", state="stopped"), InstanceNotRunning, "stopped"),
+        (instance("eni-a", itype="t2.micro"), UnsupportedInstanceType, "t2"),
+        (instance("eni-a", itype="m5.metal"), UnsupportedInstanceType, "bare metal"),
+    ],
+)
+def test_refusals(inst, error, message):
+    with pytest.raises(error, match=message):
+        plan(inst)
+
+
+def test_no_free_slot_on_any_eni_is_refused():
+    full = {"eni-a": [session("eni-a", n, f"tms-{n}") for n in (1, 2, 3)]}
+    with pytest.raises(NoFreeMirrorSlot, match="maximum"):
+        plan(instance("eni-a"), full)
+
+
+def test_full_eni_is_skipped_with_warning_when_another_is_free():
+    full = {"eni-a": [session("eni-a", n, f"tms-{n}") for n in (1, 2, 3)]}
+    p = plan(instance("eni-a", "eni-b"), full)
+    assert [s.eni_id for s in p.sources] == ["eni-b"] and p.skipped_enis == ["eni-a"]
+    assert "maximum" in p.warnings[0]
+
+
+def test_lower_numbered_existing_session_is_warned():
+    p = plan(instance("eni-a"), {"eni-a": [session("eni-a", 1, "tms-always-on")]})
+    assert p.sources[0].session_number == 2
+    assert "tms-always-on" in p.warnings[0] and "evaluated first" in p.warnings[0]
+
+
+def test_target_eni_cannot_be_source():
+    p = plan(instance("eni-a", "eni-b"), targets={"eni-a"})
+    assert [s.eni_id for s in p.sources] == ["eni-b"]
+    assert "target" in p.warnings[0]
+
+
+def test_filter_rules_exclude_sensor_first():
+    p = plan(instance("eni-a"))
+    calls = rule_requests("tmf-1", p.filter_rules, "10.0.1.5", "d")
+    assert [(c["TrafficMirrorDirection"], c["RuleNumber"], c["RuleAction"]) for c in calls] == [
+        ("ingress", 1, "reject"), ("egress", 1, "reject"), ("ingress", 100, "accept"), ("egress", 100, "accept")
+    ]
+    assert calls[0]["SourceCidrBlock"] == "10.0.1.5/32" and calls[1]["DestinationCidrBlock"] == "10.0.1.5/32"
+    assert "Protocol" not in calls[2]
+
+
+def test_requested_rules_are_numbered_and_bounded():
+    rules = [{"direction": "ingress", "protocol": 6, "destination_ports": [443, 443]}]
+    req = normalise({"instance_id": "i-0123456789abcdef0", "filter_rules": rules})
+    p = make_plan(req, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0)
+    calls = rule_requests("tmf-1", p.filter_rules, "10.0.1.5", "d")
+    assert calls[2]["Protocol"] == 6 and calls[2]["DestinationPortRange"] == {"FromPort": 443, "ToPort": 443}
+    too_many = normalise({"instance_id": "i-0123456789abcdef0", "filter_rules": [{"direction": "egress"}] * 10})
+    with pytest.raises(InvalidRequest, match="at most 9"):
+        make_plan(too_many, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0)
