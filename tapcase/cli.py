@@ -71,6 +71,27 @@ def serve(
         cloud.stop()
 
 
+@local_app.command("investigate")
+def investigate(
+    finding: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="GuardDuty EventBridge event or manual request (JSON).")],
+    pcap: Annotated[
+        Optional[Path], typer.Option(exists=True, dir_okay=False, help="Capture the sensor treats as the mirrored traffic.")
+    ] = None,
+    rules: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Extra Suricata rules file.")] = None,
+    endpoint: Annotated[
+        Optional[str], typer.Option(help="A running `tapcase local serve` (default: start one in this process).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
+    out: Annotated[Path, typer.Option(help="Where the report's local copy goes.")] = Path("out"),
+    time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale of the in-process cloud.")] = 0.01,
+) -> None:
+    """Run one investigation end to end on the local cloud; exit 0 only if it SUCCEEDED."""
+    from tapcase.investigate import run
+
+    raise typer.Exit(run(finding=finding, pcap=pcap, rules=rules, endpoint=endpoint, as_json=as_json, out=out,
+                         time_scale=time_scale))
+
+
 @app.command("analyze")
 def analyze(
     logs: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of Zeek and/or Suricata logs.")],

@@ -99,7 +99,7 @@ class LocalCloud:
             default_user_config["lambda"] = {"use_docker": False}
             default_user_config["batch"] = {"use_docker": False}
 
-            app = _PinRegion(DomainDispatcherApplication(create_backend_app), self.region)
+            app = _LocalRoutes(_PinRegion(DomainDispatcherApplication(create_backend_app), self.region), self)
             self._server = make_server(
                 "127.0.0.1", self.requested_port, app, threaded=True, request_handler=QuietRequestHandler
             )
@@ -254,6 +254,50 @@ class _PinRegion:
                 r"(X-Amz-Credential=[^&%]+(?:%2F|/)\d{8}(?:%2F|/))([a-z0-9-]+)", rf"\g<1>{self.region}", query
             )
         return self.app(environ, start_response)
+
+
+class _LocalRoutes:
+    """tapcase's own endpoints under ``/_tapcase/`` (JSON), for a CLI talking to ``local serve``:
+
+    - ``POST /_tapcase/seed`` ``{"instance_details": {...}}``: create the finding's instance (if absent);
+    - ``POST /_tapcase/capture`` ``{"pcap": PATH|null, "rules": PATH|null}``: what local sensors see;
+    - ``GET /_tapcase/sensors``: ids of running local sensors.
+    """
+
+    def __init__(self, app: Any, cloud: LocalCloud) -> None:
+        self.app = app
+        self.cloud = cloud
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_tapcase/"):
+            return self.app(environ, start_response)
+        import json
+
+        from tapcase.localcloud import sensors
+        from tapcase.localcloud.seed import SeedError, seed_instance
+
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            if path == "/_tapcase/seed" and environ["REQUEST_METHOD"] == "POST":
+                result: Any = seed_instance(self.cloud.client("ec2"), body["instance_details"], self.cloud.region)
+            elif path == "/_tapcase/capture" and environ["REQUEST_METHOD"] == "POST":
+                for key in ("pcap", "rules"):
+                    if body.get(key) and not Path(body[key]).is_file():
+                        raise SeedError(f"{key} {body[key]} is not a file on the local cloud's machine")
+                sensors.set_capture(body.get("pcap"), body.get("rules"))
+                result = {"pcap": body.get("pcap"), "rules": body.get("rules")}
+            elif path == "/_tapcase/sensors":
+                result = {"running": sensors.running()}
+            else:
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [json.dumps({"error": f"no such endpoint {path}"}).encode()]
+            status = "200 OK"
+        except (SeedError, KeyError, ValueError) as exc:
+            status, result = "400 Bad Request", {"error": str(exc)}
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(result).encode()]
 
 
 @contextmanager

@@ -1,0 +1,209 @@
+"""``tapcase local investigate``: one investigation, end to end, on the local cloud."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from rich.console import Console
+
+from workflow.errors import TapcaseError
+from workflow.logic.plan import TAG_KEY
+from workflow.logic.request import normalise
+
+STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
+LOCK_TABLE = "tapcase-LockTable"
+
+
+class InvestigateError(RuntimeError):
+    """The local investigation could not be started."""
+
+
+def _post(endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(
+        endpoint + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - local endpoint
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise InvestigateError(f"{path}: {json.loads(exc.read()).get('error', exc)}") from None
+
+
+def _get(endpoint: str, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(endpoint + path, timeout=30) as resp:  # noqa: S310 - local endpoint
+        return json.loads(resp.read())
+
+
+class Clients:
+    def __init__(self, endpoint: str, region: str = "us-east-1") -> None:
+        cfg = Config(retries={"max_attempts": 2, "mode": "standard"})
+        make = lambda service: boto3.client(  # noqa: E731
+            service, endpoint_url=endpoint, region_name=region, aws_access_key_id="local",
+            aws_secret_access_key="local", config=cfg,
+        )
+        self.sfn, self.ec2, self.s3, self.ddb = make("stepfunctions"), make("ec2"), make("s3"), make("dynamodb")
+
+
+def state_machine_arn(sfn: Any) -> str:
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] == STACK_STATE_MACHINE:
+            return str(machine["stateMachineArn"])
+    raise InvestigateError(f"no state machine {STACK_STATE_MACHINE} at this endpoint: is the stack deployed?")
+
+
+def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
+    """What an investigation left behind (all 0 after a clean run)."""
+    tag = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
+    sensors = c.ec2.describe_instances(Filters=[*tag, {"Name": "instance-state-name",
+                                                       "Values": ["pending", "running", "stopping", "stopped"]}])
+    lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": instance_id}}).get("Item")
+    return {
+        "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tag)["TrafficMirrorSessions"]),
+        "mirror_targets": len(c.ec2.describe_traffic_mirror_targets(Filters=tag)["TrafficMirrorTargets"]),
+        "mirror_filters": len(c.ec2.describe_traffic_mirror_filters(Filters=tag)["TrafficMirrorFilters"]),
+        "sensor_instances": sum(len(r["Instances"]) for r in sensors["Reservations"]),
+        "local_sensor_agents": len(_get(endpoint, "/_tapcase/sensors")["running"]),
+        "sensor_security_groups": len(c.ec2.describe_security_groups(Filters=tag)["SecurityGroups"]),
+        "locks": int(bool(lock and lock.get("investigation_id", {}).get("S") == investigation_id)),
+    }
+
+
+def _progress(c: Clients, execution_arn: str, console: Console, quiet: bool, seen: set[str]) -> None:
+    if quiet:
+        return
+    events = c.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    for event in events:
+        key = str(event["id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        if event["type"].endswith("StateEntered") and "stateEnteredEventDetails" in event:
+            console.print(f"  [cyan]→[/cyan] {event['stateEnteredEventDetails']['name']}", highlight=False)
+        elif event["type"].endswith("Failed") and event["type"] != "ExecutionFailed":
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            console.print(f"    [yellow]{event['type']}[/yellow] {details.get('error', '')}", highlight=False)
+
+
+def _download(c: Clients, uri: str, dest: Path) -> Path:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    c.s3.download_file(bucket, key, str(dest))
+    return dest
+
+
+def run(
+    *,
+    finding: Path,
+    pcap: Path | None,
+    rules: Path | None,
+    endpoint: str | None,
+    as_json: bool,
+    out: Path,
+    time_scale: float,
+    timeout: float = 600.0,
+) -> int:
+    console = Console(stderr=True)
+    try:
+        event = json.loads(finding.read_text())
+        request = normalise(event, max_duration_seconds=86_400)
+    except (OSError, json.JSONDecodeError) as exc:
+        console.print(f"[red]error:[/red] cannot read {finding}: {exc}")
+        return 2
+    except TapcaseError as exc:
+        # A non-EC2 finding still goes through the workflow (it ends "skipped"); anything else is refused here.
+        if type(exc).__name__ != "NotAnEc2Finding":
+            console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+            return 2
+        request = None
+
+    with ExitStack() as stack:
+        if endpoint is None:
+            from tapcase.localcloud import LocalCloud
+
+            cloud = stack.enter_context(LocalCloud(time_scale=time_scale))
+            endpoint = cloud.endpoint
+        c = Clients(endpoint)
+        try:
+            arn = state_machine_arn(c.sfn)
+            _post(endpoint, "/_tapcase/capture", {"pcap": str(pcap.resolve()) if pcap else None,
+                                                   "rules": str(rules.resolve()) if rules else None})
+            details = (event.get("detail", event).get("resource") or {}).get("instanceDetails")
+            if request is not None and request.trigger == "guardduty" and details:
+                seeded = _post(endpoint, "/_tapcase/seed", {"instance_details": details})
+                if not as_json:
+                    console.print(f"instance {seeded['instance_id']} {'seeded' if seeded['created'] else 'present'}")
+        except InvestigateError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            return 2
+        name = request.investigation_id if request and request.trigger == "guardduty" else f"run-{uuid.uuid4().hex[:12]}"
+        started = time.monotonic()
+        try:
+            execution_arn = c.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))["executionArn"]
+        except c.sfn.exceptions.ExecutionAlreadyExists:
+            execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+            console.print(f"execution {name} exists already: following it")
+        if not as_json:
+            console.print(f"execution [bold]{name}[/bold] started")
+        seen: set[str] = set()
+        while True:
+            _progress(c, execution_arn, console, as_json, seen)
+            desc = c.sfn.describe_execution(executionArn=execution_arn)
+            if desc["status"] != "RUNNING":
+                _progress(c, execution_arn, console, as_json, seen)
+                break
+            if time.monotonic() - started > timeout:
+                console.print(f"[red]error:[/red] execution still running after {timeout:.0f}s")
+                c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
+                desc = c.sfn.describe_execution(executionArn=execution_arn)
+                break
+            time.sleep(0.2)
+
+        output = json.loads(desc.get("output") or "null") or {}
+        investigation_id = output.get("investigation_id") or (request.investigation_id if request else None)
+        summary: dict[str, Any] = {
+            "execution_arn": execution_arn,
+            "status": desc["status"],
+            "investigation_id": investigation_id,
+            "outcome": output.get("status") if isinstance(output, dict) else None,
+            "error": desc.get("error"),
+            "cause": desc.get("cause"),
+            "seconds": round(time.monotonic() - started, 2),
+            "report": None,
+            "leftovers": leftovers(c, investigation_id, request.instance_id, endpoint)
+            if request is not None and investigation_id else {},
+        }
+        report = (output.get("report") or {}) if isinstance(output, dict) else {}
+        if report.get("report_uri"):
+            local = _download(c, report["report_uri"], out / investigation_id / "report.json")
+            page = _download(c, report["page_uri"], out / investigation_id / "report.html") if report.get("page_uri") else None
+            summary["report"] = {"s3_uri": report["report_uri"], "local_path": str(local),
+                                 "page_uri": report.get("page_uri"), "local_page": str(page) if page else None,
+                                 "headline": report.get("headline", [])}
+        if as_json:
+            print(json.dumps(summary, indent=2))
+        else:
+            _print_summary(console, summary)
+        return 0 if desc["status"] == "SUCCEEDED" else 1
+
+
+def _print_summary(console: Console, summary: dict[str, Any]) -> None:
+    colour = "green" if summary["status"] == "SUCCEEDED" else "red"
+    console.print(f"\n[{colour}]{summary['status']}[/{colour}] {summary['investigation_id']} in {summary['seconds']}s")
+    if summary["error"]:
+        console.print(f"  error: {summary['error']}: {summary['cause']}", highlight=False)
+    if summary["report"]:
+        for line in summary["report"].get("headline") or []:
+            console.print(f"  • {line}", highlight=False)
+        console.print(f"  report: {summary['report']['s3_uri']}\n  local copy: {summary['report']['local_path']}")
+        if summary["report"].get("local_page"):
+            console.print(f"  page: {summary['report']['local_page']}")
+    left = {k: v for k, v in summary["leftovers"].items() if v}
+    console.print("  leftovers: " + (str(left) if left else "none"), highlight=False)
