@@ -21,6 +21,8 @@ classes in this process (so both server mode and ``mock_aws`` see it):
 - an unset ``VirtualNetworkId`` gets a random 24-bit VNI unused in the account, as on AWS;
 - deleting a network interface (``DeleteNetworkInterface`` or termination) deletes the sessions
   whose source it is;
+- a repeated ``ClientToken`` returns the resource the first request created (same parameters)
+  or ``IdempotentParameterMismatch``, as AWS's idempotency does;
 - ids look like AWS's (``tmf-``, ``tmt-``, ``tms-``, ``tmfr-``) and descriptions show live tags.
 
 Error codes were taken from the EC2 API error-code reference and terraform-provider-aws, which
@@ -124,7 +126,9 @@ def _check_int(param: str, value: Any, low: int, high: int) -> int:
         try:
             value = int(value)
         except (TypeError, ValueError):
-            raise _invalid(f"Value ({value}) for parameter {param} is invalid. It must be an integer.") from None
+            raise _invalid(
+                f"Value ({value}) for parameter {param} is invalid. It must be an integer."
+            ) from None
     if not low <= value <= high:
         raise _invalid(
             f"Value ({value}) for parameter {param} is invalid. It must be between {low} and {high}."
@@ -148,11 +152,39 @@ def _tag_spec(tag_specifications: Any, resource_type: str) -> dict[str, str]:
     return ec2_utils.convert_tag_spec(tag_specifications).get(resource_type, {})
 
 
+def _earlier(resources: Iterable[Any], client_token: str | None, request: dict[str, Any]) -> Any | None:
+    """The resource an earlier request with this ClientToken created, as AWS's idempotency returns it."""
+    if not client_token:
+        return None
+    for resource in resources:
+        if getattr(resource, "client_token", None) == client_token:
+            if getattr(resource, "creation_request", None) != request:
+                raise EC2ClientError(
+                    "IdempotentParameterMismatch",
+                    "Arguments on this idempotent request are inconsistent with arguments used in "
+                    "previous request(s).",
+                )
+            return resource
+    return None
+
+
+def _remember(resource: Any, request: dict[str, Any]) -> Any:
+    resource.creation_request = request
+    return resource
+
+
 class TrafficMirrorFilterRule(TaggedEC2Resource):
     """A Traffic Mirror filter rule; lives in its filter's ``rules``."""
 
-    def __init__(self, ec2_backend: Any, traffic_mirror_filter_id: str, fields: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        ec2_backend: Any,
+        traffic_mirror_filter_id: str,
+        fields: dict[str, Any],
+        client_token: str | None = None,
+    ) -> None:
         self.ec2_backend = ec2_backend
+        self.client_token = client_token
         self.id = ec2_utils.random_id(prefix=ec2_utils.EC2_RESOURCE_TO_PREFIX["traffic-mirror-filter-rule"])
         self.traffic_mirror_filter_id = traffic_mirror_filter_id
         self.traffic_direction: str = fields["traffic_direction"]
@@ -267,7 +299,9 @@ def _cidr(param: str, value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Netwo
     try:
         return ipaddress.ip_network(str(value), strict=False)
     except ValueError:
-        raise _invalid(f"Value ({value}) for parameter {param} is invalid. This is not a valid CIDR block.") from None
+        raise _invalid(
+            f"Value ({value}) for parameter {param} is invalid. This is not a valid CIDR block."
+        ) from None
 
 
 def _port_range(param: str, value: Any) -> dict[str, int] | None:
@@ -278,7 +312,10 @@ def _port_range(param: str, value: Any) -> dict[str, int] | None:
     from_port = _check_int(f"{param}.FromPort", value.get("FromPort", 0), 0, 65535)
     to_port = _check_int(f"{param}.ToPort", value.get("ToPort", 65535), 0, 65535)
     if from_port > to_port:
-        raise _invalid(f"Value ({from_port}-{to_port}) for parameter {param} is invalid. FromPort must not exceed ToPort.")
+        raise _invalid(
+            f"Value ({from_port}-{to_port}) for parameter {param} is invalid. "
+            "FromPort must not exceed ToPort."
+        )
     return {"FromPort": from_port, "ToPort": to_port}
 
 
@@ -295,7 +332,10 @@ def _validated_rule(fields: dict[str, Any]) -> dict[str, Any]:
     if source.version != destination.version:
         # UNCONFIRMED: the code AWS uses for mixing IPv4 and IPv6 blocks in one rule.
         raise _invalid("SourceCidrBlock and DestinationCidrBlock must be of the same IP version.")
-    for param, key in (("DestinationPortRange", "destination_port_range"), ("SourcePortRange", "source_port_range")):
+    for param, key in (
+        ("DestinationPortRange", "destination_port_range"),
+        ("SourcePortRange", "source_port_range"),
+    ):
         checked[key] = _port_range(param, fields[key])
         if checked[key] is not None and checked["protocol"] not in PROTOCOLS_WITH_PORTS:
             # UNCONFIRMED: AWS allows port ranges only for TCP and UDP rules; code assumed.
@@ -310,7 +350,8 @@ def _check_rule_slot(mirror_filter: Any, direction: str, number: int, exclude: s
     if any(r.rule_number == number for r in same_direction):
         raise EC2ClientError(
             "TrafficMirrorFilterRuleAlreadyExists",
-            f"The {direction} rule number {number} already exists in Traffic Mirror filter {mirror_filter.id}.",
+            f"The {direction} rule number {number} already exists "
+            f"in Traffic Mirror filter {mirror_filter.id}.",
         )
     if len(same_direction) >= RULES_PER_DIRECTION:
         raise EC2ClientError(
@@ -333,6 +374,7 @@ def create_traffic_mirror_filter_rule(
     source_port_range: dict[str, int] | None = None,
     description: str | None = None,
     tag_specifications: list[dict[str, Any]] | None = None,
+    client_token: str | None = None,
 ) -> TrafficMirrorFilterRule:
     """CreateTrafficMirrorFilterRule."""
     _require(
@@ -343,26 +385,33 @@ def create_traffic_mirror_filter_rule(
         DestinationCidrBlock=destination_cidr_block,
         SourceCidrBlock=source_cidr_block,
     )
+    request = {
+        "traffic_direction": traffic_direction,
+        "rule_number": rule_number,
+        "rule_action": rule_action,
+        "protocol": protocol,
+        "destination_port_range": destination_port_range,
+        "source_port_range": source_port_range,
+        "destination_cidr_block": destination_cidr_block,
+        "source_cidr_block": source_cidr_block,
+        "description": description,
+    }
+    identity = {
+        **request,
+        "traffic_mirror_filter_id": traffic_mirror_filter_id,
+        "tag_specifications": tag_specifications,
+    }
     with _lock:
+        earlier = _earlier(_all_rules(self).values(), client_token, identity)
+        if earlier is not None:
+            return earlier
         mirror_filter = _get_filter(self, traffic_mirror_filter_id)
-        fields = _validated_rule(
-            {
-                "traffic_direction": traffic_direction,
-                "rule_number": rule_number,
-                "rule_action": rule_action,
-                "protocol": protocol,
-                "destination_port_range": destination_port_range,
-                "source_port_range": source_port_range,
-                "destination_cidr_block": destination_cidr_block,
-                "source_cidr_block": source_cidr_block,
-                "description": description,
-            }
-        )
+        fields = _validated_rule(request)
         _check_rule_slot(mirror_filter, fields["traffic_direction"], fields["rule_number"])
-        rule = TrafficMirrorFilterRule(self, mirror_filter.id, fields)
+        rule = TrafficMirrorFilterRule(self, mirror_filter.id, fields, client_token)
         mirror_filter.rules[rule.id] = rule
         rule.add_tags(_tag_spec(tag_specifications, "traffic-mirror-filter-rule"))
-        return rule
+        return _remember(rule, identity)
 
 
 def modify_traffic_mirror_filter_rule(
@@ -408,7 +457,9 @@ def modify_traffic_mirror_filter_rule(
         fields = _validated_rule(fields)
         mirror_filter = _get_filter(self, rule.traffic_mirror_filter_id)
         if (fields["traffic_direction"], fields["rule_number"]) != (rule.traffic_direction, rule.rule_number):
-            _check_rule_slot(mirror_filter, fields["traffic_direction"], fields["rule_number"], exclude=rule.id)
+            _check_rule_slot(
+                mirror_filter, fields["traffic_direction"], fields["rule_number"], exclude=rule.id
+            )
         for key, value in fields.items():
             setattr(rule, key, value)
         return rule
@@ -467,14 +518,21 @@ def create_traffic_mirror_filter(
     tag_specifications: list[dict[str, Any]] | None,
     client_token: str | None,
 ) -> Any:
-    """CreateTrafficMirrorFilter with the account quota."""
+    """CreateTrafficMirrorFilter with the account quota and ClientToken idempotency."""
+    request = {"description": description, "tag_specifications": tag_specifications}
     with _lock:
+        earlier = _earlier(self.traffic_mirror_filters.values(), client_token, request)
+        if earlier is not None:
+            return earlier
         if len(self.traffic_mirror_filters) >= FILTERS_PER_ACCOUNT:
             raise EC2ClientError(
                 "TrafficMirrorFilterLimitExceeded",
                 f"The maximum number of Traffic Mirror filters ({FILTERS_PER_ACCOUNT}) has been exceeded.",
             )
-        return _originals["create_traffic_mirror_filter"](self, description, tag_specifications, client_token)
+        created = _originals["create_traffic_mirror_filter"](
+            self, description, tag_specifications, client_token
+        )
+        return _remember(created, request)
 
 
 def delete_traffic_mirror_filter(self: Any, traffic_mirror_filter_id: str) -> str:
@@ -482,7 +540,11 @@ def delete_traffic_mirror_filter(self: Any, traffic_mirror_filter_id: str) -> st
     _require(TrafficMirrorFilterId=traffic_mirror_filter_id)
     with _lock:
         mirror_filter = _get_filter(self, traffic_mirror_filter_id)
-        users = [s.id for s in self.traffic_mirror_sessions.values() if s.traffic_mirror_filter_id == mirror_filter.id]
+        users = [
+            s.id
+            for s in self.traffic_mirror_sessions.values()
+            if s.traffic_mirror_filter_id == mirror_filter.id
+        ]
         if users:
             # The EC2 error-code reference lists TrafficMirrorFilterInUse for this case.
             raise EC2ClientError(
@@ -500,7 +562,13 @@ def describe_traffic_mirror_filters(
 ) -> list[Any]:
     """DescribeTrafficMirrorFilters."""
     with _lock:
-        return _select(list(self.traffic_mirror_filters.values()), traffic_mirror_filter_ids, "filter", filters, _FILTER_FILTERS)
+        return _select(
+            list(self.traffic_mirror_filters.values()),
+            traffic_mirror_filter_ids,
+            "filter",
+            filters,
+            _FILTER_FILTERS,
+        )
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -514,7 +582,16 @@ def create_traffic_mirror_target(
     gateway_load_balancer_endpoint_id: str | None,
 ) -> Any:
     """CreateTrafficMirrorTarget: exactly one destination; an ENI target must exist."""
-    given = [v for v in (network_interface_id, network_load_balancer_arn, gateway_load_balancer_endpoint_id) if v]
+    request = {
+        "network_interface_id": network_interface_id,
+        "network_load_balancer_arn": network_load_balancer_arn,
+        "gateway_load_balancer_endpoint_id": gateway_load_balancer_endpoint_id,
+        "description": description,
+        "tag_specifications": tag_specifications,
+    }
+    given = [
+        v for v in (network_interface_id, network_load_balancer_arn, gateway_load_balancer_endpoint_id) if v
+    ]
     if len(given) != 1:
         # UNCONFIRMED: code and message kept from moto (InvalidInput), not in the EC2 reference.
         raise InvalidInputError(
@@ -522,16 +599,21 @@ def create_traffic_mirror_target(
             "NetworkLoadBalancerArn or GatewayLoadBalancerEndpointId required."
         )
     with _lock:
+        earlier = _earlier(self.traffic_mirror_targets.values(), client_token, request)
+        if earlier is not None:
+            return earlier
         if network_interface_id:
             eni = self.get_network_interface(network_interface_id)
             if getattr(eni, "interface_type", "interface") != "interface":
-                raise _invalid(f"The network interface {eni.id} is not of type 'interface' and cannot be a target.")
+                raise _invalid(
+                    f"The network interface {eni.id} is not of type 'interface' and cannot be a target."
+                )
         if len(self.traffic_mirror_targets) >= TARGETS_PER_ACCOUNT:
             raise EC2ClientError(
                 "TrafficMirrorTargetLimitExceeded",
                 f"The maximum number of Traffic Mirror targets ({TARGETS_PER_ACCOUNT}) has been exceeded.",
             )
-        return _originals["create_traffic_mirror_target"](
+        created = _originals["create_traffic_mirror_target"](
             self,
             network_interface_id,
             network_load_balancer_arn,
@@ -540,6 +622,7 @@ def create_traffic_mirror_target(
             client_token,
             gateway_load_balancer_endpoint_id,
         )
+        return _remember(created, request)
 
 
 def delete_traffic_mirror_target(self: Any, traffic_mirror_target_id: str) -> str:
@@ -547,7 +630,9 @@ def delete_traffic_mirror_target(self: Any, traffic_mirror_target_id: str) -> st
     _require(TrafficMirrorTargetId=traffic_mirror_target_id)
     with _lock:
         target = _get_target(self, traffic_mirror_target_id)
-        users = [s.id for s in self.traffic_mirror_sessions.values() if s.traffic_mirror_target_id == target.id]
+        users = [
+            s.id for s in self.traffic_mirror_sessions.values() if s.traffic_mirror_target_id == target.id
+        ]
         if users:
             # The EC2 error-code reference lists TrafficMirrorTargetInUseException for this case.
             raise EC2ClientError(
@@ -565,7 +650,13 @@ def describe_traffic_mirror_targets(
 ) -> list[Any]:
     """DescribeTrafficMirrorTargets."""
     with _lock:
-        return _select(list(self.traffic_mirror_targets.values()), traffic_mirror_target_ids, "target", filters, _TARGET_FILTERS)
+        return _select(
+            list(self.traffic_mirror_targets.values()),
+            traffic_mirror_target_ids,
+            "target",
+            filters,
+            _TARGET_FILTERS,
+        )
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -587,8 +678,9 @@ def _check_source_and_target(backend: Any, source_eni_id: str, target: Any) -> N
         for session in backend.traffic_mirror_sessions.values():
             if session.network_interface_id == target.network_interface_id:
                 raise _invalid(
-                    f"The network interface {target.network_interface_id} of Traffic Mirror target {target.id} "
-                    f"is the source of Traffic Mirror session {session.id} and cannot be a target."
+                    f"The network interface {target.network_interface_id} of Traffic Mirror target "
+                    f"{target.id} is the source of Traffic Mirror session {session.id} "
+                    "and cannot be a target."
                 )
 
 
@@ -612,7 +704,11 @@ def _check_target_capacity(backend: Any, target: Any, source_eni_id: str, exclud
 def _check_session_number(backend: Any, source_eni_id: str, number: Any, exclude: str | None = None) -> int:
     number = _check_int("SessionNumber", number, NUMBER_MIN, NUMBER_MAX)
     for session in backend.traffic_mirror_sessions.values():
-        if session.network_interface_id == source_eni_id and session.session_number == number and session.id != exclude:
+        if (
+            session.network_interface_id == source_eni_id
+            and session.session_number == number
+            and session.id != exclude
+        ):
             # UNCONFIRMED: the code AWS returns for a repeated session number (InvalidParameterValue assumed).
             raise _invalid(
                 f"The session number {number} is already used by Traffic Mirror session {session.id} "
@@ -649,7 +745,20 @@ def create_traffic_mirror_session(
         TrafficMirrorFilterId=traffic_mirror_filter_id,
         SessionNumber=session_number,
     )
+    request = {
+        "network_interface_id": network_interface_id,
+        "traffic_mirror_target_id": traffic_mirror_target_id,
+        "traffic_mirror_filter_id": traffic_mirror_filter_id,
+        "session_number": session_number,
+        "packet_length": packet_length,
+        "virtual_network_id": virtual_network_id,
+        "description": description,
+        "tag_specifications": tag_specifications,
+    }
     with _lock:
+        earlier = _earlier(self.traffic_mirror_sessions.values(), client_token, request)
+        if earlier is not None:
+            return earlier
         eni = self.get_network_interface(network_interface_id)
         target = _get_target(self, traffic_mirror_target_id)
         mirror_filter = _get_filter(self, traffic_mirror_filter_id)
@@ -675,7 +784,7 @@ def create_traffic_mirror_session(
             )
         if virtual_network_id is None:
             virtual_network_id = _random_vni(self)
-        return _originals["create_traffic_mirror_session"](
+        created = _originals["create_traffic_mirror_session"](
             self,
             eni.id,
             target.id,
@@ -687,6 +796,7 @@ def create_traffic_mirror_session(
             tag_specifications,
             client_token,
         )
+        return _remember(created, request)
 
 
 def modify_traffic_mirror_session(
@@ -714,7 +824,9 @@ def modify_traffic_mirror_session(
         if virtual_network_id is not None:
             virtual_network_id = _check_int("VirtualNetworkId", virtual_network_id, 0, VNI_MAX)
         if session_number is not None:
-            session_number = _check_session_number(self, session.network_interface_id, session_number, exclude=session.id)
+            session_number = _check_session_number(
+                self, session.network_interface_id, session_number, exclude=session.id
+            )
         if target is not None and target.id != session.traffic_mirror_target_id:
             _check_source_and_target(self, session.network_interface_id, target)
             _check_target_capacity(self, target, session.network_interface_id, exclude=session.id)
@@ -755,7 +867,11 @@ def describe_traffic_mirror_sessions(
     """DescribeTrafficMirrorSessions."""
     with _lock:
         return _select(
-            list(self.traffic_mirror_sessions.values()), traffic_mirror_session_ids, "session", filters, _SESSION_FILTERS
+            list(self.traffic_mirror_sessions.values()),
+            traffic_mirror_session_ids,
+            "session",
+            filters,
+            _SESSION_FILTERS,
         )
 
 
@@ -845,7 +961,9 @@ def _select(
     return resources
 
 
-def _paginate(items: list[Any], max_results: int | None, next_token: str | None) -> tuple[list[Any], str | None]:
+def _paginate(
+    items: list[Any], max_results: int | None, next_token: str | None
+) -> tuple[list[Any], str | None]:
     start = 0
     if next_token:
         try:
@@ -879,7 +997,9 @@ def _r_create_traffic_mirror_filter(self: Any) -> ActionResult:
         tag_specifications=self._get_param("TagSpecifications"),
         client_token=self._get_param("ClientToken"),
     )
-    return ActionResult({"TrafficMirrorFilter": mirror_filter.to_dict(), "ClientToken": mirror_filter.client_token})
+    return ActionResult(
+        {"TrafficMirrorFilter": mirror_filter.to_dict(), "ClientToken": mirror_filter.client_token}
+    )
 
 
 def _r_delete_traffic_mirror_filter(self: Any) -> ActionResult:
@@ -926,9 +1046,10 @@ def _r_create_traffic_mirror_filter_rule(self: Any) -> ActionResult:
     rule = self.ec2_backend.create_traffic_mirror_filter_rule(
         traffic_mirror_filter_id=self._get_param("TrafficMirrorFilterId"),
         tag_specifications=self._get_param("TagSpecifications"),
+        client_token=self._get_param("ClientToken"),
         **_rule_params(self),
     )
-    return ActionResult({"TrafficMirrorFilterRule": rule.to_dict(), "ClientToken": self._get_param("ClientToken")})
+    return ActionResult({"TrafficMirrorFilterRule": rule.to_dict(), "ClientToken": rule.client_token})
 
 
 def _r_modify_traffic_mirror_filter_rule(self: Any) -> ActionResult:
@@ -1070,7 +1191,12 @@ RESPONSE_METHODS: dict[str, Callable[[Any], ActionResult]] = {
 
 # moto methods wrapped (called from the patch) and the parameters the patch passes them.
 WRAPPED_SIGNATURES: dict[tuple[type, str], list[str]] = {
-    (TrafficMirrorsBackend, "create_traffic_mirror_filter"): ["self", "description", "tag_specifications", "client_token"],
+    (TrafficMirrorsBackend, "create_traffic_mirror_filter"): [
+        "self",
+        "description",
+        "tag_specifications",
+        "client_token",
+    ],
     (TrafficMirrorsBackend, "create_traffic_mirror_target"): [
         "self",
         "network_interface_id",
@@ -1093,7 +1219,13 @@ WRAPPED_SIGNATURES: dict[tuple[type, str], list[str]] = {
         "client_token",
     ],
     (NetworkInterfaceBackend, "delete_network_interface"): ["self", "eni_id"],
-    (TrafficMirrorFilter, "__init__"): ["self", "ec2_backend", "description", "tag_specifications", "client_token"],
+    (TrafficMirrorFilter, "__init__"): [
+        "self",
+        "ec2_backend",
+        "description",
+        "tag_specifications",
+        "client_token",
+    ],
 }
 
 
@@ -1110,7 +1242,9 @@ def check_moto_compatibility() -> list[str]:
         if func is None:
             problems.append(f"{cls.__name__}.{name} is missing")
         elif list(inspect.signature(func).parameters) != params:
-            problems.append(f"{cls.__name__}.{name} takes {list(inspect.signature(func).parameters)}, expected {params}")
+            problems.append(
+                f"{cls.__name__}.{name} takes {list(inspect.signature(func).parameters)}, expected {params}"
+            )
     for cls in (TrafficMirrorFilter, TrafficMirrorTarget, TrafficMirrorSession):
         if _original(cls, "to_dict") is None:
             problems.append(f"{cls.__name__}.to_dict is missing")
@@ -1148,7 +1282,9 @@ def apply() -> None:
             return
         problems = check_moto_compatibility()
         if problems:
-            raise RuntimeError("tapcase's EC2 traffic-mirroring patch does not fit moto: " + "; ".join(problems))
+            raise RuntimeError(
+                "tapcase's EC2 traffic-mirroring patch does not fit moto: " + "; ".join(problems)
+            )
 
         for kind, prefix in AWS_ID_PREFIXES.items():
             old = ec2_utils.EC2_RESOURCE_TO_PREFIX.get(kind)
@@ -1157,18 +1293,22 @@ def apply() -> None:
             ec2_utils.EC2_RESOURCE_TO_PREFIX[kind] = prefix
             ec2_utils.EC2_PREFIX_TO_RESOURCE[prefix] = kind
 
-        for name in ("create_traffic_mirror_filter", "create_traffic_mirror_target", "create_traffic_mirror_session"):
+        for name in (
+            "create_traffic_mirror_filter",
+            "create_traffic_mirror_target",
+            "create_traffic_mirror_session",
+        ):
             _originals[name] = TrafficMirrorsBackend.__dict__[name]
         _originals["delete_network_interface"] = NetworkInterfaceBackend.__dict__["delete_network_interface"]
         _originals["TrafficMirrorFilter.__init__"] = TrafficMirrorFilter.__dict__["__init__"]
         for cls in (TrafficMirrorFilter, TrafficMirrorTarget, TrafficMirrorSession):
             _originals[f"{cls.__name__}.to_dict"] = cls.__dict__["to_dict"]
 
-        TrafficMirrorFilter.__init__ = _filter_init  # type: ignore[method-assign]
-        TrafficMirrorFilter.to_dict = _filter_to_dict  # type: ignore[method-assign]
-        TrafficMirrorTarget.to_dict = _live_tags_to_dict("TrafficMirrorTarget.to_dict")  # type: ignore[method-assign]
-        TrafficMirrorSession.to_dict = _live_tags_to_dict("TrafficMirrorSession.to_dict")  # type: ignore[method-assign]
-        NetworkInterfaceBackend.delete_network_interface = delete_network_interface  # type: ignore[method-assign]
+        setattr(TrafficMirrorFilter, "__init__", _filter_init)
+        setattr(TrafficMirrorFilter, "to_dict", _filter_to_dict)
+        for cls in (TrafficMirrorTarget, TrafficMirrorSession):
+            setattr(cls, "to_dict", _live_tags_to_dict(f"{cls.__name__}.to_dict"))
+        setattr(NetworkInterfaceBackend, "delete_network_interface", delete_network_interface)
         for name, func in BACKEND_METHODS.items():
             setattr(TrafficMirrorsBackend, name, func)
         for name, func in RESPONSE_METHODS.items():

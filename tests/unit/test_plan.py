@@ -95,7 +95,7 @@ def test_target_eni_cannot_be_source():
 def test_filter_rules_exclude_sensor_first():
     p = plan(instance("eni-a"))
     calls = rule_requests("tmf-1", p.filter_rules, "10.0.1.5", "d")
-    assert [(c["TrafficMirrorDirection"], c["RuleNumber"], c["RuleAction"]) for c in calls] == [
+    assert [(c["TrafficDirection"], c["RuleNumber"], c["RuleAction"]) for c in calls] == [
         ("ingress", 1, "reject"), ("egress", 1, "reject"), ("ingress", 100, "accept"), ("egress", 100, "accept")
     ]
     assert calls[0]["SourceCidrBlock"] == "10.0.1.5/32" and calls[1]["DestinationCidrBlock"] == "10.0.1.5/32"

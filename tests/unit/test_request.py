@@ -63,6 +63,8 @@ def test_manual_request():
         ({"instance_id": "i-0123456789abcdef0", "extra": 1}, "extra"),
         ({"instance_id": "i-0123456789abcdef0", "duration_seconds": 7200}, "exceeds"),
         ([], "JSON object"),
+        ({"instance_id": "i-0123456789abcdef0", "filter_rules": [{"direction": "ingress", "destination_ports": [1, 2]}]},
+         "port ranges need protocol"),
         ({"detail": {"id": "x"}, "source": "aws.guardduty"}, "not a valid GuardDuty finding"),
     ],
 )

@@ -15,13 +15,13 @@ def rule_requests(filter_id: str, rules: list[MirrorRule], sensor_ip: str, descr
     sensor = f"{sensor_ip}/32"
     calls: list[dict[str, Any]] = [
         {
-            "TrafficMirrorFilterId": filter_id, "TrafficMirrorDirection": "ingress",
+            "TrafficMirrorFilterId": filter_id, "TrafficDirection": "ingress",
             "RuleNumber": SENSOR_EXCLUSION_RULE_NUMBER, "RuleAction": "reject",
             "SourceCidrBlock": sensor, "DestinationCidrBlock": "0.0.0.0/0",
             "Description": "exclude the sensor's own traffic",
         },
         {
-            "TrafficMirrorFilterId": filter_id, "TrafficMirrorDirection": "egress",
+            "TrafficMirrorFilterId": filter_id, "TrafficDirection": "egress",
             "RuleNumber": SENSOR_EXCLUSION_RULE_NUMBER, "RuleAction": "reject",
             "SourceCidrBlock": "0.0.0.0/0", "DestinationCidrBlock": sensor,
             "Description": "exclude the sensor's own traffic",
@@ -30,7 +30,7 @@ def rule_requests(filter_id: str, rules: list[MirrorRule], sensor_ip: str, descr
     for rule in rules:
         call: dict[str, Any] = {
             "TrafficMirrorFilterId": filter_id,
-            "TrafficMirrorDirection": rule.direction,
+            "TrafficDirection": rule.direction,
             "RuleNumber": rule.rule_number,
             "RuleAction": rule.action,
             "SourceCidrBlock": rule.source_cidr,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
 INVESTIGATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
@@ -23,6 +23,16 @@ class FilterRule(BaseModel):
     source_ports: tuple[int, int] | None = None
     destination_ports: tuple[int, int] | None = None
 
+    @model_validator(mode="after")
+    def _ports_need_tcp_or_udp(self) -> FilterRule:
+        # AWS applies port ranges to TCP (6) and UDP (17) rules only.
+        if (self.source_ports or self.destination_ports) and self.protocol not in (6, 17):
+            raise ValueError("port ranges need protocol 6 (TCP) or 17 (UDP)")
+        for ports in (self.source_ports, self.destination_ports):
+            if ports and not (0 <= ports[0] <= ports[1] <= 65535):
+                raise ValueError(f"port range {ports} must be 0 <= from <= to <= 65535")
+        return self
+
 
 class ManualRequest(BaseModel):
     """What an analyst pastes into the Step Functions console, or a schedule sends."""
@@ -34,7 +44,7 @@ class ManualRequest(BaseModel):
     reason: str = Field(default="manual investigation", min_length=1, max_length=1024)
     trigger: Literal["manual", "scheduled"] = "manual"
     investigation_id: str | None = Field(default=None, pattern=INVESTIGATION_ID_PATTERN)
-    filter_rules: list[FilterRule] | None = Field(default=None, max_length=20)
+    filter_rules: list[FilterRule] | None = Field(default=None, max_length=18)
     requested_by: str | None = Field(default=None, max_length=256)
 
 
