@@ -92,6 +92,19 @@ def investigate(
                          time_scale=time_scale))
 
 
+@app.command("scenario")
+def scenario(
+    name: Annotated[str, typer.Argument(help="Story: c2-dns, beaconing, ssh-bruteforce or exfiltration.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the pcap.")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scenario's facts as JSON.")] = False,
+) -> None:
+    """Write a VXLAN-encapsulated capture of an incident story, as AWS Traffic Mirroring delivers it."""
+    from tapcase.scenario.cli import run
+
+    raise typer.Exit(run(name, out, seed, as_json))
+
+
 @app.command("analyze")
 def analyze(
     logs: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of Zeek and/or Suricata logs.")],

@@ -1,0 +1,169 @@
+"""Plan a story and stream its packets, VXLAN-encapsulated, into a pcap."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from datetime import datetime, timezone
+from operator import itemgetter
+from pathlib import Path
+
+from scapy.utils import PcapWriter
+
+from tapcase.scenario.model import (
+    ACCOUNT_ID,
+    AVAILABILITY_ZONE,
+    EPOCH,
+    INNER_ROUTER_MAC,
+    OUTER_ROUTER_MAC,
+    REGION,
+    SENSOR_ENI_MAC,
+    SENSOR_IP,
+    SUBNET_ID,
+    VPC_ID,
+    Expected,
+    ScenarioInfo,
+)
+from tapcase.scenario.packets import Net, PortAllocator
+from tapcase.scenario.sessions import Ctx, us
+from tapcase.scenario.stories import STORIES, Story, plan_background
+
+MIN_DURATION_SECONDS = 120
+MAX_DURATION_SECONDS = 3600
+DLT_EN10MB = 1
+
+
+class UnknownScenario(ValueError):
+    """The name is not one of :data:`STORIES`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown scenario {name!r}; choose one of: {', '.join(names())}")
+
+
+def names() -> list[str]:
+    return list(STORIES)
+
+
+def story(name: str) -> Story:
+    try:
+        return STORIES[name]
+    except KeyError:
+        raise UnknownScenario(name) from None
+
+
+def default_vni(name: str, seed: int) -> int:
+    """A stable 24-bit VNI per (story, seed), never 0 (AWS would pick a random one if unset)."""
+    digest = hashlib.sha256(f"tapcase-vni:{name}:{seed}".encode()).digest()
+    return int.from_bytes(digest[:3], "big") or 1
+
+
+def plan(name: str, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600) -> tuple[Story, Ctx, Expected]:
+    """Plan every session of a story (nothing is built or written yet)."""
+    chosen = story(name)
+    if not isinstance(duration_seconds, int) or not MIN_DURATION_SECONDS <= duration_seconds <= MAX_DURATION_SECONDS:
+        raise ValueError(
+            f"duration_seconds must be an integer from {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS}, "
+            f"got {duration_seconds!r}"
+        )
+    if vni is None:
+        vni = default_vni(name, seed)
+    suspect = chosen.suspect
+    net = Net(
+        suspect_ip=suspect.private_ip,
+        suspect_mac=suspect.mac,
+        router_mac=INNER_ROUTER_MAC,
+        sensor_ip=SENSOR_IP,
+        sensor_mac=SENSOR_ENI_MAC,
+        outer_src_mac=OUTER_ROUTER_MAC,
+        vni=vni,
+    )
+    rng = random.Random(f"tapcase-scenario:{name}:{seed}")
+    start = EPOCH * 1_000_000
+    ctx = Ctx(
+        net=net,
+        suspect=suspect,
+        rng=rng,
+        start_us=start,
+        end_us=start + us(duration_seconds),
+        ports=PortAllocator(random.Random(rng.getrandbits(64))),
+    )
+    expected = Expected()
+    chosen.plan(ctx, expected)
+    plan_background(ctx, expected, mean_gap_s=chosen.background_gap_s)
+    return chosen, ctx, expected
+
+
+def _dt(ts_us: int) -> datetime:
+    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc)
+
+
+def generate(
+    name: str, out: Path, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600
+) -> ScenarioInfo:
+    """Write the story ``name`` to ``out`` as a pcap of AWS-mirrored (VXLAN, UDP 4789) traffic.
+
+    Deterministic: the same arguments give byte-identical files. Raises :class:`UnknownScenario`
+    or :class:`ValueError` for bad arguments.
+    """
+    chosen, ctx, expected = plan(name, seed=seed, vni=vni, duration_seconds=duration_seconds)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    packets = 0
+    total = 0
+    first = last = None
+    previous = ctx.start_us
+    encapsulate = ctx.net.encapsulate
+    writer = PcapWriter(str(out), linktype=DLT_EN10MB, endianness="<", sync=False)
+    try:
+        writer.write_header(None)
+        for ts, inner, sport in heapq.merge(*ctx.sessions, key=itemgetter(0)):
+            if ts < previous:
+                raise AssertionError(f"{name}: packet at {ts} precedes {previous}")
+            if ts > ctx.end_us:  # the capture window has closed
+                continue
+            previous = ts
+            frame = encapsulate(inner, sport)
+            writer.write_packet(frame, sec=ts // 1_000_000, usec=ts % 1_000_000)
+            packets += 1
+            total += len(frame)
+            first = ts if first is None else first
+            last = ts
+    finally:
+        writer.close()
+    for hook in ctx.after_write:
+        hook()
+    digest = hashlib.sha256()
+    with out.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    suspect = chosen.suspect
+    return ScenarioInfo(
+        name=name,
+        description=chosen.description,
+        finding_type=chosen.finding_type,
+        seed=seed,
+        pcap=str(out),
+        suspect_ip=suspect.private_ip,
+        instance_id=suspect.instance_id,
+        eni_id=suspect.eni_id,
+        subnet_id=SUBNET_ID,
+        vpc_id=VPC_ID,
+        account_id=ACCOUNT_ID,
+        region=REGION,
+        availability_zone=AVAILABILITY_ZONE,
+        sensor_ip=ctx.net.sensor_ip,
+        vni=ctx.net.vni,
+        duration_seconds=duration_seconds,
+        start_time=_dt(ctx.start_us),
+        end_time=_dt(ctx.end_us),
+        first_packet_time=_dt(first) if first is not None else None,
+        last_packet_time=_dt(last) if last is not None else None,
+        packets=packets,
+        bytes=total,
+        file_bytes=out.stat().st_size,
+        sha256=digest.hexdigest(),
+        sample_finding=f"samples/findings/{name}.json",
+        expected=expected,
+    )
