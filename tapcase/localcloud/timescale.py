@@ -16,9 +16,11 @@ Two kinds of waits follow two rules:
   than the floor (1 s of real time, or the declared value if that is smaller), so that at
   scale 0 a Task that does real work in this process (a Lambda handler, a DuckDB query) is
   not timed out before it could answer, while a 900 s timeout at scale 0.01 fires after 9 s.
+  A Task without ``TimeoutSeconds`` (99999999 s) has no deadline at any scale.
 
-Timestamps written into the execution history (``timeoutInSeconds``, ``heartbeatInSeconds``)
-keep their declared values; only the real waiting is scaled.
+The execution history keeps the declared values (``timeoutInSeconds``, ``heartbeatInSeconds``);
+only the real waiting is scaled. Polling that is not workflow time (the interpreter checking a
+``.sync`` task's status) is not scaled.
 """
 
 from __future__ import annotations

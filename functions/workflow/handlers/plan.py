@@ -16,6 +16,15 @@ from workflow.observability import logger
 from workflow.settings import settings
 
 
+def _private_ips(instance: dict[str, Any] | None) -> list[str]:
+    return [
+        p["PrivateIpAddress"]
+        for n in (instance or {}).get("NetworkInterfaces", [])
+        for p in n.get("PrivateIpAddresses", [])
+        if p.get("PrivateIpAddress")
+    ]
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = settings()
@@ -40,7 +49,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             collect_timeout_seconds=cfg.collect_timeout_seconds,
         ),
         now_epoch=int(time.time()),
-        queries=pack_queries(request, cfg.glue_database),
+        queries=pack_queries(request, cfg.glue_database, _private_ips(instance)),
     )
     for warning in plan.warnings:
         logger.warning(warning)
