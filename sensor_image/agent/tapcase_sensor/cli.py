@@ -1,5 +1,241 @@
-"""(being written)"""
+"""``tapcase-sensor``: the sensor agent's command line.
+
+    tapcase-sensor process --pcap FILE --out DIR [--rules FILE] [--zeek auto|require|skip]
+    tapcase-sensor run [--config agent.json]          # on the sensor instance (systemd)
+    tapcase-sensor prepare-host                       # before the engines start (systemd)
+    tapcase-sensor check-pcap FILE                    # validate a capture, print what it holds
+    tapcase-sensor read FILE [--limit N]              # Zeek log / EVE as normalised NDJSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tapcase_sensor import __version__
+from tapcase_sensor.errors import SensorConfigError, SensorError
+from tapcase_sensor.versions import SURICATA_VERSION, ZEEK_VERSION
+
+PROG = "tapcase-sensor"
 
 
-def main() -> None:
-    raise SystemExit("tapcase-sensor: not built yet")
+def _err(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# process
+# ---------------------------------------------------------------------------------------------
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    raw = out / "raw"
+    owned = [raw / "suricata", raw / "zeek", raw / "manifest.json"]
+    present = [p for p in owned if p.exists()]
+    if present and not overwrite:
+        listed = ", ".join(str(p) for p in present)
+        raise SensorConfigError(f"{out} already holds results ({listed}); use an empty directory or --overwrite")
+    for path in present:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    raw.mkdir(parents=True, exist_ok=True)
+
+
+def _print_summary(manifest: dict[str, Any], manifest_path: Path) -> None:
+    for name, info in manifest["engines"].items():
+        if info["status"] == "skipped":
+            print(f"{name}: SKIPPED: {info['reason']}")
+            continue
+        counts = manifest["record_counts"].get(name, {})
+        detail = ", ".join(f"{k}={v}" for k, v in counts.items()) or "no records"
+        print(f"{name} {info['version'] or '?'}: {sum(counts.values())} records ({detail})")
+    packets = manifest["packets"]
+    print(f"packets: {packets['seen']} seen, {packets['dropped']} dropped, {packets['vxlan']} VXLAN")
+    totals = manifest["totals"]
+    print(f"files: {totals['files']} ({totals['bytes']} bytes)")
+    print(f"manifest: {manifest_path} (complete)")
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from tapcase_sensor.engines import OfflineEngines
+    from tapcase_sensor.manifest import build_manifest, failure_manifest, write_json_atomic
+
+    out = Path(args.out)
+    manifest_path = out / "raw" / "manifest.json"
+    try:
+        _prepare_out(out, args.overwrite)
+    except SensorError as exc:
+        _err(f"{exc.error_name}: {exc}")
+        return 2
+    try:
+        engines = OfflineEngines(
+            args.pcap, out, rules=args.rules, zeek=args.zeek, suricata_config=args.suricata_config, allow_empty=False
+        )
+        capture = engines.stop()
+        manifest = build_manifest(investigation_id=args.investigation_id, capture=capture)
+    except SensorError as exc:
+        write_json_atomic(manifest_path, failure_manifest(args.investigation_id, exc.error_name, str(exc)))
+        _err(f"{exc.error_name}: {exc}")
+        print(f"{PROG}: no complete manifest written ({manifest_path} records the failure)", file=sys.stderr)
+        return 1
+    write_json_atomic(manifest_path, manifest)
+    if args.json:
+        print(json.dumps(manifest, indent=2))
+    else:
+        _print_summary(manifest, manifest_path)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# run (on the instance)
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tapcase_sensor.agent import Agent, AwsClients
+    from tapcase_sensor.config import AgentConfig
+    from tapcase_sensor.engines import LiveEngines
+
+    try:
+        config = AgentConfig.load(args.config)
+        engines = LiveEngines(config.interface, log_dir=config.log_dir)
+    except SensorError as exc:
+        _err(f"{exc.error_name}: {exc}")
+        return 1
+    agent = Agent(config, engines, AwsClients.create(config.region))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    agent.run_forever(stop)
+    return 0
+
+
+def cmd_prepare_host(args: argparse.Namespace) -> int:
+    """Before the engines start (tapcase-engines.service): interface, log dirs, env file."""
+    from tapcase_sensor.config import AgentConfig
+    from tapcase_sensor.engines import prepare_host
+
+    interface, log_dir = args.interface, args.log_dir
+    if interface is None or log_dir is None:
+        try:
+            config = AgentConfig.load(args.config)
+            interface = interface or config.interface
+            log_dir = log_dir or config.log_dir
+        except SensorConfigError as exc:
+            print(f"{PROG}: no agent config yet ({exc}); using defaults", file=sys.stderr)
+    try:
+        iface = prepare_host(interface or "auto", log_dir or "/var/log/tapcase", args.env_file)
+    except SensorError as exc:
+        _err(f"{exc.error_name}: {exc}")
+        return 1
+    print(f"mirror interface {iface}; wrote {args.env_file}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# small tools
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_check_pcap(args: argparse.Namespace) -> int:
+    from tapcase_sensor.pcap import inspect_capture
+
+    try:
+        info = inspect_capture(args.pcap)
+    except SensorError as exc:
+        _err(f"{exc.error_name}: {exc}")
+        return 1
+    print(json.dumps(info.to_dict(), indent=2))
+    return 0
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from tapcase_sensor.logs import ZeekLog, read_eve, sniff_format
+
+    fmt = sniff_format(args.file)
+    try:
+        if fmt == "eve":
+            records = (event.data for event in read_eve(args.file))
+        elif fmt in ("zeek-json", "zeek-tsv"):
+            records = iter(ZeekLog(args.file))
+        else:
+            _err(f"{args.file}: not a Zeek log or Suricata EVE file (looks like {fmt})")
+            return 1
+        for n, record in enumerate(records):
+            if args.limit is not None and n >= args.limit:
+                break
+            print(json.dumps(record, default=str))
+    except SensorError as exc:
+        _err(f"{exc.error_name}: {exc}")
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="tapcase sensor agent (Zeek + Suricata)")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__} (zeek {ZEEK_VERSION}, suricata {SURICATA_VERSION})",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("process", help="run the engines on a capture file; write logs and manifest")
+    p.add_argument("--pcap", required=True, help="capture file (pcap or pcapng)")
+    p.add_argument("--out", required=True, help="output directory (logs go to OUT/raw/<engine>/)")
+    p.add_argument("--rules", help="Suricata rules file (loaded exclusively, like suricata -S)")
+    p.add_argument(
+        "--zeek", choices=("auto", "require", "skip"), default="auto", help="Zeek: auto (default), require, skip"
+    )
+    p.add_argument("--suricata-config", help="Suricata configuration (default: the sensor's suricata.yaml)")
+    p.add_argument("--investigation-id", default=None, help="investigation id recorded in the manifest")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier results in OUT")
+    p.add_argument("--json", action="store_true", help="print the manifest instead of a summary")
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("run", help="run the agent on the sensor instance (answers the state machine)")
+    p.add_argument("--config", help="agent config JSON (default: /etc/tapcase-sensor/agent.json or user data)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("prepare-host", help="write the engines' env file (interface, log dir) before they start")
+    p.add_argument("--config", help="agent config JSON (default: /etc/tapcase-sensor/agent.json or user data)")
+    p.add_argument("--interface", help="mirror interface (default: from the config, else the default-route interface)")
+    p.add_argument("--log-dir", help="host log directory (default: from the config, else /var/log/tapcase)")
+    p.add_argument("--env-file", default="/etc/tapcase-sensor/engines.env")
+    p.set_defaults(func=cmd_prepare_host)
+
+    p = sub.add_parser("check-pcap", help="validate a capture file and print what it holds")
+    p.add_argument("pcap")
+    p.set_defaults(func=cmd_check_pcap)
+
+    p = sub.add_parser("read", help="print a Zeek log or eve.json as normalised NDJSON")
+    p.add_argument("file")
+    p.add_argument("--limit", type=int, default=None)
+    p.set_defaults(func=cmd_read)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    raise SystemExit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -45,3 +45,7 @@ class SensorBadMessage(SensorError):
 
 class LogParseError(SensorError, ValueError):
     """A log file does not have the shape its reader expects (with file and line)."""
+
+
+class SensorInternalError(SensorError):
+    """An unexpected error inside the agent (a bug); the cause carries the exception text."""

@@ -191,11 +191,11 @@ class _Scanner:
                 else:
                     raise SensorBadCapture(f"{self.path}: bad pcapng byte-order magic {bom.hex()}")
                 interfaces = []
-                pre = 4
+                body_start = bom
             elif first:
                 raise SensorBadCapture(f"{self.path}: pcapng file does not start with a section header")
             else:
-                pre = 0
+                body_start = b""
             first = False
             btype = struct.unpack(endian + "I", btype_raw)[0]
             total = struct.unpack(endian + "I", head[4:8])[0]
@@ -203,7 +203,10 @@ class _Scanner:
                 raise SensorBadCapture(
                     f"{self.path}: corrupt pcapng block of length {total} at byte offset {self.offset - 8}"
                 )
-            body = (bom if pre else b"") + self.read(fh, total - 12 - pre, f"pcapng block type {btype:#x}")
+            rest = total - 12 - len(body_start)
+            if rest < 0:
+                raise SensorBadCapture(f"{self.path}: corrupt pcapng section header at byte offset {self.offset - 12}")
+            body = body_start + self.read(fh, rest, f"pcapng block type {btype:#x}")
             trailer = self.read(fh, 4, "pcapng block trailer")
             if struct.unpack(endian + "I", trailer)[0] != total:
                 raise SensorBadCapture(

@@ -1,0 +1,323 @@
+"""The sensor agent: answers the state machine's control messages.
+
+The state machine sends messages to a per-investigation SQS queue with
+``arn:aws:states:::sqs:sendMessage.waitForTaskToken``::
+
+    {"action": "ready",   "task_token": "...", "investigation_id": "..."}
+    {"action": "collect", "task_token": "...", "investigation_id": "...", "bucket": "...", "prefix": "..."}
+
+``ready`` is answered (``SendTaskSuccess``) once the engines run and listen; ``collect`` once the
+engines are stopped, every log file is in ``s3://bucket/<prefix>/raw/<engine>/<file>`` and the
+manifest ``<prefix>/raw/manifest.json`` was written last. Failures are answered with
+``SendTaskFailure`` whose ``error`` is the class name of a :mod:`tapcase_sensor.errors` error.
+
+Repeated messages are harmless: a second ``ready`` answers again; a second ``collect`` answers
+with the manifest already written (from memory, or from S3 after a restart); an answer on a
+token Step Functions no longer accepts (``TaskTimedOut``, ``InvalidToken``) is logged and dropped.
+
+Use it as a library (the local cloud runs it in-process with :class:`OfflineEngines`)::
+
+    agent = Agent(config, engines, AwsClients.create(config.region))
+    agent.run_forever(stop_event)     # or agent.handle(message) for a single message
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tapcase_sensor import __version__
+from tapcase_sensor.config import AgentConfig
+from tapcase_sensor.engines import Engines
+from tapcase_sensor.errors import SensorBadMessage, SensorError, SensorInternalError, SensorUploadFailed
+from tapcase_sensor.manifest import build_manifest, failure_manifest, manifest_key, summary
+from tapcase_sensor.model import CaptureResult
+
+log = logging.getLogger(__name__)
+
+#: Step Functions errors meaning "this token is already answered or gone": nothing to do.
+STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+_CAUSE_LIMIT = 32_000  # SendTaskFailure cause: at most 32,768 characters
+
+
+@dataclass
+class AwsClients:
+    """The boto3 clients the agent uses (inject your own in tests / the local cloud)."""
+
+    sqs: Any
+    s3: Any
+    stepfunctions: Any
+
+    @classmethod
+    def create(cls, region: str | None = None) -> AwsClients:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+        session = boto3.session.Session(region_name=region)
+        return cls(
+            sqs=session.client("sqs", config=config),
+            s3=session.client("s3", config=config),
+            stepfunctions=session.client("stepfunctions", config=config),
+        )
+
+
+@dataclass
+class Outcome:
+    """How :meth:`Agent.handle` dealt with one message."""
+
+    action: str
+    answer: str  # "success" | "failure" | "none"
+    delivered: bool  # False: the token was stale and the answer was dropped
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+def _content_type(fmt: str) -> str:
+    return "application/x-ndjson" if fmt in ("eve", "zeek-json", "json") else "text/plain"
+
+
+class _Heartbeat:
+    """Sends SendTaskHeartbeat every ``interval`` seconds while a long action runs."""
+
+    def __init__(self, sfn: Any, token: str, interval: float) -> None:
+        self._sfn, self._token, self._interval = sfn, token, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tapcase-sensor-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._sfn.send_task_heartbeat(taskToken=self._token)
+            except (ClientError, BotoCoreError) as exc:
+                log.info("heartbeat not accepted: %s", exc)
+
+    def __enter__(self) -> _Heartbeat:
+        if self._interval > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, engines: Engines, clients: AwsClients) -> None:
+        self.config = config
+        self.engines = engines
+        self.clients = clients
+        self._lock = threading.Lock()
+        self._collected: dict[tuple[str, str], dict[str, Any]] = {}
+        #: The last outcomes (diagnostics; the local cloud and tests read it).
+        self.history: deque[Outcome] = deque(maxlen=100)
+
+    # -- one message --------------------------------------------------------------------------
+    def handle(self, message: Mapping[str, Any] | str) -> Outcome:
+        """Process one control message (its parsed body or the raw JSON text) and answer it."""
+        try:
+            body = json.loads(message) if isinstance(message, str) else dict(message)
+        except ValueError:
+            log.error("control message is not JSON: %.200r", message)
+            return Outcome(action="?", answer="none", delivered=False, error="SensorBadMessage")
+        token = body.get("task_token")
+        action = str(body.get("action", "?"))
+        if not isinstance(token, str) or not token:
+            log.error("control message without task_token, cannot answer: %.500s", json.dumps(body))
+            return Outcome(action=action, answer="none", delivered=False, error="SensorBadMessage")
+        with self._lock:
+            try:
+                output = self._dispatch(action, body, token)
+            except SensorError as exc:
+                log.error("%s failed: %s: %s", action, exc.error_name, exc)
+                outcome = self._fail(action, token, exc.error_name, str(exc))
+            except Exception as exc:  # a bug: still answer, so the workflow does not hang
+                log.exception("%s crashed", action)
+                err = SensorInternalError(f"{type(exc).__name__}: {exc}")
+                outcome = self._fail(action, token, err.error_name, str(err))
+            else:
+                outcome = self._succeed(action, token, output)
+            self.history.append(outcome)
+            return outcome
+
+    def _dispatch(self, action: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        investigation = body.get("investigation_id")
+        if investigation != self.config.investigation_id:
+            raise SensorBadMessage(
+                f"message for investigation {investigation!r} reached the sensor of {self.config.investigation_id!r}"
+            )
+        if action == "ready":
+            return self.ready()
+        if action == "collect":
+            bucket = str(body.get("bucket") or self.config.bucket)
+            prefix = str(body.get("prefix") or self.config.prefix).strip("/")
+            with _Heartbeat(self.clients.stepfunctions, token, self.config.heartbeat_seconds):
+                return self.collect(bucket, prefix)
+        raise SensorBadMessage(f"unknown action {action!r} (expected ready or collect)")
+
+    # -- actions ------------------------------------------------------------------------------
+    def ready(self) -> dict[str, Any]:
+        self.engines.start()
+        status = self.engines.wait_ready(self.config.ready_timeout)
+        return {
+            "investigation_id": self.config.investigation_id,
+            "status": "ready",
+            "mode": self.engines.mode,
+            "agent_version": __version__,
+            "engines": status.engines,
+            "versions": {name: info.get("version") for name, info in status.engines.items()},
+            "vxlan_seen": status.vxlan_seen,
+            "vxlan_packets": status.vxlan_packets,
+            "packets_seen": status.packets_seen,
+            "detail": status.detail,
+        }
+
+    def collect(self, bucket: str, prefix: str) -> dict[str, Any]:
+        key = (bucket, prefix)
+        if key in self._collected:
+            log.info("collect repeated: answering with the manifest already written")
+            return self._collected[key]
+        existing = self._existing_manifest(bucket, prefix)
+        if existing is not None:
+            log.info("a complete manifest is already in s3://%s/%s", bucket, manifest_key(prefix))
+            result = summary(existing, f"s3://{bucket}/{manifest_key(prefix)}")
+            self._collected[key] = result
+            return result
+        try:
+            capture = self.engines.stop()
+            manifest = build_manifest(
+                investigation_id=self.config.investigation_id, capture=capture, prefix=prefix, bucket=bucket
+            )
+            self._upload(bucket, capture, manifest)
+        except SensorError as exc:
+            self._record_failure(bucket, prefix, exc.error_name, str(exc))
+            raise
+        result = summary(manifest, f"s3://{bucket}/{manifest_key(prefix)}")
+        self._collected[key] = result
+        return result
+
+    # -- S3 -----------------------------------------------------------------------------------
+    def _existing_manifest(self, bucket: str, prefix: str) -> dict[str, Any] | None:
+        try:
+            obj = self.clients.s3.get_object(Bucket=bucket, Key=manifest_key(prefix))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in ("NoSuchKey", "404", "NotFound"):
+                # e.g. AccessDenied: the sensor role may only write. Collect normally.
+                log.info("cannot look for an earlier manifest (%s); collecting", code)
+            return None
+        try:
+            manifest = json.loads(obj["Body"].read())
+        except ValueError:
+            return None
+        if manifest.get("complete") is True and manifest.get("investigation_id") == self.config.investigation_id:
+            return dict(manifest)
+        return None
+
+    def _upload(self, bucket: str, capture: CaptureResult, manifest: dict[str, Any]) -> None:
+        s3 = self.clients.s3
+        entries = {(entry["engine"], entry["name"]): entry for entry in manifest["files"]}
+        try:
+            for log_file in capture.log_files:
+                entry = entries[(log_file.engine, log_file.name)]
+                s3.upload_file(
+                    str(log_file.path),
+                    bucket,
+                    entry["key"],
+                    ExtraArgs={
+                        "ContentType": _content_type(entry["format"]),
+                        "Metadata": {"sha256": entry["sha256"], "investigation-id": self.config.investigation_id},
+                    },
+                )
+            body = json.dumps(manifest, indent=2).encode("utf-8")
+            s3.put_object(
+                Bucket=bucket,
+                Key=manifest_key(manifest["prefix"]),
+                Body=body,
+                ContentType="application/json",
+                Metadata={"investigation-id": self.config.investigation_id},
+            )
+        except (ClientError, BotoCoreError, OSError) as exc:
+            raise SensorUploadFailed(f"upload to s3://{bucket}/{manifest['prefix']} failed: {exc}") from None
+        log.info("uploaded %d files and the manifest to s3://%s/%s", len(capture.log_files), bucket, manifest["prefix"])
+
+    def _record_failure(self, bucket: str, prefix: str, error_name: str, message: str) -> None:
+        """Best effort: leave an incomplete manifest saying why, so nobody mistakes it for evidence."""
+        document = failure_manifest(self.config.investigation_id, error_name, message, prefix, bucket)
+        try:
+            self.clients.s3.put_object(
+                Bucket=bucket,
+                Key=manifest_key(prefix),
+                Body=json.dumps(document, indent=2).encode(),
+                ContentType="application/json",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("could not record the failure in S3: %s", exc)
+
+    # -- answers ------------------------------------------------------------------------------
+    def _succeed(self, action: str, token: str, output: dict[str, Any]) -> Outcome:
+        delivered = self._answer("send_task_success", taskToken=token, output=json.dumps(output))
+        return Outcome(action=action, answer="success", delivered=delivered, output=output)
+
+    def _fail(self, action: str, token: str, error: str, cause: str) -> Outcome:
+        delivered = self._answer("send_task_failure", taskToken=token, error=error[:256], cause=cause[:_CAUSE_LIMIT])
+        return Outcome(action=action, answer="failure", delivered=delivered, error=error, cause=cause)
+
+    def _answer(self, method: str, **kwargs: Any) -> bool:
+        try:
+            getattr(self.clients.stepfunctions, method)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in STALE_TOKEN_ERRORS:
+                log.warning("%s: token no longer accepted (%s); answer dropped", method, code)
+                return False
+            raise
+        return True
+
+    # -- the queue ----------------------------------------------------------------------------
+    def poll_once(self, wait_seconds: int | None = None) -> list[Outcome]:
+        """Receive up to 10 control messages, handle each, delete those answered."""
+        sqs = self.clients.sqs
+        queue_url = self.queue_url()
+        response = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self.config.poll_wait_seconds if wait_seconds is None else wait_seconds,
+            VisibilityTimeout=self.config.visibility_timeout,
+        )
+        outcomes: list[Outcome] = []
+        for message in response.get("Messages", []):
+            try:
+                outcome = self.handle(message.get("Body", ""))
+            except (ClientError, BotoCoreError) as exc:
+                # The answer itself failed (throttling, network): keep the message, it comes back.
+                log.error("answering failed, message kept for a retry: %s", exc)
+                continue
+            outcomes.append(outcome)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return outcomes
+
+    def queue_url(self) -> str:
+        """The control queue's URL (resolved once from its name when needed)."""
+        if not self.config.control_queue_url:
+            self.config = self.config.with_queue_url(self.clients.sqs)
+        return self.config.queue_url
+
+    def run_forever(self, stop_event: threading.Event, *, error_backoff: float = 5.0) -> None:
+        """Poll the control queue until ``stop_event`` is set."""
+        log.info("agent for %s polling its control queue", self.config.investigation_id)
+        while not stop_event.is_set():
+            try:
+                self.poll_once()
+            except (ClientError, BotoCoreError, SensorError) as exc:
+                log.error("polling the control queue failed: %s", exc)
+                stop_event.wait(error_backoff)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install the tapcase sensor onto an Amazon Linux 2023 build instance (EC2 Image Builder
+# component.yaml runs this; it also works by hand over SSM on a plain AL2023 instance).
+#
+#   install.sh SENSOR_IMAGE_DIR
+#
+# Result: Docker + the compose plugin, both engine images built (from pinned upstream images,
+# so nothing is pulled when a sensor launches), the agent in /opt/tapcase-sensor/venv, and
+# the systemd units enabled. Optional: TAPCASE_ET_OPEN=1 adds the ET Open ruleset.
+set -euo pipefail
+
+SRC="$(cd "${1:?usage: install.sh SENSOR_IMAGE_DIR}" && pwd)"
+DEST=/opt/tapcase-sensor
+COMPOSE_VERSION="${COMPOSE_VERSION:-v2.29.7}"
+SURICATA_IMAGE=tapcase/sensor-suricata:7.0.10
+ZEEK_IMAGE=tapcase/sensor-zeek:8.0.8
+
+log() { echo "[tapcase-sensor install] $*"; }
+
+log "packages"
+dnf install -y docker python3.11 python3.11-pip nftables tar gzip
+systemctl enable --now docker
+systemctl enable amazon-ssm-agent || true   # no inbound SSH: operators use Session Manager
+
+log "docker compose plugin ${COMPOSE_VERSION} (checksum verified)"
+arch="$(uname -m)"
+plugin_dir=/usr/libexec/docker/cli-plugins
+install -d "${plugin_dir}"
+base="https://github.com/docker/compose/releases/download/${COMPOSE_VERSION}/docker-compose-linux-${arch}"
+tmp="$(mktemp -d)"
+curl -fsSL -o "${tmp}/docker-compose-linux-${arch}" "${base}"
+curl -fsSL -o "${tmp}/docker-compose-linux-${arch}.sha256" "${base}.sha256"
+(cd "${tmp}" && sha256sum -c "docker-compose-linux-${arch}.sha256")
+install -m 0755 "${tmp}/docker-compose-linux-${arch}" "${plugin_dir}/docker-compose"
+rm -rf "${tmp}"
+docker compose version
+
+log "sensor files -> ${DEST}"
+install -d -m 0755 "${DEST}" /etc/tapcase-sensor /var/log/tapcase
+cp -a "${SRC}/compose.yaml" "${SRC}/README.md" "${DEST}/"
+rm -rf "${DEST}/suricata" "${DEST}/zeek" "${DEST}/boot"
+cp -a "${SRC}/suricata" "${SRC}/zeek" "${SRC}/boot" "${DEST}/"
+chmod 0755 "${DEST}/boot/firewall.sh"
+
+if [[ "${TAPCASE_ET_OPEN:-0}" == "1" ]]; then
+    log "ET Open ruleset -> ${DEST}/suricata/rules/suricata.rules"
+    docker run --rm --entrypoint suricata-update \
+        -v "${DEST}/suricata/rules:/out" jasonish/suricata:7.0.10 \
+        --no-test --no-reload -o /out
+fi
+
+log "engine images (built from pinned upstream images)"
+docker build --pull -t "${SURICATA_IMAGE}" "${DEST}/suricata"
+docker build --pull -t "${ZEEK_IMAGE}" "${DEST}/zeek"
+SENSOR_INTERFACE=eth0 docker compose --file "${DEST}/compose.yaml" config --quiet
+
+log "agent -> ${DEST}/venv"
+python3.11 -m venv "${DEST}/venv"
+"${DEST}/venv/bin/pip" install --no-cache-dir --upgrade pip
+"${DEST}/venv/bin/pip" install --no-cache-dir "${SRC}/agent"
+"${DEST}/venv/bin/tapcase-sensor" --version
+
+log "systemd units"
+install -m 0644 "${DEST}/boot/tapcase-engines.service" /etc/systemd/system/tapcase-engines.service
+install -m 0644 "${DEST}/boot/tapcase-sensor.service" /etc/systemd/system/tapcase-sensor.service
+systemctl daemon-reload
+systemctl enable tapcase-engines.service tapcase-sensor.service
+
+# An AMI must not carry an investigation: the agent config comes with each launch.
+rm -f /etc/tapcase-sensor/agent.json /etc/tapcase-sensor/engines.env
+log "done"
