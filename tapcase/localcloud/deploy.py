@@ -155,8 +155,12 @@ class Deployer:
     def _order(self) -> list[str]:
         resources = self.template["Resources"]
         graph: dict[str, set[str]] = {}
+        globals_fn = self.template.get("Globals", {}).get("Function", {})
         for logical_id, resource in resources.items():
-            deps = {d for d in references(resource) if d in resources}
+            refs = references(resource)
+            if resource["Type"] == "AWS::Serverless::Function":
+                refs |= references(globals_fn)
+            deps = {d for d in refs if d in resources}
             depends_on = resource.get("DependsOn", [])
             deps |= set([depends_on] if isinstance(depends_on, str) else depends_on)
             graph[logical_id] = deps - {logical_id}

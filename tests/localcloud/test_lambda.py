@@ -9,18 +9,28 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import shared, wait_for_execution
 
-MANUAL = {"instance_id": "i-0123456789abcdef0", "duration_seconds": 120, "reason": "test"}
+@pytest.fixture(scope="module")
+def instance_id(deployed_cloud):
+    ec2 = deployed_cloud.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    return ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="m5.large",
+                             SubnetId=subnet)["Instances"][0]["InstanceId"]
 
 
-def test_invoke_runs_handler(deployed_cloud):
+def test_invoke_runs_handler(deployed_cloud, instance_id):
     lam = deployed_cloud.client("lambda")
-    resp = lam.invoke(FunctionName=deployed_cloud.stack.ref("PlanFunction"), Payload=json.dumps(MANUAL))
+    payload = {"instance_id": instance_id, "duration_seconds": 120, "reason": "test"}
+    resp = lam.invoke(FunctionName=deployed_cloud.stack.ref("PlanFunction"), Payload=json.dumps(payload))
     assert "FunctionError" not in resp
     out = json.loads(resp["Payload"].read())
-    # computed by workflow.logic.request.normalise, not echoed
-    assert out["request"]["instance_id"] == MANUAL["instance_id"]
+    # computed by the Plan function from the request and what EC2 reports, not echoed
+    assert out["request"]["instance_id"] == instance_id
     assert out["request"]["trigger"] == "manual"
-    assert out["request"]["investigation_id"].startswith("run-")
+    assert out["instance_type"] == "m5.large"
+    assert out["sources"][0]["session_number"] == 1
+    assert out["sensor"]["availability_zone"] == "us-east-1a"
 
 
 def test_invoke_unhandled_error_is_a_function_error(deployed_cloud):
@@ -45,20 +55,19 @@ def _run(cloud, name, payload):
     return wait_for_execution(sfn, ex)
 
 
-def test_state_machine_lambda_success(deployed_cloud):
+def test_state_machine_lambda_refusal_by_name(deployed_cloud):
+    # The finding's instance does not exist here: Plan refuses by name, nothing is created.
     finding = json.loads(shared("guardduty", "hasanakgoz_security_monkey",
                                 "recon_ec2_portprobeunprotectedport_eventbridge.json").read_text())
-    desc = _run(deployed_cloud, "lambda-success", finding)
-    assert desc["status"] == "SUCCEEDED"
-    request = json.loads(desc["output"])["request"]
-    assert request["investigation_id"] == "gd-c0b069a09b9f39764cf3d9e44251e079"
-    assert request["finding"]["remote_ips"] == ["221.132.75.236", "71.6.167.142"]
-    assert request["finding"]["local_ports"] == [22, 81]
+    desc = _run(deployed_cloud, "lambda-refusal", finding)
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "InstanceNotFound"
+    assert "i-036cb01d26bb09166" in desc["cause"]
 
 
 def test_state_machine_catches_lambda_error_by_name(deployed_cloud):
     # A refusal raised in Python is caught by its class name and ends in the Fail state with it.
-    desc = _run(deployed_cloud, "lambda-failure", {"instance_id": "i-0123456789abcdef0", "duration_seconds": 999999})
+    desc = _run(deployed_cloud, "lambda-failure", {"instance_id": "i-0123456789abcdef0", "duration_seconds": 86400})
     assert desc["status"] == "FAILED"
     assert desc["error"] == "InvalidRequest"
     assert "duration_seconds" in desc["cause"]

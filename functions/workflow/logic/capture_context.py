@@ -1,0 +1,67 @@
+"""What the report says was captured (pure): ENIs, sessions, VNI, window, packets, engines, files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.models.plan import InvestigationPlan
+
+
+def capture_context(
+    plan: InvestigationPlan,
+    *,
+    sensor: dict[str, Any],
+    sensor_ready: dict[str, Any],
+    mirror_sessions: list[dict[str, Any]],
+    mirror_filter: dict[str, Any],
+    mirror_target: dict[str, Any],
+    evidence: dict[str, Any],
+    manifest: dict[str, Any] | None,
+    execution_arn: str,
+) -> dict[str, Any]:
+    files = (manifest or {}).get("files") or evidence.get("files") or []
+    finding = plan.request.finding
+    return {
+        "trigger": plan.request.trigger,
+        "reason": plan.request.reason,
+        "execution_arn": execution_arn,
+        "instance": {"id": plan.instance_id, "type": plan.instance_type},
+        "finding": {
+            "id": finding.id, "type": finding.type, "severity": finding.severity, "title": finding.title,
+            "remote_ips": finding.remote_ips, "domains": finding.domains,
+            "ports": sorted(set(finding.remote_ports + finding.local_ports)),
+        } if finding else None,
+        "mirroring": {
+            "sessions": [
+                {"eni": s["eni_id"], "session_id": s["session_id"], "session_number": s["session_number"],
+                 "vni": s["vni"]}
+                for s in mirror_sessions
+            ],
+            "skipped_enis": plan.skipped_enis,
+            "vni": plan.vni,
+            "filter_id": mirror_filter.get("filter_id"),
+            "filter_rules": [r.model_dump(exclude_none=True) for r in plan.filter_rules],
+            "target_id": mirror_target.get("target_id"),
+        },
+        "sensor": {
+            "instance_id": sensor.get("instance_id"), "private_ip": sensor.get("private_ip"),
+            "subnet_id": plan.sensor.subnet_id, "availability_zone": plan.sensor.availability_zone,
+            "mode": sensor_ready.get("mode"),
+        },
+        "window": {
+            "requested_seconds": plan.duration_seconds,
+            "start": (evidence.get("capture") or {}).get("start"),
+            "end": (evidence.get("capture") or {}).get("end"),
+        },
+        "packets": evidence.get("packets") or {},
+        "engines": evidence.get("engine_versions") or {},
+        "zeek_skipped_reason": evidence.get("zeek_skipped_reason"),
+        "evidence": {
+            "manifest_uri": evidence.get("manifest_uri"),
+            "complete": evidence.get("complete"),
+            "totals": evidence.get("totals"),
+            "record_counts": evidence.get("record_counts"),
+            "files": [{"key": f["key"], "bytes": f["bytes"], "sha256": f["sha256"]} for f in files],
+        },
+        "warnings": plan.warnings,
+    }

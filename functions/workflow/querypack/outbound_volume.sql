@@ -1,0 +1,37 @@
+-- name: outbound_volume
+-- title: Outbound volume (exfiltration)
+-- description: Bytes sent from private addresses to public ones, per pair, largest first, with
+--   the ratio of bytes sent to bytes received: a host that uploads far more than it downloads
+--   to one destination may be exfiltrating. Zeek conn.log (payload bytes); Suricata flow events
+--   (packet bytes) when Zeek logged no connections.
+-- tables: zeek_conn, suricata_eve
+WITH conns AS (
+    SELECT c.ts, c.id_orig_h AS src, c.id_resp_h AS dst, c.id_orig_p AS src_port, c.id_resp_p AS dst_port, c.proto,
+           COALESCE(c.orig_bytes, 0) AS src_bytes, COALESCE(c.resp_bytes, 0) AS dst_bytes
+    FROM {{database}}.zeek_conn c
+    WHERE c.investigation_id = '{{investigation_id}}'
+      AND NOT COALESCE(c.proto = 'udp' AND c.id_resp_p = 4789, false)
+    UNION ALL
+    SELECT f.ts, f.src_ip, f.dest_ip, f.src_port, f.dest_port, lower(f.proto),
+           COALESCE(f.flow.bytes_toserver, 0), COALESCE(f.flow.bytes_toclient, 0)
+    FROM {{database}}.suricata_eve f
+    WHERE f.investigation_id = '{{investigation_id}}' AND f.event_type = 'flow'
+      AND NOT COALESCE(lower(f.proto) = 'udp' AND f.dest_port = 4789, false)
+      AND NOT EXISTS (SELECT 1 FROM {{database}}.zeek_conn z WHERE z.investigation_id = '{{investigation_id}}')
+)
+SELECT src,
+       dst,
+       count(*) AS connections,
+       sum(src_bytes) AS bytes_out,
+       sum(dst_bytes) AS bytes_in,
+       round(CAST(sum(src_bytes) AS double) / CAST(greatest(sum(dst_bytes), 1) AS double), 3) AS out_in_ratio,
+       slice(array_sort(array_agg(DISTINCT dst_port) FILTER (WHERE dst_port IS NOT NULL)), 1, 10) AS dst_ports,
+       min(ts) AS first_ts,
+       max(ts) AS last_ts
+FROM conns
+WHERE regexp_like(src, '{{private_ip_pattern}}')
+  AND NOT regexp_like(dst, '{{non_public_ip_pattern}}')
+GROUP BY src, dst
+HAVING sum(src_bytes) > 0
+ORDER BY bytes_out DESC, src, dst
+LIMIT 50
