@@ -84,6 +84,7 @@ def apply() -> None:
         _patch_deadlines()
         _patch_sync_polling()
         _patch_states_runtime()
+        _patch_branch_error_names()
         _quiet_component_logging()
         _applied = True
 
@@ -348,6 +349,21 @@ def aws_sdk_json(value: Any) -> Any:
     return value
 
 
+_SERVICE_MODELS: dict[str, Any] = {}
+
+
+def _service_model(botocore_session: Any, service: str) -> Any:
+    if service not in _SERVICE_MODELS:
+        _SERVICE_MODELS[service] = botocore_session.get_session().get_service_model(service)
+    return _SERVICE_MODELS[service]
+
+
+def _snake(name: str) -> str:
+    from moto.stepfunctions.parser.utils import camel_to_snake_case
+
+    return str(camel_to_snake_case(name))
+
+
 def _patch_aws_sdk_tasks() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
         StateTaskServiceAwsSdk,
@@ -360,6 +376,24 @@ def _patch_aws_sdk_tasks() -> None:
         env.stack[-1] = aws_sdk_json(env.stack[-1])
 
     StateTaskServiceAwsSdk._eval_service_task = _eval_service_task  # type: ignore[method-assign]
+
+    # Step Functions takes aws-sdk parameters in PascalCase and maps them to the API's member
+    # names (SQS CreateQueue's ``Tags`` is the member ``tags``); moto's port left the mapping
+    # out (``_normalise_parameters`` is a no-op), so botocore refused such calls with a KeyError.
+    def _normalise_parameters(
+        self: Any, parameters: dict[str, Any], boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        import botocore.session
+
+        service = self._get_boto_service_name(boto_service_name)
+        action = self._get_boto_service_action(service_action_name)
+        model = _service_model(botocore.session, service)
+        operation = next((o for o in model.operation_names if _snake(o) == action), None)
+        if operation is not None:
+            self._to_boto_request(parameters, model.operation_model(operation).input_shape)
+
+    StateTaskServiceAwsSdk._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
     # 9. below: the service prefix of the errors of aws-sdk tasks.
     StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(  # type: ignore[method-assign]
         sdk_service_error_name
@@ -667,6 +701,27 @@ def _patch_states_runtime() -> None:
         original_eval_body(self, env)
 
     ErrorEqualsDecl._eval_body = _eval_body  # type: ignore[method-assign]
+
+
+def _patch_branch_error_names() -> None:
+    """A Parallel branch, Map iteration or callback failing with a ``States.*`` error
+    (``States.Timeout`` of a callback, ``States.TaskFailed``…) must fail its state with that error,
+    catchable by the state's Catch. moto re-wraps such names in ``CustomErrorName``, whose
+    constructor refuses the ``States.`` prefix with a ValueError, so the whole execution crashed.
+    Constructing one for a known ``States.*`` name now gives the ``StatesErrorName`` instead."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        _REVERSE_NAME_LOOKUP,
+    )
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("error_name", args[0] if args else None)
+        if isinstance(name, str) and name in _REVERSE_NAME_LOOKUP:
+            return StatesErrorName.from_name(name)
+        return object.__new__(cls)
+
+    CustomErrorName.__new__ = __new__  # type: ignore[method-assign,assignment]
 
 
 # -- 9. aws-sdk error names ----------------------------------------------------------------------

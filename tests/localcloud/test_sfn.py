@@ -800,3 +800,43 @@ def test_apply_is_idempotent(sfn: Any) -> None:
     sfn_patch.apply()
     described = run(sfn, {"StartAt": "P", "States": {"P": pass_state(Result={"a": [1]}, OutputPath="$.a[0]", End=True)}})
     assert described["output"] == "1"
+
+
+# -- aws-sdk parameter casing and Parallel branch errors (added with the investigation workflow) --
+
+
+def test_aws_sdk_parameters_map_to_api_member_names(cloud, sfn):
+    # SQS CreateQueue's tags member is "tags"; Step Functions takes "Tags" (PascalCase).
+    definition = {
+        "StartAt": "Q",
+        "States": {
+            "Q": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:sqs:createQueue",
+                "Parameters": {"QueueName": "cased-queue", "Tags": {"team": "forensics"}},
+                "End": True,
+            }
+        },
+    }
+    desc = run(sfn, definition, {})
+    assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    url = json.loads(desc["output"])["QueueUrl"]
+    assert cloud.client("sqs").list_queue_tags(QueueUrl=url)["Tags"] == {"team": "forensics"}
+
+
+def test_parallel_branch_states_error_is_caught_by_the_parallel(sfn):
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "States.TaskFailed", "Cause": "c"}}}],
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "Parameters": {"error.$": "$.error.Error"}, "End": True},
+        },
+    }
+    desc = run(sfn, definition, {})
+    assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    assert json.loads(desc["output"]) == {"error": "States.TaskFailed"}
