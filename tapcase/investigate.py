@@ -86,7 +86,10 @@ def _progress(c: Clients, execution_arn: str, console: Console, quiet: bool, see
             continue
         seen.add(key)
         if event["type"].endswith("StateEntered") and "stateEnteredEventDetails" in event:
-            console.print(f"  [cyan]→[/cyan] {event['stateEnteredEventDetails']['name']}", highlight=False)
+            name = event["stateEnteredEventDetails"]["name"]
+            if name not in seen:  # states inside a Map run once per item: show them once
+                seen.add(name)
+                console.print(f"  [cyan]→[/cyan] {name}", highlight=False)
         elif event["type"].endswith("Failed") and event["type"] != "ExecutionFailed":
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             console.print(f"    [yellow]{event['type']}[/yellow] {details.get('error', '')}", highlight=False)
@@ -183,7 +186,8 @@ def run(
         report = (output.get("report") or {}) if isinstance(output, dict) else {}
         if report.get("report_uri"):
             local = _download(c, report["report_uri"], out / investigation_id / "report.json")
-            page = _download(c, report["page_uri"], out / investigation_id / "report.html") if report.get("page_uri") else None
+            page = (_download(c, report["page_uri"], out / investigation_id / Path(report["page_uri"]).name)
+                    if report.get("page_uri") else None)
             summary["report"] = {"s3_uri": report["report_uri"], "local_path": str(local),
                                  "page_uri": report.get("page_uri"), "local_page": str(page) if page else None,
                                  "headline": report.get("headline", [])}

@@ -124,7 +124,10 @@ def apply() -> None:
         reservation = original_run(self, *args, **kwargs)
         for instance in reservation.instances:
             if _is_sensor(self, instance.id):
-                _start(instance, self.region_name)
+                try:
+                    _start(instance, self.region_name)
+                except Exception:  # noqa: BLE001 - like a sensor that fails to boot: it never answers
+                    log.exception("local sensor %s did not start", instance.id)
         return reservation
 
     def terminate_instances(self: Any, instance_ids: list[str]) -> Any:

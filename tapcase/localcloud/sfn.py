@@ -481,6 +481,12 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
                     max_pool_connections=50,
                 ),
             )
+            if service == "ec2":
+                # Step Functions passes aws-sdk parameters as given (EC2 UserData must already be
+                # base64, as with AWS's Java SDK); botocore would encode UserData a second time.
+                from botocore.handlers import base64_encode_user_data
+
+                client.meta.events.unregister("before-parameter-build.ec2.RunInstances", base64_encode_user_data)
             _clients[key] = client
     return client
 
