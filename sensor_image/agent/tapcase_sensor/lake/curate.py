@@ -13,7 +13,9 @@ partition with :class:`pyarrow.parquet.ParquetWriter`:
   rather than failing the conversion; the raw logs stay the evidence.
 
 Entry points: :func:`discover_logs` (what is in a folder), :func:`curate` (convert sources into
-``<out_root>/investigations/curated/...``) and :class:`Curator` (feed records yourself).
+``<out_root>/investigations/curated/...``, optionally one process per table with ``workers``)
+and :class:`Curator` (feed records yourself). ``CurateResult.keys()`` gives each written file
+with its S3 key (relative to the evidence bucket) for the upload.
 """
 
 from __future__ import annotations
@@ -203,6 +205,8 @@ class _PartitionWriter:
             (c, parse_type(c.type), self.schema.field(c.name).type) for c in table.columns if c.source != "*"
         ]
         self._known = frozenset(c.source for c in table.columns if c.source != "*") | _IGNORED_KEYS
+        # The same columns named as in the records, for Arrow's own (C++) dict conversion.
+        self._source_schema = pa.schema([pa.field(c.source, typ) for c, _, typ in self._plan])
         self._has_extra = any(c.source == "*" for c in table.columns)
         self.records: list[dict[str, Any]] = []
         self._batches: list[pa.RecordBatch] = []
@@ -218,10 +222,15 @@ class _PartitionWriter:
         if not self.records:
             return
         records, self.records = self.records, []
-        arrays = []
-        for column, node, typ in self._plan:
-            src = column.source
-            arrays.append(_to_arrow([r.get(src) for r in records], column, node, typ))
+        try:
+            arrays = pa.RecordBatch.from_pylist(records, schema=self._source_schema).columns
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+            # Some value does not fit its column: convert column by column, coercing.
+            arrays = [
+                _to_arrow([r.get(column.source) for r in records], column, node, typ)
+                for column, node, typ in self._plan
+            ]
+        arrays = list(arrays)
         if self._has_extra:
             known = self._known
             extra = []
@@ -465,15 +474,12 @@ def discover_logs(directory: str | os.PathLike[str]) -> tuple[list[LogSource], l
     return sources, skipped
 
 
-def curate(
-    sources: Iterable[LogSource],
-    out_root: str | os.PathLike[str],
-    investigation_id: str,
-    **options: int,
+def _curate_group(
+    sources: list[LogSource], out_root: str, investigation_id: str, options: dict[str, int]
 ) -> CurateResult:
-    """Convert ``sources`` into ``<out_root>/investigations/curated/<table>/investigation_id=<id>/``."""
+    """Curate sources that all feed one table (runs in a worker process when parallel)."""
     root = Path(out_root)
-    result = CurateResult(investigation_id=check_investigation_id(investigation_id), root=root)
+    result = CurateResult(investigation_id=investigation_id, root=root)
     with Curator(root, investigation_id, **options) as curator:
         for source in sources:
             count = 0
@@ -496,4 +502,46 @@ def curate(
             )
     result.rows = curator.rows
     result.files = curator.files
+    return result
+
+
+def curate(
+    sources: Iterable[LogSource],
+    out_root: str | os.PathLike[str],
+    investigation_id: str,
+    *,
+    workers: int = 1,
+    **options: int,
+) -> CurateResult:
+    """Convert ``sources`` into ``<out_root>/investigations/curated/<table>/investigation_id=<id>/``.
+
+    Sources are grouped by the table they feed; with ``workers`` > 1 the groups are converted in
+    that many processes (each group's memory is bounded as in :class:`Curator`).
+    """
+    root = Path(out_root)
+    check_investigation_id(investigation_id)
+    groups: dict[str, list[LogSource]] = {}
+    for source in sources:
+        key = "suricata_eve" if source.kind == "suricata" else f"zeek_{source.log_type}"
+        groups.setdefault(key, []).append(source)
+    ordered = [groups[k] for k in sorted(groups, key=lambda k: -sum(s.path.stat().st_size for s in groups[k]))]
+    if workers > 1 and len(ordered) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(ordered))) as pool:
+            parts = list(pool.map(_curate_group, ordered, [str(root)] * len(ordered),
+                                  [investigation_id] * len(ordered), [options] * len(ordered)))
+    else:
+        parts = [_curate_group(group, str(root), investigation_id, options) for group in ordered]
+    result = CurateResult(investigation_id=investigation_id, root=root)
+    for part in parts:
+        for table, rows in part.rows.items():
+            result.rows[table] = result.rows.get(table, 0) + rows
+        result.files += part.files
+        result.sources += part.sources
+        result.skipped += part.skipped
+        result.bytes_in += part.bytes_in
+    result.rows = dict(sorted(result.rows.items()))
+    result.files.sort()
+    result.sources.sort(key=lambda s: s["path"])
     return result
