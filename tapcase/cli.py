@@ -92,6 +92,30 @@ def investigate(
                          time_scale=time_scale))
 
 
+@local_app.command("demo")
+def demo(
+    story: Annotated[str, typer.Option(help="Scenario: c2-dns, beaconing, ssh-bruteforce or exfiltration.")] = "c2-dns",
+    out: Annotated[Path, typer.Option(help="Where the capture and the report go.")] = Path("out/demo"),
+    time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale.")] = 0.01,
+) -> None:
+    """Generate an incident capture and investigate it end to end on the local cloud."""
+    from tapcase.investigate import run as investigate_run
+    from tapcase.scenario.cli import run as scenario_run
+
+    samples = Path(__file__).resolve().parents[1] / "samples" / "findings"
+    finding = samples / f"{story}.json"
+    if not finding.is_file():
+        console.print(f"[red]error:[/red] no sample finding for story {story!r} in {samples}")
+        raise typer.Exit(2)
+    pcap = out / f"{story}.pcap"
+    code = scenario_run(story, pcap, 0, False)
+    if code:
+        raise typer.Exit(code)
+    console.print(f"\ninvestigating the GuardDuty finding {finding.name} with {pcap} as the mirrored traffic")
+    raise typer.Exit(investigate_run(finding=finding, pcap=pcap, rules=None, endpoint=None, as_json=False,
+                                     out=out, time_scale=time_scale))
+
+
 @app.command("scenario")
 def scenario(
     name: Annotated[str, typer.Argument(help="Story: c2-dns, beaconing, ssh-bruteforce or exfiltration.")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 import uuid
@@ -76,8 +77,8 @@ def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str
     }
 
 
-def _progress(c: Clients, execution_arn: str, console: Console, quiet: bool, seen: set[str]) -> None:
-    if quiet:
+def _progress(c: Clients, execution_arn: str, console: Console | None, seen: set[str]) -> None:
+    if console is None:
         return
     events = c.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     for event in events:
@@ -102,6 +103,92 @@ def _download(c: Clients, uri: str, dest: Path) -> Path:
     return dest
 
 
+def investigate_once(
+    endpoint: str,
+    event: dict[str, Any],
+    *,
+    pcap: Path | None = None,
+    rules: Path | None = None,
+    out: Path = Path("out"),
+    console: Console | None = None,
+    timeout: float = 600.0,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Seed, start the real state machine with ``event``, follow it and summarise (with leftovers).
+
+    Raises :class:`InvestigateError` when it cannot start; a failed execution is a summary with
+    status FAILED, not an exception.
+    """
+    try:
+        request = normalise(event, max_duration_seconds=86_400)
+    except TapcaseError as exc:
+        # A non-EC2 finding still goes through the workflow (it ends "skipped"); anything else is refused here.
+        if type(exc).__name__ != "NotAnEc2Finding":
+            raise InvestigateError(f"{type(exc).__name__}: {exc}") from None
+        request = None
+    c = Clients(endpoint)
+    arn = state_machine_arn(c.sfn)
+    _post(endpoint, "/_tapcase/capture", {"pcap": str(pcap.resolve()) if pcap else None,
+                                           "rules": str(rules.resolve()) if rules else None})
+    details = (event.get("detail", event).get("resource") or {}).get("instanceDetails")
+    if request is not None and request.trigger == "guardduty" and details:
+        seeded = _post(endpoint, "/_tapcase/seed", {"instance_details": details})
+        if console:
+            console.print(f"instance {seeded['instance_id']} {'seeded' if seeded['created'] else 'present'}")
+    if name is None:
+        name = request.investigation_id if request and request.trigger == "guardduty" else f"run-{uuid.uuid4().hex[:12]}"
+    started = time.monotonic()
+    try:
+        execution_arn = c.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))["executionArn"]
+    except c.sfn.exceptions.ExecutionAlreadyExists:
+        execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        if console:
+            console.print(f"execution {name} exists already: following it")
+    if console:
+        console.print(f"execution [bold]{name}[/bold] started")
+    seen: set[str] = set()
+    while True:
+        _progress(c, execution_arn, console, seen)
+        desc = c.sfn.describe_execution(executionArn=execution_arn)
+        if desc["status"] != "RUNNING":
+            _progress(c, execution_arn, console, seen)
+            break
+        if time.monotonic() - started > timeout:
+            c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
+            desc = c.sfn.describe_execution(executionArn=execution_arn)
+            break
+        time.sleep(0.2)
+
+    output = json.loads(desc.get("output") or "null") or {}
+    if not isinstance(output, dict):
+        output = {}
+    investigation_id = output.get("investigation_id") or (request.investigation_id if request else None)
+    if request is not None and request.trigger != "guardduty" and investigation_id is None:
+        investigation_id = name.lower()
+    summary: dict[str, Any] = {
+        "execution_arn": execution_arn,
+        "status": desc["status"],
+        "investigation_id": investigation_id,
+        "outcome": output.get("status"),
+        "error": desc.get("error"),
+        "cause": desc.get("cause"),
+        "seconds": round(time.monotonic() - started, 2),
+        "warnings": output.get("warnings", []),
+        "report": None,
+        "leftovers": leftovers(c, investigation_id, request.instance_id, endpoint)
+        if request is not None and investigation_id else {},
+    }
+    report = output.get("report") or {}
+    if report.get("report_uri"):
+        local = _download(c, report["report_uri"], out / investigation_id / "report.json")
+        page = (_download(c, report["page_uri"], out / investigation_id / Path(report["page_uri"]).name)
+                if report.get("page_uri") else None)
+        summary["report"] = {"s3_uri": report["report_uri"], "local_path": str(local),
+                             "page_uri": report.get("page_uri"), "local_page": str(page) if page else None,
+                             "headline": report.get("headline", [])}
+    return summary
+
+
 def run(
     *,
     finding: Path,
@@ -113,94 +200,42 @@ def run(
     time_scale: float,
     timeout: float = 600.0,
 ) -> int:
+    """The CLI: exit 0 only if the execution SUCCEEDED."""
     console = Console(stderr=True)
     try:
         event = json.loads(finding.read_text())
-        request = normalise(event, max_duration_seconds=86_400)
     except (OSError, json.JSONDecodeError) as exc:
         console.print(f"[red]error:[/red] cannot read {finding}: {exc}")
         return 2
-    except TapcaseError as exc:
-        # A non-EC2 finding still goes through the workflow (it ends "skipped"); anything else is refused here.
-        if type(exc).__name__ != "NotAnEc2Finding":
-            console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
-            return 2
-        request = None
-
+    if not isinstance(event, dict):
+        console.print(f"[red]error:[/red] {finding} does not hold a JSON object")
+        return 2
     with ExitStack() as stack:
         if endpoint is None:
             from tapcase.localcloud import LocalCloud
 
-            cloud = stack.enter_context(LocalCloud(time_scale=time_scale))
-            endpoint = cloud.endpoint
-        c = Clients(endpoint)
+            endpoint = stack.enter_context(
+                LocalCloud(time_scale=time_scale, parameters={"LogLevel": os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")})
+            ).endpoint
         try:
-            arn = state_machine_arn(c.sfn)
-            _post(endpoint, "/_tapcase/capture", {"pcap": str(pcap.resolve()) if pcap else None,
-                                                   "rules": str(rules.resolve()) if rules else None})
-            details = (event.get("detail", event).get("resource") or {}).get("instanceDetails")
-            if request is not None and request.trigger == "guardduty" and details:
-                seeded = _post(endpoint, "/_tapcase/seed", {"instance_details": details})
-                if not as_json:
-                    console.print(f"instance {seeded['instance_id']} {'seeded' if seeded['created'] else 'present'}")
+            summary = investigate_once(endpoint, event, pcap=pcap, rules=rules, out=out,
+                                       console=None if as_json else console, timeout=timeout)
         except InvestigateError as exc:
             console.print(f"[red]error:[/red] {exc}")
             return 2
-        name = request.investigation_id if request and request.trigger == "guardduty" else f"run-{uuid.uuid4().hex[:12]}"
-        started = time.monotonic()
-        try:
-            execution_arn = c.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))["executionArn"]
-        except c.sfn.exceptions.ExecutionAlreadyExists:
-            execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
-            console.print(f"execution {name} exists already: following it")
-        if not as_json:
-            console.print(f"execution [bold]{name}[/bold] started")
-        seen: set[str] = set()
-        while True:
-            _progress(c, execution_arn, console, as_json, seen)
-            desc = c.sfn.describe_execution(executionArn=execution_arn)
-            if desc["status"] != "RUNNING":
-                _progress(c, execution_arn, console, as_json, seen)
-                break
-            if time.monotonic() - started > timeout:
-                console.print(f"[red]error:[/red] execution still running after {timeout:.0f}s")
-                c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
-                desc = c.sfn.describe_execution(executionArn=execution_arn)
-                break
-            time.sleep(0.2)
-
-        output = json.loads(desc.get("output") or "null") or {}
-        investigation_id = output.get("investigation_id") or (request.investigation_id if request else None)
-        summary: dict[str, Any] = {
-            "execution_arn": execution_arn,
-            "status": desc["status"],
-            "investigation_id": investigation_id,
-            "outcome": output.get("status") if isinstance(output, dict) else None,
-            "error": desc.get("error"),
-            "cause": desc.get("cause"),
-            "seconds": round(time.monotonic() - started, 2),
-            "report": None,
-            "leftovers": leftovers(c, investigation_id, request.instance_id, endpoint)
-            if request is not None and investigation_id else {},
-        }
-        report = (output.get("report") or {}) if isinstance(output, dict) else {}
-        if report.get("report_uri"):
-            local = _download(c, report["report_uri"], out / investigation_id / "report.json")
-            page = (_download(c, report["page_uri"], out / investigation_id / Path(report["page_uri"]).name)
-                    if report.get("page_uri") else None)
-            summary["report"] = {"s3_uri": report["report_uri"], "local_path": str(local),
-                                 "page_uri": report.get("page_uri"), "local_page": str(page) if page else None,
-                                 "headline": report.get("headline", [])}
-        if as_json:
-            print(json.dumps(summary, indent=2))
-        else:
-            _print_summary(console, summary)
-        return 0 if desc["status"] == "SUCCEEDED" else 1
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(console, summary)
+    return 0 if summary["status"] == "SUCCEEDED" else 1
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     colour = "green" if summary["status"] == "SUCCEEDED" else "red"
-    console.print(f"\n[{colour}]{summary['status']}[/{colour}] {summary['investigation_id']} in {summary['seconds']}s")
+    console.print(f"\n[{colour}]{summary['status']}[/{colour}] {summary['investigation_id']} in {summary['seconds']}s"
+                  + (f" ({summary['outcome']})" if summary.get("outcome") not in (None, "succeeded") else ""))
+    for warning in summary.get("warnings") or []:
+        console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
     if summary["error"]:
         console.print(f"  error: {summary['error']}: {summary['cause']}", highlight=False)
     if summary["report"]:

@@ -43,7 +43,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         manifest=manifest,
         execution_arn=event.get("execution_arn", ""),
     )
-    skipped = skipped_queries(finding_parameters(plan.request.finding))
+    suspect_ips = [ip for source in plan.sources for ip in source.private_ips]
+    skipped = skipped_queries(finding_parameters(plan.request.finding, suspect_ips))
     report = build_report({"queries": results}, investigation_id=plan.investigation_id, context=ctx,
                           skipped=skipped, errors=errors)
     import json

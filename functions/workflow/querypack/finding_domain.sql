@@ -2,7 +2,8 @@
 -- title: Activity with the finding's domain
 -- description: A timeline of lookups of the domains named in the GuardDuty finding (and their
 --   subdomains), TLS sessions and HTTP requests naming them, and Suricata alerts on them.
---   Zeek dns/ssl/http logs and Suricata alerts.
+--   Zeek dns/ssl/http logs and Suricata alerts; Suricata's own DNS answers, TLS and HTTP events
+--   when Zeek logged none of that kind.
 -- tables: zeek_dns, zeek_ssl, zeek_http, suricata_eve
 -- requires: finding_domains
 WITH events AS (
@@ -24,6 +25,27 @@ WITH events AS (
     FROM {{database}}.zeek_http h
     WHERE h.investigation_id = '{{investigation_id}}'
       AND regexp_like(lower(split_part(h.host, ':', 1)), '{{finding_domain_pattern}}')
+    UNION ALL
+    SELECT e.ts, 'dns', e.src_ip, e.dest_ip, lower(e.dns.rrname),
+           concat(COALESCE(e.dns.rrtype, '-'), ' ', COALESCE(e.dns.rcode, '-'))
+    FROM {{database}}.suricata_eve e
+    WHERE e.investigation_id = '{{investigation_id}}' AND e.event_type = 'dns' AND e.dns.type = 'response'
+      AND regexp_like(lower(COALESCE(e.dns.rrname, '')), '{{finding_domain_pattern}}')
+      AND NOT EXISTS (SELECT 1 FROM {{database}}.zeek_dns z WHERE z.investigation_id = '{{investigation_id}}')
+    UNION ALL
+    SELECT e.ts, 'tls', e.src_ip, e.dest_ip, lower(e.tls.sni), COALESCE(e.tls.version, '-')
+    FROM {{database}}.suricata_eve e
+    WHERE e.investigation_id = '{{investigation_id}}' AND e.event_type = 'tls'
+      AND regexp_like(lower(COALESCE(e.tls.sni, '')), '{{finding_domain_pattern}}')
+      AND NOT EXISTS (SELECT 1 FROM {{database}}.zeek_ssl z WHERE z.investigation_id = '{{investigation_id}}')
+    UNION ALL
+    SELECT e.ts, 'http', e.src_ip, e.dest_ip, lower(split_part(e.http.hostname, ':', 1)),
+           concat(COALESCE(e.http.http_method, '-'), ' ', COALESCE(e.http.url, ''), ' ',
+                  COALESCE(e.http.http_user_agent, ''))
+    FROM {{database}}.suricata_eve e
+    WHERE e.investigation_id = '{{investigation_id}}' AND e.event_type = 'http'
+      AND regexp_like(lower(split_part(COALESCE(e.http.hostname, ''), ':', 1)), '{{finding_domain_pattern}}')
+      AND NOT EXISTS (SELECT 1 FROM {{database}}.zeek_http z WHERE z.investigation_id = '{{investigation_id}}')
     UNION ALL
     SELECT e.ts, 'alert', e.src_ip, e.dest_ip,
            lower(COALESCE(e.dns.rrname, e.http.hostname, e.tls.sni)),

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,7 +38,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tapcase_sensor import __version__
 from tapcase_sensor.config import AgentConfig
 from tapcase_sensor.engines import Engines
-from tapcase_sensor.errors import SensorBadMessage, SensorError, SensorInternalError, SensorUploadFailed
+from tapcase_sensor.errors import (
+    SensorBadMessage,
+    SensorCurateFailed,
+    SensorError,
+    SensorInternalError,
+    SensorUploadFailed,
+)
 from tapcase_sensor.manifest import build_manifest, failure_manifest, manifest_key, summary
 from tapcase_sensor.model import CaptureResult
 
@@ -197,7 +205,9 @@ class Agent:
             manifest = build_manifest(
                 investigation_id=self.config.investigation_id, capture=capture, prefix=prefix, bucket=bucket
             )
-            self._upload(bucket, capture, manifest)
+            with tempfile.TemporaryDirectory(prefix="tapcase-curated-") as curated_dir:
+                manifest["curated"], curated_files = self._curate(capture, Path(curated_dir))
+                self._upload(bucket, capture, manifest, curated_files)
         except SensorError as exc:
             self._record_failure(bucket, prefix, exc.error_name, str(exc))
             raise
@@ -223,8 +233,39 @@ class Agent:
             return dict(manifest)
         return None
 
-    def _upload(self, bucket: str, capture: CaptureResult, manifest: dict[str, Any]) -> None:
+    def _curate(self, capture: CaptureResult, out: Path) -> tuple[dict[str, Any], list[tuple[Path, str]]]:
+        """Convert the logs to the curated Parquet tables (the queryable copy of the evidence)."""
+        from tapcase_sensor.lake.curate import curate, discover_logs
+        from tapcase_sensor.manifest import sha256_file
+
+        sources = []
+        for directory in sorted({Path(f.path).parent for f in capture.log_files}):
+            found, _ = discover_logs(directory)
+            sources += [s for s in found if s.path in {Path(f.path) for f in capture.log_files}]
+        try:
+            result = curate(sources, out, self.config.investigation_id)
+        except Exception as exc:  # noqa: BLE001 - any conversion failure is the capture's failure
+            raise SensorCurateFailed(f"converting the logs to Parquet failed: {exc}") from exc
+        document = {
+            "rows": result.rows,
+            "files": [{"key": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+                      for path, key in result.keys()],
+            "skipped": result.skipped,
+        }
+        return document, result.keys()
+
+    def _upload(
+        self, bucket: str, capture: CaptureResult, manifest: dict[str, Any], curated_files: list[tuple[Path, str]]
+    ) -> None:
         s3 = self.clients.s3
+        for path, key in curated_files:
+            try:
+                s3.upload_file(str(path), bucket, key, ExtraArgs={
+                    "ContentType": "application/vnd.apache.parquet",
+                    "Metadata": {"investigation-id": self.config.investigation_id},
+                })
+            except (ClientError, BotoCoreError, OSError) as exc:
+                raise SensorUploadFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from None
         entries = {(entry["engine"], entry["name"]): entry for entry in manifest["files"]}
         try:
             for log_file in capture.log_files:

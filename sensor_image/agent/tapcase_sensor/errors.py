@@ -39,6 +39,10 @@ class SensorUploadFailed(SensorError):
     """Logs or the manifest could not be written to S3."""
 
 
+class SensorCurateFailed(SensorError):
+    """The logs could not be converted to the curated Parquet tables."""
+
+
 class SensorBadMessage(SensorError):
     """A control message is malformed or addressed to another investigation."""
 

@@ -1,0 +1,64 @@
+"""End-to-end: the real state machine, functions, local sensors and local Athena."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tapcase.investigate import Clients, investigate_once
+from workflow.logic.plan import TAG_KEY
+
+# 600 s capture windows take 3 s; the 900 s sensor timeout 4.5 s.
+TIME_SCALE = 0.005
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    from tapcase.localcloud import LocalCloud
+
+    with LocalCloud(time_scale=TIME_SCALE) as local:
+        yield local
+
+
+def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1) -> dict[str, Any]:
+    ec2 = cloud.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{cidr}.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    inst = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType=instance_type, SubnetId=subnet)
+    instance_id = inst["Instances"][0]["InstanceId"]
+    for index in range(1, enis):
+        eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+        ec2.attach_network_interface(NetworkInterfaceId=eni, InstanceId=instance_id, DeviceIndex=index)
+    desc = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return {"instance_id": instance_id, "vpc": vpc, "subnet": subnet,
+            "enis": [n["NetworkInterfaceId"] for n in desc["NetworkInterfaces"]]}
+
+
+def run(cloud, event: dict[str, Any], tmp_path, **kwargs) -> dict[str, Any]:
+    return investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, **kwargs)
+
+
+def created_anything(cloud) -> dict[str, int]:
+    """Everything the workflow could create, whatever its tags (for the refusal tests)."""
+    c = Clients(cloud.endpoint)
+    ec2 = cloud.client("ec2")
+    tagged = [{"Name": "tag-key", "Values": [TAG_KEY]}]
+    return {
+        "security_groups": len(ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]),
+        "instances": sum(len(r["Instances"]) for r in ec2.describe_instances(
+            Filters=[*tagged, {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+        )["Reservations"]),
+        "filters": len(ec2.describe_traffic_mirror_filters(Filters=tagged)["TrafficMirrorFilters"]),
+        "targets": len(ec2.describe_traffic_mirror_targets(Filters=tagged)["TrafficMirrorTargets"]),
+        "sessions": len(ec2.describe_traffic_mirror_sessions(Filters=tagged)["TrafficMirrorSessions"]),
+        "queues": len(cloud.client("sqs").list_queues(QueueNamePrefix="tapcase-").get("QueueUrls", [])),
+        "locks": c.ddb.scan(TableName=cloud.resource("LockTable"))["Count"],
+    }
+
+
+def load_report(summary: dict[str, Any]) -> dict[str, Any]:
+    with open(summary["report"]["local_path"]) as fh:
+        return json.load(fh)

@@ -1,0 +1,174 @@
+"""Plan's refusals create nothing; failures after resources exist always end in teardown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import shared
+from tests.e2e.conftest import created_anything, load_report, make_instance, run
+from workflow.logic.plan import TAG_KEY
+
+NOTHING = {"security_groups": 0, "instances": 0, "filters": 0, "targets": 0, "sessions": 0, "queues": 0, "locks": 0}
+
+
+def manual(instance_id, **extra):
+    return {"instance_id": instance_id, "duration_seconds": 60, "reason": "test", **extra}
+
+
+def test_gone_instance_is_refused_and_nothing_created(cloud, tmp_path):
+    inst = make_instance(cloud, cidr="10.30")
+    cloud.client("ec2").terminate_instances(InstanceIds=[inst["instance_id"]])
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert (summary["status"], summary["error"]) == ("FAILED", "InstanceNotFound")
+    assert "terminated" in summary["cause"]
+    assert created_anything(cloud) == NOTHING
+
+
+def test_non_ec2_finding_ends_cleanly(cloud, tmp_path):
+    event = json.loads(shared("guardduty", "aws-samples_amazon-guardduty-automated-response-sample",
+                              "guardduty_iam_event.json").read_text())
+    summary = run(cloud, event, tmp_path)
+    assert (summary["status"], summary["outcome"]) == ("SUCCEEDED", "skipped")
+    assert created_anything(cloud) == NOTHING
+
+
+def test_unsupported_instance_type_is_refused(cloud, tmp_path):
+    inst = make_instance(cloud, instance_type="t2.micro", cidr="10.31")
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert (summary["status"], summary["error"]) == ("FAILED", "UnsupportedInstanceType")
+    assert "t2" in summary["cause"]
+    assert created_anything(cloud) == NOTHING
+
+
+def _occupy(cloud, eni, numbers):
+    """Existing (non-tapcase) mirror sessions on an ENI."""
+    other = make_instance(cloud, cidr="10.40")
+    ec2 = cloud.client("ec2")
+    target = ec2.create_traffic_mirror_target(NetworkInterfaceId=other["enis"][0])["TrafficMirrorTarget"]
+    mfilter = ec2.create_traffic_mirror_filter()["TrafficMirrorFilter"]
+    return [
+        ec2.create_traffic_mirror_session(
+            NetworkInterfaceId=eni, TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
+            TrafficMirrorFilterId=mfilter["TrafficMirrorFilterId"], SessionNumber=n,
+        )["TrafficMirrorSession"]["TrafficMirrorSessionId"]
+        for n in numbers
+    ]
+
+
+def test_no_free_session_slot_is_refused(cloud, tmp_path):
+    inst = make_instance(cloud, cidr="10.32")
+    existing = _occupy(cloud, inst["enis"][0], [1, 2, 3])
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert (summary["status"], summary["error"]) == ("FAILED", "NoFreeMirrorSlot")
+    assert created_anything(cloud) == NOTHING
+    ec2 = cloud.client("ec2")
+    assert len(ec2.describe_traffic_mirror_sessions(TrafficMirrorSessionIds=existing)["TrafficMirrorSessions"]) == 3
+    for sid in existing:
+        ec2.delete_traffic_mirror_session(TrafficMirrorSessionId=sid)
+
+
+def test_lower_numbered_session_is_warned_in_the_report(cloud, tmp_path):
+    inst = make_instance(cloud, cidr="10.33", enis=2)
+    (always_on,) = _occupy(cloud, inst["enis"][0], [1])
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert summary["status"] == "SUCCEEDED", summary
+    assert summary["leftovers"] and not any(summary["leftovers"].values())
+    report = load_report(summary)
+    warnings = report["context"]["warnings"]
+    assert any(always_on in w and "evaluated first" in w for w in warnings)
+    sessions = report["context"]["mirroring"]["sessions"]
+    assert {(s["eni"], s["session_number"]) for s in sessions} == {(inst["enis"][0], 2), (inst["enis"][1], 1)}
+    # the pre-existing session is not ours: teardown left it alone
+    ec2 = cloud.client("ec2")
+    assert ec2.describe_traffic_mirror_sessions(TrafficMirrorSessionIds=[always_on])["TrafficMirrorSessions"]
+    ec2.delete_traffic_mirror_session(TrafficMirrorSessionId=always_on)
+
+
+def test_locked_instance_ends_as_already_under_investigation(cloud, tmp_path):
+    inst = make_instance(cloud, cidr="10.34")
+    ddb = cloud.client("dynamodb")
+    table = cloud.resource("LockTable")
+    lock = {"instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "other-investigation"}}
+    ddb.put_item(TableName=table, Item=lock)
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert (summary["status"], summary["outcome"]) == ("SUCCEEDED", "already_under_investigation")
+    assert ddb.get_item(TableName=table, Key={"instance_id": lock["instance_id"]})["Item"] == lock
+    ddb.delete_item(TableName=table, Key={"instance_id": lock["instance_id"]})
+    assert created_anything(cloud) == NOTHING
+
+
+def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path):
+    # The sensor's engines fail on a truncated capture: the agent answers with a failure.
+    data = shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap").read_bytes()
+    truncated = tmp_path / "truncated.pcap"
+    truncated.write_bytes(data[: len(data) // 2 + 7])
+    inst = make_instance(cloud, cidr="10.35")
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path, pcap=truncated)
+    assert summary["status"] == "FAILED"
+    assert summary["error"].startswith("Sensor"), summary
+    assert not any(summary["leftovers"].values()), summary["leftovers"]
+    assert created_anything(cloud) == NOTHING
+
+
+def test_sensor_that_never_answers_times_out_into_teardown(cloud, tmp_path, monkeypatch):
+    # A sensor that does not boot: no agent starts, WaitForSensor times out (900 s, scaled).
+    from tapcase.localcloud import sensors
+
+    monkeypatch.setattr(sensors, "_start", lambda instance, region: (_ for _ in ()).throw(RuntimeError("no boot")))
+    inst = make_instance(cloud, cidr="10.36")
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert (summary["status"], summary["error"]) == ("FAILED", "States.Timeout")
+    assert not any(summary["leftovers"].values()), summary["leftovers"]
+    assert created_anything(cloud) == NOTHING
+
+
+def test_mock_config_file_collect_failure_tears_down(cloud, tmp_path, monkeypatch):
+    # Step Functions Local's MockConfigFile format, on the real investigation state machine.
+    machine = cloud.stack.outputs["InvestigationStateMachineArn"]
+    name = machine.rsplit(":", 1)[-1]
+    config = {
+        "StateMachines": {name: {"TestCases": {"CollectFails": {"CollectEvidence": "UploadFailed"}}}},
+        "MockedResponses": {
+            "UploadFailed": {"0": {"Throw": {"Error": "SensorUploadFailed", "Cause": "disk full"}}}
+        },
+    }
+    path = tmp_path / "MockConfigFile.json"
+    path.write_text(json.dumps(config))
+    monkeypatch.setenv("SFN_MOCK_CONFIG", str(path))
+    inst = make_instance(cloud, cidr="10.37")
+    sfn = cloud.client("stepfunctions")
+    ex = sfn.start_execution(stateMachineArn=f"{machine}#CollectFails", name="mock-collect-fails",
+                             input=json.dumps(manual(inst["instance_id"])))["executionArn"]
+    from tests.conftest import wait_for_execution
+
+    desc = wait_for_execution(sfn, ex, timeout=60)
+    assert (desc["status"], desc["error"], desc["cause"]) == ("FAILED", "SensorUploadFailed", "disk full")
+    states = [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=ex)["events"]
+              if "stateEnteredEventDetails" in e]
+    assert states.index("CollectEvidence") < states.index("Teardown")
+    assert created_anything(cloud) == NOTHING
+
+
+@pytest.mark.parametrize("bad", [{"instance_id": "i-nope"}, {"instance_id": "i-0123456789abcdef0", "x": 1}])
+def test_invalid_input_is_refused_before_anything(cloud, tmp_path, bad):
+    sfn = cloud.client("stepfunctions")
+    ex = sfn.start_execution(stateMachineArn=cloud.stack.outputs["InvestigationStateMachineArn"],
+                             name=f"bad-{len(json.dumps(bad))}", input=json.dumps(bad))["executionArn"]
+    from tests.conftest import wait_for_execution
+
+    desc = wait_for_execution(sfn, ex)
+    assert (desc["status"], desc["error"]) == ("FAILED", "InvalidRequest")
+    assert created_anything(cloud) == NOTHING
+
+
+def test_tags_mark_every_created_resource(cloud, tmp_path):
+    # While a run is in flight nothing is untagged: check the teardown's view of a finished run.
+    inst = make_instance(cloud, cidr="10.38")
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert summary["status"] == "SUCCEEDED"
+    report = load_report(summary)
+    assert report["context"]["mirroring"]["vni"] == report["context"]["mirroring"]["sessions"][0]["vni"]
+    assert TAG_KEY  # all lookups in teardown and leftovers go through this tag
+    assert not any(summary["leftovers"].values())
