@@ -358,9 +358,9 @@ class Deployer:
         if code_uri is None:
             raise TemplateError(f"{logical_id}: no CodeUri")
         role = props.get("Role") or self._role(logical_id, _ASSUME_LAMBDA, self._sam_policies(props), [])
-        from tapcase.localcloud.lambda_runtime import resolve_handler
+        from tapcase.localcloud.lambda_runtime import handler_importable
 
-        resolve_handler(props["Handler"])  # fail the deployment early if the handler does not import
+        handler_importable(props["Handler"])  # fail the deployment early if there is no such module
         kwargs: dict[str, Any] = {
             "FunctionName": name,
             "Runtime": props.get("Runtime", "python3.11"),

@@ -17,9 +17,11 @@ Invocations are serialised by a lock, because environment variables are process-
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -72,6 +74,22 @@ def resolve_handler(handler: str) -> Any:
     return func
 
 
+def handler_importable(handler: str) -> None:
+    """Check that a Handler names a module that exists, without importing it (importing runs
+    module-level code, e.g. a logger reading its level, outside the function's environment)."""
+    import importlib.util
+
+    module_name, _, attr = handler.rpartition(".")
+    if not module_name or not attr:
+        raise HandlerNotFound(f"Handler {handler!r} is not of the form module.function")
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError as exc:
+        raise HandlerNotFound(f"Handler {handler!r}: cannot find {module_name}: {exc}") from exc
+    if spec is None:
+        raise HandlerNotFound(f"Handler {handler!r}: no module {module_name}")
+
+
 def _error_payload(exc: BaseException) -> dict[str, Any]:
     return {
         "errorMessage": str(exc),
@@ -102,12 +120,14 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update({k: str(v) for k, v in env.items()})
         try:
-            try:
-                func = resolve_handler(fn.handler)
-                result = func(event, context)
+            # What a function prints goes to its logs on AWS, never into a caller's stdout.
+            with contextlib.redirect_stdout(sys.stderr):
+                try:
+                    func = resolve_handler(fn.handler)
+                    result = func(event, context)
+                except Exception as exc:  # noqa: BLE001 - reported to the caller like AWS does
+                    return json.dumps(_error_payload(exc)).encode(), True
                 return json.dumps(result, default=str).encode(), False
-            except Exception as exc:  # noqa: BLE001 - reported to the caller like AWS does
-                return json.dumps(_error_payload(exc)).encode(), True
         finally:
             for k, v in saved.items():
                 if v is None:

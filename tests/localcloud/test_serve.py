@@ -60,7 +60,10 @@ def test_invoke_over_http_runs_the_handler(served):
     resp = _client("lambda", served, "ap-south-1").invoke(
         FunctionName="tapcase-PlanFunction", Payload=json.dumps({"instance_id": "i-0abcdef1234567890"})
     )
-    assert json.loads(resp["Payload"].read())["request"]["instance_id"] == "i-0abcdef1234567890"
+    # The handler ran: it looked the instance up in the local EC2 and refused by name.
+    assert resp["FunctionError"] == "Unhandled"
+    payload = json.loads(resp["Payload"].read())
+    assert payload["errorType"] == "InstanceNotFound" and "i-0abcdef1234567890" in payload["errorMessage"]
 
 
 def test_refusal_comes_back_as_client_error(served):

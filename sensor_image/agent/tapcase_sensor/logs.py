@@ -471,9 +471,17 @@ def normalize_dns(dns: dict[str, Any]) -> dict[str, Any]:
 
 
 def normalize_eve(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of an EVE record with ``ts`` (epoch float of ``timestamp``) and DNS normalised."""
+    """A copy of an EVE record with ``ts`` (epoch float) and DNS normalised.
+
+    ``ts`` is the event's ``timestamp``, except for ``flow`` records: there Suricata's
+    ``timestamp`` is when the flow was logged (the same for every flow of a pcap run), so ``ts``
+    is ``flow.start``, the connection's start, as Zeek's conn.log ``ts``.
+    """
     out = dict(record)
     stamp = record.get("timestamp")
+    flow = record.get("flow")
+    if record.get("event_type") == "flow" and isinstance(flow, dict) and isinstance(flow.get("start"), str):
+        stamp = flow["start"]
     out["ts"] = iso_to_epoch(stamp) if isinstance(stamp, str) else None
     if isinstance(record.get("dns"), dict):
         out["dns"] = normalize_dns(record["dns"])

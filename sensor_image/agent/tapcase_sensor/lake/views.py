@@ -202,7 +202,11 @@ def _suricata_raw_columns(table: Table) -> tuple[dict[str, str], list[str]]:
     for column in table.columns:
         name = quote_ident(column.name)
         if column.name == "ts":
-            select.append('epoch_us(CAST("timestamp" AS TIMESTAMPTZ)) / 1e6 AS ts')
+            # flow records: their timestamp is when the flow was logged; ts is the flow's start
+            select.append(
+                "epoch_us(CAST(CASE WHEN event_type = 'flow' AND flow.start IS NOT NULL THEN flow.start "
+                'ELSE "timestamp" END AS TIMESTAMPTZ)) / 1e6 AS ts'
+            )
         elif column.name == "extra":
             select.append(f"CAST(NULL AS VARCHAR) AS {name}")
         elif column.name == "dns":
