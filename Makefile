@@ -23,7 +23,7 @@ $(SYSSTAMP): scripts/install-system-deps.sh
 	touch $@
 
 test: setup
-	$(BIN)/python -m pytest -n 2 -q tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
 
 demo: setup
 	$(BIN)/tapcase local demo
@@ -32,7 +32,7 @@ lint: setup
 	$(BIN)/cfn-lint template.yaml
 
 bench: setup
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench.bench_lake
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

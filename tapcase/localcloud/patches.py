@@ -32,11 +32,12 @@ def apply_all() -> None:
                 "Re-check every module in tapcase/localcloud against the new version before bumping the pin."
             )
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, ec2_mirroring, lambda_runtime, sensors, sfn
+        from tapcase.localcloud import athena, ec2_mirroring, events, lambda_runtime, sensors, sfn
 
         lambda_runtime.apply()
         sfn.apply()
         ec2_mirroring.apply()
         athena.apply()
         sensors.apply()
+        events.apply()
         _applied = True

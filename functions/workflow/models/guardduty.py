@@ -69,5 +69,5 @@ class FindingEvent(_Tolerant):
     detail_type: str | None = Field(default=None, alias="detail-type")
     region: str | None = None
     account: str | None = None
-    time: str | None = None
+    time: Any = None
     detail: Finding
