@@ -128,8 +128,9 @@ def investigate_once(
         request = None
     c = Clients(endpoint)
     arn = state_machine_arn(c.sfn)
-    _post(endpoint, "/_tapcase/capture", {"pcap": str(pcap.resolve()) if pcap else None,
-                                           "rules": str(rules.resolve()) if rules else None})
+    if pcap is not None or rules is not None:  # else: what `local serve --pcap` set, or no traffic
+        _post(endpoint, "/_tapcase/capture", {"pcap": str(pcap.resolve()) if pcap else None,
+                                               "rules": str(rules.resolve()) if rules else None})
     details = (event.get("detail", event).get("resource") or {}).get("instanceDetails")
     if request is not None and request.trigger == "guardduty" and details:
         seeded = _post(endpoint, "/_tapcase/seed", {"instance_details": details})

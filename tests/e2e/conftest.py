@@ -37,7 +37,10 @@ def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1) -> d
             "enis": [n["NetworkInterfaceId"] for n in desc["NetworkInterfaces"]]}
 
 
-def run(cloud, event: dict[str, Any], tmp_path, **kwargs) -> dict[str, Any]:
+def run(cloud, event: dict[str, Any], tmp_path, pcap=None, **kwargs) -> dict[str, Any]:
+    from tapcase.localcloud import sensors
+
+    sensors.set_capture(pcap)  # each run says what its sensor sees (None: no traffic)
     return investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, **kwargs)
 
 
@@ -62,3 +65,27 @@ def created_anything(cloud) -> dict[str, int]:
 def load_report(summary: dict[str, Any]) -> dict[str, Any]:
     with open(summary["report"]["local_path"]) as fh:
         return json.load(fh)
+
+
+def adapted_real_finding() -> dict[str, Any]:
+    """A real GuardDuty finding (port probe) adapted to the real AWS mirroring capture of
+    ../shared: the mirrored ENI is 172.31.0.238, probed over SSH by 18.196.145.224."""
+    import copy
+
+    from tests.conftest import shared
+
+    event = copy.deepcopy(json.loads(shared("guardduty", "hasanakgoz_security_monkey",
+                                            "recon_ec2_portprobeunprotectedport_eventbridge.json").read_text()))
+    details = event["detail"]["resource"]["instanceDetails"]
+    details["instanceType"] = "m5.large"
+    details["availabilityZone"] = "us-east-1b"
+    details["networkInterfaces"][0].update({
+        "networkInterfaceId": "eni-0aa0bb0cc0dd0ee0f", "privateIpAddress": "172.31.0.238",
+        "privateIpAddresses": [{"privateIpAddress": "172.31.0.238"}],
+        "subnetId": "subnet-0aa0bb0cc0dd0ee01", "vpcId": "vpc-0aa0bb0cc0dd0ee02",
+    })
+    action = event["detail"]["service"]["action"]["portProbeAction"]
+    probe = action["portProbeDetails"][0]
+    probe["remoteIpDetails"]["ipAddressV4"] = "18.196.145.224"
+    action["portProbeDetails"] = [probe]
+    return event

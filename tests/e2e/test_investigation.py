@@ -7,7 +7,6 @@ real state machine with its sample GuardDuty finding; the real AWS traffic-mirro
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from tapcase.scenario import generate
 from tests.conftest import REPO, shared
-from tests.e2e.conftest import created_anything, load_report, run
+from tests.e2e.conftest import adapted_real_finding, created_anything, load_report, run
 
 STORIES = ["c2-dns", "beaconing", "ssh-bruteforce", "exfiltration"]
 
@@ -124,19 +123,7 @@ def test_evidence_in_s3_matches_the_manifest(cloud, investigations):
 def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path):
     # The real AWS Traffic Mirroring capture (2019): the mirrored ENI is 172.31.0.238, probed
     # over SSH by 18.196.145.224. A real GuardDuty finding, adapted to those addresses.
-    event = json.loads(shared("guardduty", "hasanakgoz_security_monkey",
-                              "recon_ec2_portprobeunprotectedport_eventbridge.json").read_text())
-    event = copy.deepcopy(event)
-    details = event["detail"]["resource"]["instanceDetails"]
-    details["instanceType"] = "m5.large"
-    details["availabilityZone"] = "us-east-1b"
-    nic = details["networkInterfaces"][0]
-    nic.update({"networkInterfaceId": "eni-0aa0bb0cc0dd0ee0f", "privateIpAddress": "172.31.0.238",
-                "privateIpAddresses": [{"privateIpAddress": "172.31.0.238"}],
-                "subnetId": "subnet-0aa0bb0cc0dd0ee01", "vpcId": "vpc-0aa0bb0cc0dd0ee02"})
-    probe = event["detail"]["service"]["action"]["portProbeAction"]["portProbeDetails"][0]
-    probe["remoteIpDetails"]["ipAddressV4"] = "18.196.145.224"
-    event["detail"]["service"]["action"]["portProbeAction"]["portProbeDetails"] = [probe]
+    event = adapted_real_finding()
     summary = run(cloud, event, tmp_path, pcap=shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap"))
     assert summary["status"] == "SUCCEEDED", summary
     assert not any(summary["leftovers"].values())
