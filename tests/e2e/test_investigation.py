@@ -60,6 +60,7 @@ def test_report_states_what_was_captured(investigations, story):
     assert session["vni"] == ctx["mirroring"]["vni"]
     assert ctx["window"]["requested_seconds"] == 600
     assert ctx["packets"]["seen"] == info.packets and ctx["packets"]["vxlan"] == info.packets
+    assert ctx["packets"]["bytes"] == info.bytes
     assert ctx["engines"]["suricata"].startswith("7.")
     assert ctx["evidence"]["complete"] is True
     files = {f["key"].rsplit("/", 1)[-1]: f for f in ctx["evidence"]["files"]}

@@ -28,7 +28,7 @@ def run_suricata(pcap: Path, outdir: Path) -> list[dict]:
     checksum validation; returns the eve.json events."""
     binary = shutil.which("suricata")
     if binary is None:
-        pytest.skip("suricata is not installed")
+        pytest.fail("suricata is not installed: `make test` installs it (scripts/install-system-deps.sh)")
     outdir.mkdir(parents=True, exist_ok=True)
     rules = outdir / "empty.rules"
     rules.write_text("")

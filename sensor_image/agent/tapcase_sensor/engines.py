@@ -221,6 +221,7 @@ class OfflineEngines(Engines):
         self._suricata_version: str | None = None
         self._zeek_plan: tuple[str, str] | None = None  # ("binary"|"container"|"skip", detail)
         self._result: CaptureResult | None = None
+        self._bytes_seen: int | None = 0
 
     # -- helpers ----------------------------------------------------------------------------
     @property
@@ -332,6 +333,7 @@ class OfflineEngines(Engines):
             engines={"suricata": suricata, "zeek": zeek},
             log_files=list_log_files("suricata", self.suricata_dir) + list_log_files("zeek", self.zeek_dir),
             source={"pcap": self.capture.to_dict()},
+            bytes_seen=self._bytes_seen,
         )
         return self._result
 
@@ -373,6 +375,7 @@ class OfflineEngines(Engines):
         if stats is None:
             raise SensorEngineFailed(f"suricata wrote no eve.json stats record to {eve}; output: {_tail(proc.stderr)}")
         decoded = counter(stats, "decoder.pkts")
+        self._bytes_seen = counter(stats, "decoder.bytes")
         if decoded != self.capture.packets:
             raise SensorEngineFailed(
                 f"suricata decoded {decoded} of the {self.capture.packets} packets in {self.pcap.name}"
@@ -637,5 +640,6 @@ class LiveEngines(Engines):
             log_files=list_log_files("suricata", self.log_dir / "suricata")
             + list_log_files("zeek", self.log_dir / "zeek"),
             source={"interface": self.interface},
+            bytes_seen=_largest(final, before, "decoder.bytes"),
         )
         return self._result

@@ -128,6 +128,7 @@ def build_manifest(
             "seen": capture.packets_seen,
             "dropped": capture.packets_dropped,
             "vxlan": capture.vxlan_packets,
+            "bytes": capture.bytes_seen,
         },
         "engines": {name: info.to_dict() for name, info in sorted(capture.engines.items())},
         "engine_versions": dict(sorted(capture.engine_versions.items())),

@@ -61,6 +61,7 @@ class CaptureResult:
     engines: dict[str, EngineInfo]
     log_files: list[LogFile] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
+    bytes_seen: int | None = None  # bytes Suricata decoded (outer VXLAN packets included)
 
     @property
     def engine_versions(self) -> dict[str, str | None]:
