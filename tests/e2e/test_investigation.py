@@ -47,7 +47,8 @@ def test_story_succeeds_and_leaves_nothing(investigations, story):
     assert summary["leftovers"] and not any(summary["leftovers"].values()), summary["leftovers"]
     assert summary["report"]["s3_uri"].startswith("s3://")
     assert Path(summary["report"]["local_path"]).is_file()
-    assert Path(summary["report"]["local_page"]).read_text().startswith("#")
+    page = Path(summary["report"]["local_page"]).read_text()
+    assert page.startswith("<!doctype html>") and info.instance_id in page and "<script" not in page
 
 
 @pytest.mark.parametrize("story", STORIES)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from workflow.dal import athena, evidence
 from workflow.logic.capture_context import capture_context
-from workflow.logic.report import build_report, render_markdown
+from workflow.logic.report import build_report, render_html, render_markdown
 from workflow.models.plan import InvestigationPlan
 from workflow.observability import logger
 from workflow.querypack import finding_parameters, skipped_queries
@@ -52,8 +52,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     base = f"{plan.evidence_prefix}/report"
     report_uri = evidence.put(cfg.evidence_bucket, f"{base}/report.json", json.dumps(report, indent=2, default=str),
                               "application/json", plan.investigation_id)
-    page_uri = evidence.put(cfg.evidence_bucket, f"{base}/report.md", render_markdown(report),
-                            "text/markdown; charset=utf-8", plan.investigation_id)
+    evidence.put(cfg.evidence_bucket, f"{base}/report.md", render_markdown(report),
+                 "text/markdown; charset=utf-8", plan.investigation_id)
+    page_uri = evidence.put(cfg.evidence_bucket, f"{base}/report.html", render_html(report),
+                            "text/html; charset=utf-8", plan.investigation_id)
     headline = [h["text"] for h in report["highlights"]]
     if cfg.report_topic_arn:
         lines = [f"tapcase investigation {plan.investigation_id} of {plan.instance_id} ({plan.request.reason})", ""]

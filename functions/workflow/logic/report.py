@@ -343,3 +343,70 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out += [f"- `{name}`: {_md_escape(text)}" for name, text in report["errors"].items()]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+_PAGE_STYLE = (
+    "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:75em;padding:0 1em;color:#222}"
+    "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;"
+    "text-align:left;vertical-align:top}th{background:#f3f3f3}code{background:#f3f3f3;padding:0 3px}"
+    ".hl li{margin:.2em 0}.muted{color:#777}dt{font-weight:600}dd{margin:0 0 .4em 1em}"
+)
+
+
+def _html_value(value: Any) -> str:
+    from html import escape
+
+    if isinstance(value, Mapping):
+        return "<dl>" + "".join(f"<dt>{escape(str(k))}</dt><dd>{_html_value(v)}</dd>" for k, v in value.items()) + "</dl>"
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        keys = list(dict.fromkeys(k for v in value for k in v))
+        head = "".join(f"<th>{escape(str(k))}</th>" for k in keys)
+        body = "".join("<tr>" + "".join(f"<td>{_html_value(v.get(k))}</td>" for k in keys) + "</tr>" for v in value)
+        return f"<table><tr>{head}</tr>{body}</table>"
+    return escape(_cell("", value))
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The report as one self-contained HTML page (no scripts, everything escaped)."""
+    from html import escape
+
+    summary = report.get("summary", {})
+    parts = [
+        "<!doctype html><html lang=en><meta charset=utf-8>",
+        f"<title>tapcase {escape(str(report['investigation_id']))}</title><style>{_PAGE_STYLE}</style>",
+        f"<h1>tapcase investigation report: {escape(str(report['investigation_id']))}</h1>",
+        f"<p class=muted>Generated {escape(str(report.get('generated_at')))}. "
+        f"{summary.get('queries_run', 0)} queries ran, {summary.get('queries_with_rows', 0)} returned rows, "
+        f"{summary.get('queries_skipped', 0)} skipped, {summary.get('queries_failed', 0)} failed.</p>",
+        "<h2>Highlights</h2><ul class=hl>",
+    ]
+    highlights = report.get("highlights") or []
+    parts += [f"<li>{escape(h['text'])} <code>{escape(h['query'])}</code></li>" for h in highlights]
+    if not highlights:
+        parts.append("<li>Nothing stood out in the queries that ran.</li>")
+    parts.append("</ul>")
+    if report.get("context"):
+        parts += ["<h2>What was captured</h2>", _html_value(report["context"])]
+    for section in report.get("sections", []):
+        parts.append(f"<h2>{escape(section['title'])}</h2><p><code>{escape(section['name'])}</code> "
+                     f"{escape(section['description'])}</p>")
+        if not section["row_count"]:
+            parts.append("<p class=muted>No rows.</p>")
+            continue
+        columns = section["columns"]
+        parts.append("<table><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>")
+        for row in section["rows"]:
+            parts.append("<tr>" + "".join(f"<td>{escape(_cell(c, v))}</td>" for c, v in zip(columns, row)) + "</tr>")
+        parts.append("</table>")
+        if section["truncated"]:
+            parts.append(f"<p class=muted>First {len(section['rows'])} of {section['row_count']} rows.</p>")
+    if report.get("skipped"):
+        parts.append("<h2>Skipped queries</h2><ul>" + "".join(
+            f"<li><code>{escape(n)}</code>: needs {escape(', '.join(m))}</li>" for n, m in report["skipped"].items()
+        ) + "</ul>")
+    if report.get("errors"):
+        parts.append("<h2>Failed queries</h2><ul>" + "".join(
+            f"<li><code>{escape(n)}</code>: {escape(t)}</li>" for n, t in report["errors"].items()
+        ) + "</ul>")
+    return "\n".join(parts) + "\n</html>\n"
