@@ -202,7 +202,7 @@ def run(
     timeout: float = 600.0,
 ) -> int:
     """The CLI: exit 0 only if the execution SUCCEEDED."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # URIs and ids stay on one line
     try:
         event = json.loads(finding.read_text())
     except (OSError, json.JSONDecodeError) as exc:

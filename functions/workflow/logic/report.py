@@ -12,6 +12,8 @@ analyst's attention first (alerts, beacons, DGA-like lookups, invalid certificat
 
 from __future__ import annotations
 
+from collections import Counter
+
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -186,11 +188,20 @@ def _joined(rows: list[dict[str, Any]]) -> str | None:
     return f"{len(rows)} alert(s) matched to their Zeek connection by community ID"
 
 
-def _finding(label: str) -> Highlighter:
+def _finding(label: str, *keys: str) -> Highlighter:
+    """``keys``: the columns naming the finding's value (e.g. the domain), listed in the sentence."""
+
     def highlight(rows: list[dict[str, Any]]) -> str | None:
         if not rows:
             return f"no activity with the finding's {label} was captured"
-        return f"{len(rows)} event(s) involve the finding's {label}"
+        text = f"{len(rows)} event(s) involve the finding's {label}"
+        values = Counter(str(r[k]) for r in rows for k in keys if r.get(k) not in (None, ""))
+        if values:
+            text += ": " + ", ".join(f"{v} ({n})" for v, n in values.most_common(3))
+        sources = Counter(str(r["source"]) for r in rows if r.get("source"))
+        if sources:
+            text += "; by kind " + ", ".join(f"{k} {n}" for k, n in sorted(sources.items()))
+        return text
 
     return highlight
 
@@ -216,8 +227,8 @@ HIGHLIGHTS: dict[str, Highlighter] = {
     "outbound_volume": _outbound,
     "notice_weird_summary": _notices,
     "finding_remote_ip": _finding("remote IP"),
-    "finding_domain": _finding("domain"),
-    "finding_port": _finding("port"),
+    "finding_domain": _finding("domain", "name"),
+    "finding_port": _finding("port", "port"),
     "suspect_host_peers": _peers,
 }
 
