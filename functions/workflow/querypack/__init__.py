@@ -128,8 +128,23 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+FRAGMENT_RE = re.compile(r"\{\{>\s*([a-z_]+)\s*\}\}")
+
+
+def _fragment(directory: Path, name: str, where: str) -> str:
+    """A shared piece of SQL from ``fragments/<name>.sql`` (its ``--`` header lines dropped)."""
+    path = directory / "fragments" / f"{name}.sql"
+    if not path.is_file():
+        raise QueryPackError(f"{where}: no fragment {name!r} ({path})")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    body = [line for line in lines if not line.startswith("--")]
+    return "\n".join(body).strip("\n").strip()
+
+
 def load_query(path: Path) -> Query:
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_text(encoding="utf-8")
+    # Fragments are inlined when loading: the template (and what Athena runs) is complete SQL.
+    text = FRAGMENT_RE.sub(lambda m: _fragment(path.parent, m.group(1), path.name), raw)
     header = _parse_header(path, text)
     if not NAME_RE.match(header["name"]):
         raise QueryPackError(f"{path.name}: bad query name {header['name']!r}")
