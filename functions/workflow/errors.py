@@ -8,6 +8,10 @@ class TapcaseError(Exception):
     """Base class of every error the workflow raises on purpose."""
 
 
+class AlreadyInvestigated(TapcaseError):
+    """This finding's investigation already completed: its evidence is in S3 (a repeated event)."""
+
+
 class InvalidRequest(TapcaseError):
     """The input is neither a GuardDuty finding event nor a valid manual/scheduled request."""
 

@@ -140,3 +140,17 @@ def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path):
     assert "ec2-18-196-145-224.eu-central-1.compute.amazonaws.com" in dns
     assert report["context"]["packets"]["vxlan"] == 100
     assert created_anything(cloud)["instances"] == 0
+
+
+def test_repeated_finding_event_is_idempotent(cloud, investigations, tmp_path):
+    # GuardDuty sends the same finding again (service.count grows), now with an EventBridge-style
+    # random execution name: the finding was investigated, so the run ends cleanly, creating nothing.
+    import uuid
+
+    from tapcase.investigate import investigate_once
+
+    event = json.loads((REPO / "samples" / "findings" / "c2-dns.json").read_text())
+    event["detail"]["service"]["count"] = event["detail"]["service"].get("count", 1) + 1
+    summary = investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, name=str(uuid.uuid4()))
+    assert (summary["status"], summary["outcome"]) == ("SUCCEEDED", "skipped")
+    assert created_anything(cloud)["instances"] == 0 and created_anything(cloud)["queues"] == 0

@@ -12,7 +12,7 @@ from workflow.errors import (
     UnsupportedInstanceType,
 )
 from workflow.logic.mirror_filter import rule_requests
-from workflow.logic.plan import StackSettings, make_plan, vni_for
+from workflow.logic.plan import StackSettings, make_plan, run_token, vni_for
 from workflow.logic.request import normalise
 
 STACK = StackSettings(bucket="evidence", region="us-east-1")
@@ -35,8 +35,8 @@ def session(eni, number, sid="tms-1"):
     return {"NetworkInterfaceId": eni, "SessionNumber": number, "TrafficMirrorSessionId": sid}
 
 
-def plan(inst, sessions=None, targets=frozenset()):
-    return make_plan(REQUEST, inst, sessions or {}, set(targets), stack=STACK, now_epoch=1_000)
+def plan(inst, sessions=None, targets=frozenset(), run_name="case-1"):
+    return make_plan(REQUEST, inst, sessions or {}, set(targets), stack=STACK, now_epoch=1_000, run_name=run_name)
 
 
 def test_all_enis_are_sources_with_same_az_placement():
@@ -48,7 +48,9 @@ def test_all_enis_are_sources_with_same_az_placement():
     assert p.sensor.ip_permissions[0]["FromPort"] == 4789 and p.sensor.ip_permissions[0]["IpProtocol"] == "udp"
     assert p.vni == vni_for("case-1") and 0 < p.vni < 2**24
     assert p.lock_expires_at > 1_000 + 300
-    assert p.sensor_config.control_queue_name == p.control_queue_name == "tapcase-case-1-control"
+    assert p.run_token == run_token("case-1") and len(p.run_token) == 8
+    assert p.sensor_config.control_queue_name == p.control_queue_name == f"tapcase-case-1-{p.run_token}-control"
+    assert len(p.control_queue_name) <= 80
     assert not p.warnings
 
 
@@ -111,3 +113,21 @@ def test_requested_rules_are_numbered_and_bounded():
     too_many = normalise({"instance_id": "i-0123456789abcdef0", "filter_rules": [{"direction": "egress"}] * 10})
     with pytest.raises(InvalidRequest, match="at most 9"):
         make_plan(too_many, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0)
+
+
+def test_each_run_gets_its_own_names_and_tokens():
+    # a later run for the same finding must not reuse a client token or a just-deleted queue name
+    first, second = plan(instance("eni-a"), run_name="exec-1"), plan(instance("eni-a"), run_name="exec-2")
+    assert first.investigation_id == second.investigation_id
+    assert first.run_token != second.run_token
+    assert first.control_queue_name != second.control_queue_name
+    assert first.sensor.security_group_name != second.sensor.security_group_name
+
+
+def test_longest_ids_fit_aws_limits():
+    longest = normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 48})
+    p = make_plan(longest, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0, run_name="x")
+    assert len(p.control_queue_name) <= 80  # SQS queue name
+    assert len(f"{p.investigation_id}-{p.run_token}-target") <= 64  # EC2 client token
+    with pytest.raises(InvalidRequest):
+        normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 49})

@@ -28,3 +28,19 @@ def put(bucket: str, key: str, body: str, content_type: str, investigation_id: s
 
 def publish(topic_arn: str, subject: str, message: str) -> str:
     return str(client("sns").publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)["MessageId"])
+
+
+def complete_manifest_exists(bucket: str, key: str) -> bool:
+    """Whether a complete evidence manifest is stored at ``key``."""
+    from botocore.exceptions import ClientError
+
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+            return False
+        raise
+    try:
+        return bool(json.loads(body).get("complete"))
+    except ValueError:
+        return False

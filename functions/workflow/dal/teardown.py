@@ -17,8 +17,9 @@ _LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 class AwsTeardown:
     """Implements :class:`workflow.logic.teardown.Cloud` with boto3."""
 
-    def __init__(self, *, lock_table: str, instance_id: str, control_queue_name: str,
+    def __init__(self, *, lock_table: str, instance_id: str, control_queue_name: str, execution_arn: str,
                  wait_seconds: float = 600.0) -> None:
+        self.execution_arn = execution_arn
         self.lock_table = lock_table
         self.instance_id = instance_id
         self.control_queue_name = control_queue_name
@@ -55,7 +56,8 @@ class AwsTeardown:
             item = client("dynamodb").get_item(
                 TableName=self.lock_table, Key={"instance_id": {"S": self.instance_id}}, ConsistentRead=True
             ).get("Item")
-            if item and item.get("investigation_id", {}).get("S") == investigation_id:
+            # only the lock this execution holds (another execution of the same finding may hold it)
+            if item and item.get("execution_arn", {}).get("S") == self.execution_arn:
                 return [self.instance_id]
             return []
         raise ValueError(f"unknown resource kind {kind}")
@@ -91,7 +93,8 @@ class AwsTeardown:
                 client("dynamodb").delete_item(
                     TableName=self.lock_table,
                     Key={"instance_id": {"S": resource_id}},
-                    ConditionExpression="attribute_exists(instance_id)",
+                    ConditionExpression="execution_arn = :self",
+                    ExpressionAttributeValues={":self": {"S": self.execution_arn}},
                 )
                 return True
             except ClientError as exc:

@@ -17,7 +17,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = InvestigationPlan.model_validate(event["plan"])
     logger.append_keys(investigation_id=plan.investigation_id)
     filter_id = ec2.create_mirror_filter(
-        description=f"tapcase {plan.investigation_id}", tags=plan.tags, token=f"{plan.investigation_id}-filter"
+        description=f"tapcase {plan.investigation_id}", tags=plan.tags, token=f"{plan.investigation_id}-{plan.run_token}-filter"
     )
     created = ec2.create_mirror_filter_rules(
         rule_requests(filter_id, plan.filter_rules, event["sensor_ip"], f"tapcase {plan.investigation_id}")

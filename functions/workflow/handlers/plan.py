@@ -8,7 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from workflow.dal import ec2
+from workflow.dal import ec2, evidence
+from workflow.errors import AlreadyInvestigated
 from workflow.logic.queries import pack_queries
 from workflow.logic.plan import StackSettings, make_plan
 from workflow.logic.request import normalise
@@ -35,6 +36,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         max_duration_seconds=cfg.max_capture_seconds,
     )
     logger.append_keys(investigation_id=request.investigation_id)
+    if request.trigger == "guardduty" and evidence.complete_manifest_exists(
+        cfg.evidence_bucket, f"investigations/{request.investigation_id}/raw/manifest.json"
+    ):
+        raise AlreadyInvestigated(
+            f"finding {request.finding.id if request.finding else ''} was investigated already: "
+            f"s3://{cfg.evidence_bucket}/investigations/{request.investigation_id}/"
+        )
     instance = ec2.describe_instance(request.instance_id)
     eni_ids = [n["NetworkInterfaceId"] for n in (instance or {}).get("NetworkInterfaces", [])]
     plan = make_plan(
@@ -49,6 +57,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             collect_timeout_seconds=cfg.collect_timeout_seconds,
         ),
         now_epoch=int(time.time()),
+        run_name=event.get("execution_name") or "",
         queries=pack_queries(request, cfg.glue_database, _private_ips(instance)),
     )
     for warning in plan.warnings:

@@ -23,6 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         lock_table=settings().lock_table,
         instance_id=event["instance_id"],
         control_queue_name=event["control_queue_name"],
+        execution_arn=event["execution_arn"],
         wait_seconds=wait,
     )
     result = teardown(cloud, investigation_id)

@@ -29,6 +29,11 @@ def vni_for(investigation_id: str) -> int:
     return value or 1
 
 
+def run_token(execution_name: str) -> str:
+    """8 hex characters unique to one execution."""
+    return hashlib.sha256(execution_name.encode()).hexdigest()[:8]
+
+
 def _lowest_free(used: set[int]) -> int:
     number = 1
     while number in used:
@@ -92,6 +97,7 @@ def make_plan(
     *,
     stack: StackSettings,
     now_epoch: int,
+    run_name: str = "",
     queries: list[PackQuery] | None = None,
 ) -> InvestigationPlan:
     """Decide ENIs, session numbers, placement and names, or refuse with a typed error.
@@ -154,12 +160,14 @@ def make_plan(
     if not primary.subnet_id or not az:
         raise NoSensorSubnet(f"cannot tell the subnet/AZ of {iid}")
     inv = request.investigation_id
+    run = run_token(run_name or f"{inv}-{now_epoch}")
     tags = [{"Key": TAG_KEY, "Value": inv}, {"Key": "tapcase:instance-id", "Value": iid}]
     cidrs = sorted({f"{ip}/32" for s in sources for ip in s.private_ips})
     prefix = f"investigations/{inv}"
-    queue_name = f"tapcase-{inv}-control"
+    queue_name = f"tapcase-{inv}-{run}-control"
     plan = InvestigationPlan(
         investigation_id=inv,
+        run_token=run,
         request=request,
         instance_id=iid,
         instance_type=instance_type,
@@ -169,7 +177,7 @@ def make_plan(
             vpc_id=instance.get("VpcId") or enis[0].get("VpcId", ""),
             subnet_id=primary.subnet_id,
             availability_zone=az,
-            security_group_name=f"tapcase-sensor-{inv}",
+            security_group_name=f"tapcase-sensor-{inv}-{run}",
             ingress_cidrs=cidrs,
             ip_permissions=[
                 {

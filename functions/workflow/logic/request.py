@@ -33,7 +33,7 @@ def investigation_id_for_finding(finding_id: str) -> str:
     cleaned = re.sub(r"[^a-z0-9]", "", finding_id.lower())
     if not cleaned:
         cleaned = hashlib.sha256(finding_id.encode()).hexdigest()
-    return f"gd-{cleaned[:60]}"
+    return f"gd-{cleaned[:45]}"
 
 
 def investigation_id_for_execution(execution_name: str | None, instance_id: str) -> str:

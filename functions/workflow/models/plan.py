@@ -60,6 +60,9 @@ class MirrorRule(_Model):
 
 class InvestigationPlan(_Model):
     investigation_id: str
+    # Per execution: client tokens and the names of per-run resources (a later run for the same
+    # finding must not reuse a token or a just-deleted queue name).
+    run_token: str
     request: InvestigationRequest
     instance_id: str
     instance_type: str

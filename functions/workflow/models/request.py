@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
-INVESTIGATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,62}$"
+# At most 48 characters: queue names (80), client tokens (64) and names built from it stay within AWS limits.
+INVESTIGATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,47}$"
 
 
 class FilterRule(BaseModel):

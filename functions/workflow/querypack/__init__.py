@@ -37,7 +37,7 @@ from typing import Any
 
 PACK_DIR = Path(__file__).resolve().parent
 
-INVESTIGATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+INVESTIGATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,47}$")
 DATABASE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")

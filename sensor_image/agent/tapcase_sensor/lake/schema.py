@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 CURATED_PREFIX = "investigations/curated"
 """Key prefix (in the evidence bucket) and folder (under an output directory) of curated data."""
 
-INVESTIGATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+INVESTIGATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,47}$")
 """Same pattern as the workflow's investigation ids: safe in a path and in a SQL literal."""
 
 EVENT_TYPE_OTHER = "other"
