@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflow.quotas import MAX_PACKET_LENGTH
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -20,6 +22,7 @@ class Settings(BaseModel):
     sensor_ready_timeout_seconds: int = Field(default=900, ge=1)
     collect_timeout_seconds: int = Field(default=1800, ge=1)
     report_topic_arn: str = ""
+    mirror_packet_length: int = Field(default=MAX_PACKET_LENGTH, ge=1, le=MAX_PACKET_LENGTH)
 
 
 @lru_cache(maxsize=8)

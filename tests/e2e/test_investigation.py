@@ -59,6 +59,11 @@ def test_report_states_what_was_captured(investigations, story):
     (session,) = ctx["mirroring"]["sessions"]
     assert session["eni"] == info.eni_id and session["session_number"] == 1
     assert session["vni"] == ctx["mirroring"]["vni"]
+    # DNS to the VPC resolver is mirrored only by a filter with the amazon-dns network service
+    # (ModifyTrafficMirrorFilterNetworkServices); every session keeps an explicit PacketLength.
+    assert ctx["mirroring"]["network_services"] == ["amazon-dns"]
+    assert session["packet_length"] == ctx["mirroring"]["packet_length"] == 8500
+    assert "8500 bytes" in ctx["mirroring"]["truncation"]
     assert ctx["window"]["requested_seconds"] == 600
     assert ctx["packets"]["seen"] == info.packets and ctx["packets"]["vxlan"] == info.packets
     assert ctx["packets"]["bytes"] == info.bytes

@@ -110,9 +110,19 @@ def test_requested_rules_are_numbered_and_bounded():
     p = make_plan(req, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0)
     calls = rule_requests("tmf-1", p.filter_rules, "10.0.1.5", "d")
     assert calls[2]["Protocol"] == 6 and calls[2]["DestinationPortRange"] == {"FromPort": 443, "ToPort": 443}
-    too_many = normalise({"instance_id": "i-0123456789abcdef0", "filter_rules": [{"direction": "egress"}] * 10})
-    with pytest.raises(InvalidRequest, match="at most 9"):
-        make_plan(too_many, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0)
+    assert p.network_services == ["amazon-dns"] and p.packet_length == 8500
+
+
+def test_rules_beyond_one_filter_are_refused_before_planning():
+    # VPC Traffic Mirroring quotas: "Maximum number of filter rules per filter: 10" (both directions
+    # together); tapcase uses 2 of them to keep the sensor's own traffic out, so 8 may be requested.
+    eight = normalise({"instance_id": "i-0123456789abcdef0",
+                       "filter_rules": [{"direction": "egress"}] * 4 + [{"direction": "ingress"}] * 4})
+    p = make_plan(eight, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0)
+    assert len(rule_requests("tmf-1", p.filter_rules, "10.0.1.5", "d")) == 10
+    with pytest.raises(InvalidRequest, match=r"filter_rules: .*9 rules requested, at most 8 fit"):
+        normalise({"instance_id": "i-0123456789abcdef0",
+                   "filter_rules": [{"direction": "egress"}] * 5 + [{"direction": "ingress"}] * 4})
 
 
 def test_each_run_gets_its_own_names_and_tokens():

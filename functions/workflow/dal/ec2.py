@@ -85,6 +85,16 @@ def create_mirror_filter(description: str, tags: list[dict[str, str]], token: st
     return str(resp["TrafficMirrorFilter"]["TrafficMirrorFilterId"])
 
 
+def add_filter_network_services(filter_id: str, services: list[str]) -> list[str]:
+    """ModifyTrafficMirrorFilterNetworkServices: mirror these network services too (idempotent)."""
+    if not services:
+        return []
+    resp = client("ec2").modify_traffic_mirror_filter_network_services(
+        TrafficMirrorFilterId=filter_id, AddNetworkServices=services
+    )
+    return [str(s) for s in resp["TrafficMirrorFilter"].get("NetworkServices", [])]
+
+
 def create_mirror_filter_rules(calls: list[dict[str, Any]]) -> list[str]:
     """Create the rules; a rule that already exists (a retried invocation) is not an error."""
     ids: list[str] = []

@@ -22,5 +22,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     created = ec2.create_mirror_filter_rules(
         rule_requests(filter_id, plan.filter_rules, event["sensor_ip"], f"tapcase {plan.investigation_id}")
     )
-    logger.info("mirror filter created", extra={"filter_id": filter_id, "rules": len(created)})
-    return {"filter_id": filter_id, "rules": created}
+    services = ec2.add_filter_network_services(filter_id, plan.network_services)
+    logger.info("mirror filter created", extra={"filter_id": filter_id, "rules": len(created), "services": services})
+    return {"filter_id": filter_id, "rules": created, "network_services": services}

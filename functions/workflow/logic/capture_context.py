@@ -7,6 +7,19 @@ from typing import Any
 from workflow.models.plan import InvestigationPlan
 
 
+def truncation_note(packet_length: int) -> str:
+    """What the session's PacketLength does to long packets, in one sentence.
+
+    PacketLength counts the bytes after the VXLAN header (the mirrored Ethernet frame). At most 8500
+    of them plus the outer IPv4, UDP and VXLAN headers (36 bytes) stay under the sensor's 9001-byte
+    MTU, so the target's MTU never truncates further.
+    """
+    return (
+        f"Mirrored frames keep at most {packet_length} bytes (the sessions' PacketLength): longer frames "
+        f"reach the sensor truncated to their first {packet_length} bytes."
+    )
+
+
 def capture_context(
     plan: InvestigationPlan,
     *,
@@ -34,13 +47,16 @@ def capture_context(
         "mirroring": {
             "sessions": [
                 {"eni": s["eni_id"], "session_id": s["session_id"], "session_number": s["session_number"],
-                 "vni": s["vni"]}
+                 "vni": s["vni"], "packet_length": s.get("packet_length")}
                 for s in mirror_sessions
             ],
             "skipped_enis": plan.skipped_enis,
             "vni": plan.vni,
             "filter_id": mirror_filter.get("filter_id"),
             "filter_rules": [r.model_dump(exclude_none=True) for r in plan.filter_rules],
+            "network_services": mirror_filter.get("network_services", []),
+            "packet_length": plan.packet_length,
+            "truncation": truncation_note(plan.packet_length),
             "target_id": mirror_target.get("target_id"),
         },
         "sensor": {

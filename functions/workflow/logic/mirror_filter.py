@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.models.plan import MirrorRule
+from workflow.quotas import MAX_REQUESTED_RULES
 
 SENSOR_EXCLUSION_RULE_NUMBER = 1
+#: Network services every investigation filter mirrors. DNS to the Amazon-provided resolver is
+#: not mirrored unless the filter has ``amazon-dns`` (ModifyTrafficMirrorFilterNetworkServices).
+NETWORK_SERVICES = ("amazon-dns",)
 
 
 def rule_requests(filter_id: str, rules: list[MirrorRule], sensor_ip: str, description: str) -> list[dict[str, Any]]:
     """CreateTrafficMirrorFilterRule parameters: first reject the sensor's own traffic (both
     directions), then the planned rules."""
     sensor = f"{sensor_ip}/32"
+    if len(rules) > MAX_REQUESTED_RULES:
+        raise ValueError(f"{len(rules)} rules do not fit a filter beside the sensor exclusion rules")
     calls: list[dict[str, Any]] = [
         {
             "TrafficMirrorFilterId": filter_id, "TrafficDirection": "ingress",

@@ -14,10 +14,11 @@ from workflow.errors import (
     UnsupportedInstanceType,
 )
 from workflow.logic.instance_types import mirroring_supported
+from workflow.logic.mirror_filter import NETWORK_SERVICES
 from workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorConfig, SensorPlacement
 from workflow.models.request import InvestigationRequest
+from workflow.quotas import MAX_PACKET_LENGTH, MAX_SESSIONS_PER_ENI
 
-MAX_SESSIONS_PER_ENI = 3
 TAG_KEY = "tapcase:investigation-id"
 DEFAULT_RULE_NUMBER = 100
 LOCK_MARGIN_SECONDS = 3600
@@ -70,12 +71,6 @@ def _rules(request: InvestigationRequest) -> list[MirrorRule]:
             )
         )
         numbers[rule.direction] += 10
-    for direction, count in ((d, sum(r.direction == d for r in out)) for d in ("ingress", "egress")):
-        # one rule per direction is reserved for excluding the sensor's own traffic
-        if count > 9:
-            from workflow.errors import InvalidRequest
-
-            raise InvalidRequest(f"at most 9 {direction} filter rules can be requested (AWS allows 10 per direction)")
     return out
 
 
@@ -87,6 +82,7 @@ class StackSettings:
     region: str
     sensor_ready_timeout_seconds: int = 900
     collect_timeout_seconds: int = 1800
+    packet_length: int = MAX_PACKET_LENGTH
 
 
 def make_plan(
@@ -190,6 +186,8 @@ def make_plan(
         ),
         vni=vni_for(inv),
         filter_rules=_rules(request),
+        network_services=list(NETWORK_SERVICES),
+        packet_length=stack.packet_length,
         duration_seconds=request.duration_seconds,
         evidence_prefix=prefix,
         control_queue_name=queue_name,

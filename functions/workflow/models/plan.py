@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflow.models.request import InvestigationRequest
+from workflow.quotas import MAX_PACKET_LENGTH
 
 
 class _Model(BaseModel):
@@ -71,6 +72,10 @@ class InvestigationPlan(_Model):
     sensor: SensorPlacement
     vni: int = Field(ge=1, le=16_777_215)
     filter_rules: list[MirrorRule]
+    # Network services the filter mirrors besides its rules (``amazon-dns``: DNS to the VPC resolver).
+    network_services: list[str]
+    # CreateTrafficMirrorSession PacketLength: bytes kept after the VXLAN header.
+    packet_length: int = Field(ge=1, le=MAX_PACKET_LENGTH)
     duration_seconds: int
     evidence_prefix: str
     control_queue_name: str

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workflow.quotas import MAX_REQUESTED_RULES, MAX_RULES_PER_FILTER, SENSOR_EXCLUSION_RULES
+
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
 # At most 48 characters: queue names (80), client tokens (64) and names built from it stay within AWS limits.
 INVESTIGATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,47}$"
@@ -35,6 +37,16 @@ class FilterRule(BaseModel):
         return self
 
 
+def _rules_fit_one_filter(rules: list[FilterRule] | None) -> list[FilterRule] | None:
+    if rules is not None and len(rules) > MAX_REQUESTED_RULES:
+        raise ValueError(
+            f"{len(rules)} rules requested, at most {MAX_REQUESTED_RULES} fit: AWS allows {MAX_RULES_PER_FILTER} "
+            f"rules per traffic mirror filter (both directions together) and tapcase adds {SENSOR_EXCLUSION_RULES} "
+            "to keep the sensor's own traffic out"
+        )
+    return rules
+
+
 class ManualRequest(BaseModel):
     """What an analyst pastes into the Step Functions console, or a schedule sends."""
 
@@ -45,8 +57,10 @@ class ManualRequest(BaseModel):
     reason: str = Field(default="manual investigation", min_length=1, max_length=1024)
     trigger: Literal["manual", "scheduled"] = "manual"
     investigation_id: str | None = Field(default=None, pattern=INVESTIGATION_ID_PATTERN)
-    filter_rules: list[FilterRule] | None = Field(default=None, max_length=18)
+    filter_rules: list[FilterRule] | None = None
     requested_by: str | None = Field(default=None, max_length=256)
+
+    _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
 
 
 class FindingContext(BaseModel):
@@ -79,6 +93,8 @@ class InvestigationRequest(BaseModel):
     reason: str
     finding: FindingContext | None = None
     filter_rules: list[FilterRule] | None = None
+
+    _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
 
     @field_validator("duration_seconds")
     @classmethod
