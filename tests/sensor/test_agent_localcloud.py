@@ -200,9 +200,11 @@ def test_ready_and_collect_through_task_tokens(cloud: LocalCloud, happy: tuple[S
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key="investigations/inv-happy-1/raw/manifest.json")["Body"].read())
     assert manifest["complete"] is True and manifest["investigation_id"] == "inv-happy-1"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="investigations/inv-happy-1/")["Contents"]}
-    assert keys == {f["key"] for f in manifest["files"]} | {"investigations/inv-happy-1/raw/manifest.json"}
+    pcaps = {f["key"] for f in manifest["pcap"]["files"]}
+    assert pcaps == {"investigations/inv-happy-1/raw/pcap/packets.1561644070.047299.pcap"}
+    assert keys == {f["key"] for f in manifest["files"]} | pcaps | {"investigations/inv-happy-1/raw/manifest.json"}
     assert "investigations/inv-happy-1/raw/suricata/eve.json" in keys
-    for entry in manifest["files"]:
+    for entry in manifest["files"] + manifest["pcap"]["files"]:
         obj = s3.get_object(Bucket=BUCKET, Key=entry["key"])
         body = obj["Body"].read()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] == obj["Metadata"]["sha256"]

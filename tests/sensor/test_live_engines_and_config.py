@@ -60,7 +60,7 @@ class FakeDocker:
 def _engines(tmp_path: Path, docker: FakeDocker) -> LiveEngines:
     return LiveEngines(
         "ens5", compose_file=tmp_path / "compose.yaml", log_dir=tmp_path / "logs", env_file=tmp_path / "engines.env",
-        runner=docker, clock=lambda: 1_800_000_000.0,
+        runner=docker, clock=lambda: 1_800_000_000.0, sensor_ip="10.0.1.20", pcap_max_mb=100,
     )  # fmt: skip
 
 
@@ -71,7 +71,11 @@ def test_ready_when_both_engines_run_and_listen(tmp_path: Path) -> None:
     docker = FakeDocker({k: dict(v) for k, v in HEALTHY.items()})
     engines = _engines(tmp_path, docker)
     engines.start()
-    assert (tmp_path / "engines.env").read_text() == f"SENSOR_INTERFACE=ens5\nSENSOR_LOG_DIR={tmp_path / 'logs'}\n"
+    assert (tmp_path / "engines.env").read_text() == (
+        f"SENSOR_INTERFACE=ens5\nSENSOR_LOG_DIR={tmp_path / 'logs'}\nSENSOR_IP=10.0.1.20\n"
+        'SENSOR_CAPTURE_FILTER="udp dst port 4789 and dst host 10.0.1.20"\n'
+        "SENSOR_PCAP_ENABLED=yes\nSENSOR_PCAP_FILE_LIMIT=10mb\nSENSOR_PCAP_MAX_FILES=10\n"
+    )
     up = next(c for c in docker.calls if "up" in c)
     assert up[:2] == ["docker", "compose"] and ["--no-build", "--pull", "never"] == up[-3:]
     assert engines.started_at == pytest.approx(1795428000.123456, abs=1e-6)
