@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Suricata's smallest pcap-log file (tapcase_sensor.packet_log.MIN_FILE_MB): a cap must be 0 or at least this.
+MIN_PCAP_MB = 4
 
 
 class Settings(BaseModel):
@@ -20,6 +23,14 @@ class Settings(BaseModel):
     sensor_ready_timeout_seconds: int = Field(default=900, ge=1)
     collect_timeout_seconds: int = Field(default=1800, ge=1)
     report_topic_arn: str = ""
+    evidence_pcap_max_mb: int = Field(default=1024, ge=0)
+
+    @field_validator("evidence_pcap_max_mb")
+    @classmethod
+    def _pcap_cap(cls, value: int) -> int:
+        if 0 < value < MIN_PCAP_MB:
+            raise ValueError(f"EVIDENCE_PCAP_MAX_MB must be 0 (keep no packets) or at least {MIN_PCAP_MB} MiB")
+        return value
 
 
 @lru_cache(maxsize=8)

@@ -55,6 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             region=cfg.aws_region,
             sensor_ready_timeout_seconds=cfg.sensor_ready_timeout_seconds,
             collect_timeout_seconds=cfg.collect_timeout_seconds,
+            evidence_pcap_max_mb=cfg.evidence_pcap_max_mb,
         ),
         now_epoch=int(time.time()),
         run_name=event.get("execution_name") or "",
