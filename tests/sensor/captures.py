@@ -99,6 +99,14 @@ def large_vxlan_capture(path: Path, megabytes: float, *, sensor_ip: str = SENSOR
     return count
 
 
-def records(path: Path) -> list[tuple[float, bytes]]:
-    """(timestamp, frame) of every record, to compare captures packet by packet."""
-    return [(round(float(p.time), 6), bytes(p)) for p in rdpcap(str(path))]
+def records(path: Path) -> list[tuple[int, int, bytes]]:
+    """(seconds, microseconds, frame) of every record of a classic little-endian pcap file, to
+    compare captures packet by packet (read directly: scapy is too slow for 10 MiB)."""
+    data = path.read_bytes()
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", f"{path}: not a little-endian microsecond pcap"
+    out, offset = [], 24
+    while offset < len(data):
+        sec, usec, caplen, _ = struct.unpack_from("<IIII", data, offset)
+        out.append((sec, usec, data[offset + 16 : offset + 16 + caplen]))
+        offset += 16 + caplen
+    return out

@@ -209,6 +209,10 @@ def test_ready_and_collect_through_task_tokens(cloud: LocalCloud, happy: tuple[S
         body = obj["Body"].read()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] == obj["Metadata"]["sha256"]
         assert len(body) == entry["bytes"]
+    pcap = s3.get_object(Bucket=BUCKET, Key=manifest["pcap"]["files"][0]["key"])
+    assert pcap["ContentType"] == "application/vnd.tcpdump.pcap" and manifest["pcap"]["packets_kept"] == 100
+    assert collect["pcap"]["files"][0]["sha256"] == manifest["pcap"]["files"][0]["sha256"]
+    assert collect["capture_filter"]["bpf"] == "udp dst port 4789"
     assert manifest["engine_versions"] == {"suricata": "7.0.10", "zeek": None}
     assert manifest["zeek_skipped_reason"] == "disabled by option (--zeek skip)"
     assert manifest["capture"]["start"] == "2019-06-27T14:01:10.047299Z"
