@@ -192,7 +192,9 @@ class PacketEvidence:
                 f"the cap of {self.settings.max_mb} MiB was reached: the {self.packets_not_kept} earliest packets "
                 f"were not kept (the files hold the last {self.packets_kept} of {self.packets_seen})"
             )
-        if self.packets_seen is not None and self.packets_kept != self.packets_seen:
+        if self.packets_seen is None:
+            return f"{self.packets_kept} packets kept (the engines' own packet count is not known)"
+        if self.packets_kept != self.packets_seen:
             return (
                 f"the pcap files hold {self.packets_kept} packets, but the engines saw {self.packets_seen}: "
                 "the files are not the complete capture"
