@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflow.quotas import MAX_PACKET_LENGTH
+
+#: Suricata's smallest pcap-log file (tapcase_sensor.packet_log.MIN_FILE_MB): a cap must be 0 or at least this.
+MIN_PCAP_MB = 4
 
 
 class Settings(BaseModel):
@@ -23,6 +26,14 @@ class Settings(BaseModel):
     collect_timeout_seconds: int = Field(default=1800, ge=1)
     report_topic_arn: str = ""
     mirror_packet_length: int = Field(default=MAX_PACKET_LENGTH, ge=1, le=MAX_PACKET_LENGTH)
+    evidence_pcap_max_mb: int = Field(default=1024, ge=0)
+
+    @field_validator("evidence_pcap_max_mb")
+    @classmethod
+    def _pcap_cap(cls, value: int) -> int:
+        if 0 < value < MIN_PCAP_MB:
+            raise ValueError(f"EVIDENCE_PCAP_MAX_MB must be 0 (keep no packets) or at least {MIN_PCAP_MB} MiB")
+        return value
 
 
 @lru_cache(maxsize=8)

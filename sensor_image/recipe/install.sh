@@ -52,7 +52,8 @@ fi
 log "engine images (built from pinned upstream images)"
 docker build --pull -t "${SURICATA_IMAGE}" "${DEST}/suricata"
 docker build --pull -t "${ZEEK_IMAGE}" "${DEST}/zeek"
-SENSOR_INTERFACE=eth0 docker compose --file "${DEST}/compose.yaml" config --quiet
+SENSOR_INTERFACE=eth0 SENSOR_CAPTURE_FILTER="udp dst port 4789" SENSOR_PCAP_ENABLED=no \
+    SENSOR_PCAP_FILE_LIMIT=4mb SENSOR_PCAP_MAX_FILES=1 docker compose --file "${DEST}/compose.yaml" config --quiet
 
 log "agent -> ${DEST}/venv"
 python3.11 -m venv "${DEST}/venv"

@@ -80,7 +80,7 @@ def _start(instance: Any, region: str) -> None:
     config.setdefault("poll_wait_seconds", 1)
     agent_config = AgentConfig.from_dict(config)
     pcap = _capture or _empty_pcap(workdir)
-    engines = OfflineEngines(pcap, workdir / "engines", rules=_rules)
+    engines = OfflineEngines(pcap, workdir / "engines", rules=_rules, pcap_max_mb=agent_config.pcap_max_mb)
     agent = Agent(agent_config, engines, clients)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run_forever, args=(stop,), name=f"sensor-{instance.id}", daemon=True)

@@ -125,6 +125,12 @@ def test_evidence_in_s3_matches_the_manifest(cloud, investigations):
         assert hashlib.sha256(body).hexdigest() == entry["sha256"]
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=ctx["evidence"]["manifest_uri"].split("/", 3)[3])["Body"].read())
     assert manifest["curated"]["rows"]["suricata_eve"] > 0
+    # the packets the sensor received are there too, as pcap files the report links with their hash
+    assert ctx["pcap"]["files"] and ctx["pcap"]["packets_kept"] == manifest["packets"]["seen"]
+    for entry in ctx["pcap"]["files"]:
+        assert entry["uri"] == f"s3://{bucket}/{entry['key']}"
+        body = s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == entry["sha256"] and body[:4] == b"\xd4\xc3\xb2\xa1"
 
 
 def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path):

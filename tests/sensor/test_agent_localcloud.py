@@ -200,13 +200,19 @@ def test_ready_and_collect_through_task_tokens(cloud: LocalCloud, happy: tuple[S
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key="investigations/inv-happy-1/raw/manifest.json")["Body"].read())
     assert manifest["complete"] is True and manifest["investigation_id"] == "inv-happy-1"
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="investigations/inv-happy-1/")["Contents"]}
-    assert keys == {f["key"] for f in manifest["files"]} | {"investigations/inv-happy-1/raw/manifest.json"}
+    pcaps = {f["key"] for f in manifest["pcap"]["files"]}
+    assert pcaps == {"investigations/inv-happy-1/raw/pcap/packets.1561644070.047299.pcap"}
+    assert keys == {f["key"] for f in manifest["files"]} | pcaps | {"investigations/inv-happy-1/raw/manifest.json"}
     assert "investigations/inv-happy-1/raw/suricata/eve.json" in keys
-    for entry in manifest["files"]:
+    for entry in manifest["files"] + manifest["pcap"]["files"]:
         obj = s3.get_object(Bucket=BUCKET, Key=entry["key"])
         body = obj["Body"].read()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] == obj["Metadata"]["sha256"]
         assert len(body) == entry["bytes"]
+    pcap = s3.get_object(Bucket=BUCKET, Key=manifest["pcap"]["files"][0]["key"])
+    assert pcap["ContentType"] == "application/vnd.tcpdump.pcap" and manifest["pcap"]["packets_kept"] == 100
+    assert collect["pcap"]["files"][0]["sha256"] == manifest["pcap"]["files"][0]["sha256"]
+    assert collect["capture_filter"]["bpf"] == "udp dst port 4789"
     assert manifest["engine_versions"] == {"suricata": "7.0.10", "zeek": None}
     assert manifest["zeek_skipped_reason"] == "disabled by option (--zeek skip)"
     assert manifest["capture"]["start"] == "2019-06-27T14:01:10.047299Z"

@@ -65,9 +65,10 @@ def test_manifest_sha256_and_counts_match_the_files(processed: tuple[subprocess.
     manifest = _manifest(out)
     assert manifest is not None
     listed = {f["key"] for f in manifest["files"]}
+    pcaps = {f["key"] for f in manifest["pcap"]["files"]}
     on_disk = {p.relative_to(out).as_posix() for p in (out / "raw").rglob("*") if p.is_file() and p.name != "manifest.json"}
-    assert listed == on_disk
-    for entry in manifest["files"]:
+    assert listed | pcaps == on_disk and pcaps == {"raw/pcap/packets.1561644070.047299.pcap"}
+    for entry in manifest["files"] + manifest["pcap"]["files"]:
         data = (out / entry["key"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), entry["key"]
         assert entry["bytes"] == len(data)
@@ -92,10 +93,12 @@ def test_zeek_is_run_or_skipped_with_a_reason(processed: tuple[subprocess.Comple
 def test_process_with_rules(tmp_path: Path, suricata_bin: str) -> None:
     out = tmp_path / "out"
     pcap, rules = SV / "bug-28" / "input.pcap", SV / "bug-28" / "test.rules"
-    proc = run_cli("process", "--pcap", str(pcap), "--rules", str(rules), "--out", str(out), "--zeek", "skip")
+    # bug-28 is a plain capture of a host (no VXLAN): processed as such
+    proc = run_cli("process", "--pcap", str(pcap), "--plain", "--rules", str(rules), "--out", str(out), "--zeek", "skip")
     assert proc.returncode == 0, proc.stderr
     manifest = _manifest(out)
     assert manifest is not None and manifest["record_counts"]["suricata"]["alert"] == 4
+    assert manifest["capture_filter"]["mode"] == "plain" and manifest["capture_filter"]["bpf"] is None
     assert manifest["zeek_skipped_reason"] == "disabled by option (--zeek skip)"
 
 
@@ -170,8 +173,9 @@ def test_zeek_binary_path_is_used_when_present(tmp_path: Path, suricata_bin: str
     path = f"{fake}:{Path(suricata_bin).parent}:/usr/bin:/bin"
     proc = run_cli("process", "--pcap", str(pcap), "--out", str(out), "--zeek", "require", env={**os.environ, "PATH": path})
     assert proc.returncode == 0, proc.stderr
-    argv = (tmp_path / "argv").read_text().split()
-    assert argv[:3] == ["-C", "-r", str(pcap)] and argv[3].endswith("sensor_image/zeek/local.zeek")
+    # Zeek reads the capture with the same capture filter as Suricata (-f), then the sensor policy
+    argv = (tmp_path / "argv").read_text().strip()
+    assert argv.startswith(f"-C -r {pcap} -f udp dst port 4789 ") and argv.endswith("sensor_image/zeek/local.zeek")
     assert Path((tmp_path / "cwd").read_text().strip()) == (out / "raw" / "zeek").resolve()
     manifest = _manifest(out)
     assert manifest is not None and manifest["complete"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,11 +11,22 @@ from typing import Any
 
 import pytest
 
+from tapcase_sensor.capture_filter import mirror_bpf
 from tapcase_sensor.config import AgentConfig
-from tapcase_sensor.engines import LiveEngines, counter, default_route_interface, parse_compose_ps
+from tapcase_sensor.engines import (
+    LiveEngines,
+    counter,
+    default_route_interface,
+    interface_address,
+    parse_compose_ps,
+    prepare_host,
+)
+from tapcase_sensor.engines.live import read_env_file
 from tapcase_sensor.errors import SensorConfigError, SensorEngineFailed, SensorNotReady
 
-from .conftest import SURI_OUT
+from .conftest import SURI_OUT, SV
+
+VXLAN03 = SV / "vxlan-decoder-03" / "vxlan.pcap"
 
 # `suricatasc -c dump-counters` answers with the same nested counters as EVE "stats".
 COUNTERS = {
@@ -60,7 +72,7 @@ class FakeDocker:
 def _engines(tmp_path: Path, docker: FakeDocker) -> LiveEngines:
     return LiveEngines(
         "ens5", compose_file=tmp_path / "compose.yaml", log_dir=tmp_path / "logs", env_file=tmp_path / "engines.env",
-        runner=docker, clock=lambda: 1_800_000_000.0,
+        runner=docker, clock=lambda: 1_800_000_000.0, sensor_ip="10.0.1.20", pcap_max_mb=100,
     )  # fmt: skip
 
 
@@ -71,7 +83,11 @@ def test_ready_when_both_engines_run_and_listen(tmp_path: Path) -> None:
     docker = FakeDocker({k: dict(v) for k, v in HEALTHY.items()})
     engines = _engines(tmp_path, docker)
     engines.start()
-    assert (tmp_path / "engines.env").read_text() == f"SENSOR_INTERFACE=ens5\nSENSOR_LOG_DIR={tmp_path / 'logs'}\n"
+    assert (tmp_path / "engines.env").read_text() == (
+        f"SENSOR_INTERFACE=ens5\nSENSOR_LOG_DIR={tmp_path / 'logs'}\nSENSOR_IP=10.0.1.20\n"
+        'SENSOR_CAPTURE_FILTER="udp dst port 4789 and dst host 10.0.1.20"\n'
+        "SENSOR_PCAP_ENABLED=yes\nSENSOR_PCAP_FILE_LIMIT=10mb\nSENSOR_PCAP_MAX_FILES=10\n"
+    )
     up = next(c for c in docker.calls if "up" in c)
     assert up[:2] == ["docker", "compose"] and ["--no-build", "--pull", "never"] == up[-3:]
     assert engines.started_at == pytest.approx(1795428000.123456, abs=1e-6)
@@ -185,3 +201,62 @@ def test_config_file_and_nesting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert config.investigation_id == "inv-7" and config.prefix == "investigations/inv-7"
     with pytest.raises(SensorConfigError, match="not found"):
         AgentConfig.load(tmp_path / "missing.json")
+
+
+# -- capture filter and pcap evidence on the sensor ------------------------------------------------
+
+
+def test_prepare_host_reads_the_interface_address(tmp_path: Path) -> None:
+    # The loopback interface stands for the ENI: its real IPv4 address, read from the kernel
+    setup = prepare_host("lo", tmp_path / "logs", tmp_path / "engines.env", pcap_max_mb=0)
+    assert setup.capture_filter.sensor_ip == "127.0.0.1"
+    env = read_env_file(tmp_path / "engines.env")
+    assert env["SENSOR_IP"] == "127.0.0.1"
+    assert env["SENSOR_CAPTURE_FILTER"] == mirror_bpf("127.0.0.1") == "udp dst port 4789 and dst host 127.0.0.1"
+    assert (env["SENSOR_PCAP_ENABLED"], env["SENSOR_PCAP_MAX_FILES"]) == ("no", "1")
+    assert (tmp_path / "logs" / "pcap").is_dir()
+    with pytest.raises(SensorConfigError, match="cannot read the IPv4 address of 'nosuch0'"):
+        interface_address("nosuch0")
+
+
+def test_stop_collects_the_pcap_evidence(tmp_path: Path) -> None:
+    # Given Suricata's pcap-log left one file (its unpadded name, a pseudo packet inside) and its
+    # counters say it decoded 100 packets
+    counters = {"return": "OK", "message": {"decoder": {"pkts": 100, "vxlan": 100}, "capture": {"kernel_packets": 100}}}
+    docker = FakeDocker({k: dict(v) for k, v in HEALTHY.items()}, counters=counters)
+    engines = LiveEngines(
+        "ens5", compose_file=tmp_path / "compose.yaml", log_dir=tmp_path / "logs", env_file=tmp_path / "engines.env",
+        runner=docker, clock=lambda: 1_800_000_000.0, sensor_ip="172.31.17.188", pcap_max_mb=100,
+    )  # fmt: skip
+    engines.start()
+    data = VXLAN03.read_bytes()
+    pseudo = bytes.fromhex("4500002800000000400600001256918fac1f00ee") + bytes(20)
+    record = data[24:32] + struct.pack("<II", 40, 40) + pseudo
+    (tmp_path / "logs" / "pcap" / "packets.1561644070.47299").write_bytes(data + record)
+    stats = {"event_type": "stats", "stats": {"decoder": {"pkts": 100, "vxlan": 100}, "capture": {"kernel_packets": 100}}}
+    (tmp_path / "logs" / "suricata" / "eve.json").write_text(json.dumps(stats) + "\n")
+    result = engines.stop()
+    # Then the file is renamed, cleaned, hashed, and holds every packet decoded
+    evidence = result.packet_log
+    assert evidence is not None and [f.name for f in evidence.files] == ["packets.1561644070.047299.pcap"]
+    assert evidence.pseudo_packets_removed == 1 and evidence.packets_kept == evidence.packets_seen == 100
+    assert evidence.files[0].path.read_bytes() == data
+    assert result.capture_filter is not None and result.capture_filter["bpf"] == mirror_bpf("172.31.17.188")
+
+
+def test_stop_refuses_an_env_file_with_another_filter(tmp_path: Path) -> None:
+    docker = FakeDocker({k: dict(v) for k, v in HEALTHY.items()})
+    engines = _engines(tmp_path, docker)
+    engines.start()
+    env = tmp_path / "engines.env"
+    env.write_text(env.read_text().replace('"udp dst port 4789 and dst host 10.0.1.20"', '"udp"'))
+    with pytest.raises(SensorEngineFailed, match="holds the capture filter 'udp'"):
+        engines.stop()
+
+
+def test_config_sensor_ip_and_cap() -> None:
+    base = {"investigation_id": "inv-1", "bucket": "bkt-1", "control_queue_url": "https://q"}
+    config = AgentConfig.from_dict({**base, "sensor_ip": "10.0.1.20", "pcap_max_mb": 64})
+    assert (config.sensor_ip, config.pcap_max_mb) == ("10.0.1.20", 64)
+    with pytest.raises(SensorConfigError, match="not an IP address"):
+        AgentConfig.from_dict({**base, "sensor_ip": "10.0.1.20; rm -rf /"})

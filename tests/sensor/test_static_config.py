@@ -16,6 +16,7 @@ import yaml
 import zeekscript
 
 from tapcase_sensor import versions
+from tapcase_sensor.packet_log import CONTAINER_DIR, FILENAME, PCAP_LOG_OUTPUT, PacketLog
 from tapcase_sensor.userdata import render_user_data
 
 from .conftest import SENSOR_IMAGE
@@ -140,6 +141,36 @@ def test_compose_file() -> None:
     assert "--af-packet=${SENSOR_INTERFACE:?SENSOR_INTERFACE is not set}" in services["suricata"]["command"]
     assert "af_packet::${SENSOR_INTERFACE:?SENSOR_INTERFACE is not set}" in services["zeek"]["command"]
     assert "/opt/tapcase/zeek/local.zeek" in services["zeek"]["command"]
+
+
+def test_compose_hands_the_capture_filter_and_pcap_settings_to_the_engines() -> None:
+    # Both engines get the same BPF (Suricata: its last argument; Zeek: -f), and Suricata's
+    # pcap-log gets the env file's settings at the index packet_log.py writes to
+    services = yaml.safe_load((SENSOR_IMAGE / "compose.yaml").read_text())["services"]
+    suricata, zeek = services["suricata"]["command"], services["zeek"]["command"]
+    capture_filter = "${SENSOR_CAPTURE_FILTER:?SENSOR_CAPTURE_FILTER is not set}"
+    assert suricata[-1] == capture_filter
+    assert zeek[zeek.index("-f") + 1] == capture_filter and zeek[-1] == "/opt/tapcase/zeek/local.zeek"
+    settings = [suricata[i + 1] for i, arg in enumerate(suricata) if arg == "--set"]
+    out = f"outputs.{PCAP_LOG_OUTPUT}.pcap-log"
+    assert settings == [f"{out}.{key}=${{{var}:?{var} is not set}}" for key, var in (
+        ("enabled", "SENSOR_PCAP_ENABLED"), ("limit", "SENSOR_PCAP_FILE_LIMIT"), ("max-files", "SENSOR_PCAP_MAX_FILES"))]
+    assert set(PacketLog(8).env_values()) == {"SENSOR_PCAP_ENABLED", "SENSOR_PCAP_FILE_LIMIT", "SENSOR_PCAP_MAX_FILES"}
+    assert f"${{SENSOR_LOG_DIR:-/var/log/tapcase}}/pcap:{CONTAINER_DIR}" in services["suricata"]["volumes"]
+    install = (SENSOR_IMAGE / "recipe" / "install.sh").read_text()
+    assert all(var in install for var in ("SENSOR_CAPTURE_FILTER=", "SENSOR_PCAP_ENABLED=", "SENSOR_PCAP_MAX_FILES="))
+
+
+def test_suricata_pcap_log_output() -> None:
+    conf = yaml.safe_load(SURICATA_YAML.read_text())
+    entry = conf["outputs"][PCAP_LOG_OUTPUT]
+    assert list(entry) == ["pcap-log"]
+    pcap_log = entry["pcap-log"]
+    assert pcap_log["enabled"] is False  # the agent enables it, sized from EvidencePcapMaxMB
+    assert (pcap_log["filename"], pcap_log["dir"], pcap_log["mode"]) == (FILENAME, CONTAINER_DIR, "normal")
+    assert pcap_log["ts-format"] == "usec" and pcap_log["compression"] == "none"
+    assert pcap_log["conditional"] == "all" and pcap_log["use-stream-depth"] is False
+    assert pcap_log["honor-pass-rules"] is False
 
 
 @pytest.mark.skipif(

@@ -24,8 +24,8 @@ from .suricata_verify import failures, filter_checks
 SURICATA_MAJOR = 7
 
 
-def _run(tmp: Path, pcap: Path, rules: Path | None = None) -> CaptureResult:
-    engines = OfflineEngines(pcap, tmp, rules=rules, zeek="skip")
+def _run(tmp: Path, pcap: Path, rules: Path | None = None, *, plain: bool = False) -> CaptureResult:
+    engines = OfflineEngines(pcap, tmp, rules=rules, zeek="skip", plain=plain)
     return engines.stop()
 
 
@@ -61,7 +61,7 @@ def vxlan02(tmp_path_factory: pytest.TempPathFactory, suricata_bin: str) -> Capt
 @pytest.fixture(scope="module")
 def bug28(tmp_path_factory: pytest.TempPathFactory, suricata_bin: str) -> CaptureResult:
     d = SV / "bug-28"
-    return _run(tmp_path_factory.mktemp("bug28"), d / "input.pcap", d / "test.rules")
+    return _run(tmp_path_factory.mktemp("bug28"), d / "input.pcap", d / "test.rules", plain=True)
 
 
 # -- the real AWS Traffic Mirroring capture ---------------------------------------------------
@@ -108,6 +108,7 @@ def test_capture_result_counts(vxlan03: CaptureResult) -> None:
     assert vxlan03.started_at == pytest.approx(1561644070.047299)
     assert vxlan03.ended_at == pytest.approx(1561644100.877673)
     assert sorted(f.name for f in vxlan03.log_files) == ["eve.json", "suricata.log"]
+    assert vxlan03.packet_log is not None and vxlan03.packet_log.packets_kept == 100
 
 
 # -- shared pcaps with their rules ------------------------------------------------------------
@@ -139,7 +140,7 @@ def test_rule_suricata7_cannot_load_is_a_clear_failure(tmp_path: Path, suricata_
     # tls-glupteba's rule uses a Suricata 8 keyword: the run must fail, not silently drop it
     d = SV / "tls_tls-glupteba"
     with pytest.raises(SensorEngineFailed, match="tls.subjectaltname"):
-        _run(tmp_path, d / "input.pcap", d / "test.rules")
+        _run(tmp_path, d / "input.pcap", d / "test.rules", plain=True)
 
 
 def test_default_rules_dir_is_the_sensor_image_one(tmp_path: Path) -> None:
@@ -167,5 +168,5 @@ def test_rerun_after_a_failure_starts_from_empty_output(tmp_path: Path, suricata
     stale = tmp_path / "raw" / "suricata"
     stale.mkdir(parents=True)
     (stale / "eve.json").write_text('{"timestamp":"2000-01-01T00:00:00+0000","event_type":"alert"}\n')
-    result = OfflineEngines(pcap, tmp_path, zeek="skip").stop()
+    result = OfflineEngines(pcap, tmp_path, zeek="skip", plain=True).stop()
     assert Counter(r["event_type"] for r in _eve(result)) == {"flow": 1, "http": 1, "stats": 1}

@@ -56,6 +56,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             sensor_ready_timeout_seconds=cfg.sensor_ready_timeout_seconds,
             collect_timeout_seconds=cfg.collect_timeout_seconds,
             packet_length=cfg.mirror_packet_length,
+            evidence_pcap_max_mb=cfg.evidence_pcap_max_mb,
         ),
         now_epoch=int(time.time()),
         run_name=event.get("execution_name") or "",

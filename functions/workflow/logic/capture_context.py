@@ -1,4 +1,5 @@
-"""What the report says was captured (pure): ENIs, sessions, VNI, window, packets, engines, files."""
+"""What the report says was captured (pure): ENIs, sessions, VNI, window, packets, engines, files,
+the capture filter the sensor used and the pcap evidence files."""
 
 from __future__ import annotations
 
@@ -79,5 +80,22 @@ def capture_context(
             "record_counts": evidence.get("record_counts"),
             "files": [{"key": f["key"], "bytes": f["bytes"], "sha256": f["sha256"]} for f in files],
         },
+        "capture_filter": (manifest or {}).get("capture_filter") or evidence.get("capture_filter"),
+        "pcap": pcap_context(manifest, evidence),
         "warnings": plan.warnings,
     }
+
+
+def pcap_context(manifest: dict[str, Any] | None, evidence: dict[str, Any]) -> dict[str, Any] | None:
+    """The pcap evidence files (S3 URI, sha256, packets) and whether the size cap was reached."""
+    pcap = (manifest or {}).get("pcap") or evidence.get("pcap")
+    if not pcap:
+        return None
+    bucket = (manifest or {}).get("bucket") or evidence.get("bucket")
+    files = [
+        {"uri": f"s3://{bucket}/{f['key']}" if bucket else f["key"], "key": f["key"], "bytes": f.get("bytes"),
+         "sha256": f.get("sha256"), "packets": f.get("packets"), "first": f.get("first"), "last": f.get("last")}
+        for f in pcap.get("files") or []
+    ]  # fmt: skip
+    keys = ("enabled", "max_mb", "cap_reached", "packets_seen", "packets_kept", "bytes_kept", "note")
+    return {**{k: pcap.get(k) for k in keys}, "files": files}

@@ -83,6 +83,7 @@ class StackSettings:
     sensor_ready_timeout_seconds: int = 900
     collect_timeout_seconds: int = 1800
     packet_length: int = MAX_PACKET_LENGTH
+    evidence_pcap_max_mb: int = 1024  # EvidencePcapMaxMB: the sensor's pcap evidence cap (0: none)
 
 
 def make_plan(
@@ -198,6 +199,7 @@ def make_plan(
         sensor_config=SensorConfig(
             investigation_id=inv, control_queue_name=queue_name, bucket=stack.bucket, prefix=prefix,
             region=stack.region, vni=vni_for(inv), capture_seconds=request.duration_seconds,
+            pcap_max_mb=stack.evidence_pcap_max_mb,
         ),
         tags=tags,
         sensor_tags=[*tags, {"Key": "tapcase:role", "Value": "sensor"}, {"Key": "Name", "Value": f"tapcase-sensor-{inv}"}],

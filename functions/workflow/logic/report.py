@@ -299,12 +299,35 @@ def build_report(
 def _context_lines(context: Mapping[str, Any]) -> list[str]:
     lines = []
     for key, value in context.items():
+        if key == "pcap":  # its own section: _pcap_lines
+            continue
         if isinstance(value, Mapping):
             inner = ", ".join(f"{k}: {_cell('', v)}" for k, v in value.items())
             lines.append(f"- **{key}**: {inner}")
         else:
             lines.append(f"- **{key}**: {_cell('', value)}")
     return lines
+
+
+def _pcap_lines(pcap: Mapping[str, Any] | None) -> list[str]:
+    """The packets the sensor kept: one line per pcap file (S3 URI, packets, sha256), and the cap."""
+    if not pcap:
+        return []
+    out = ["## Packets (pcap evidence)", ""]
+    if pcap.get("cap_reached"):
+        out += [f"**Size cap of {pcap.get('max_mb')} MiB reached**: {_md_escape(str(pcap.get('note')))}", ""]
+    else:
+        out += [_md_escape(str(pcap.get("note") or "")), ""]
+    files = pcap.get("files") or []
+    if files:
+        out += ["| file | packets | first | last | bytes | sha256 |", "|---|---|---|---|---|---|"]
+        out += [
+            f"| [{_md_escape(f['key'].rsplit('/', 1)[-1])}]({f['uri']}) | {f.get('packets')} | {f.get('first') or ''} "
+            f"| {f.get('last') or ''} | {f.get('bytes')} | `{f.get('sha256')}` |"
+            for f in files
+        ]
+        out.append("")
+    return out
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -314,6 +337,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     out.append("")
     if report.get("context"):
         out += ["## Context", "", *_context_lines(report["context"]), ""]
+        out += _pcap_lines(report["context"].get("pcap"))
     summary = report.get("summary", {})
     out += [
         "## Highlights",
@@ -398,6 +422,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append("<li>Nothing stood out in the queries that ran.</li>")
     parts.append("</ul>")
     if report.get("context"):
+        pcap = report["context"].get("pcap") or {}
+        if pcap.get("cap_reached"):
+            parts.append(f"<p><strong>Packet capture cap of {escape(str(pcap.get('max_mb')))} MiB reached:</strong> "
+                         f"{escape(str(pcap.get('note')))}</p>")
         parts += ["<h2>What was captured</h2>", _html_value(report["context"])]
     for section in report.get("sections", []):
         parts.append(f"<h2>{escape(section['title'])}</h2><p><code>{escape(section['name'])}</code> "

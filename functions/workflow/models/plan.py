@@ -31,7 +31,7 @@ class SensorPlacement(_Model):
 
 
 class SensorConfig(_Model):
-    """What the sensor agent reads from its user data."""
+    """What the sensor agent reads from its user data (tapcase_sensor.config.AgentConfig)."""
 
     investigation_id: str
     control_queue_name: str
@@ -40,6 +40,9 @@ class SensorConfig(_Model):
     region: str
     vni: int
     capture_seconds: int
+    # MiB of received packets the sensor keeps as pcap evidence (stack parameter EvidencePcapMaxMB);
+    # 0: none. Suricata's smallest pcap file is 4 MiB (tapcase_sensor.packet_log.MIN_FILE_MB).
+    pcap_max_mb: int = Field(default=1024, ge=0)
 
 
 class PackQuery(_Model):

@@ -7,8 +7,9 @@ The state machine sends messages to a per-investigation SQS queue with
     {"action": "collect", "task_token": "...", "investigation_id": "...", "bucket": "...", "prefix": "..."}
 
 ``ready`` is answered (``SendTaskSuccess``) once the engines run and listen; ``collect`` once the
-engines are stopped, every log file is in ``s3://bucket/<prefix>/raw/<engine>/<file>`` and the
-manifest ``<prefix>/raw/manifest.json`` was written last. Failures are answered with
+engines are stopped, every log file is in ``s3://bucket/<prefix>/raw/<engine>/<file>``, the
+packets received in ``<prefix>/raw/pcap/<file>.pcap`` (unless the cap is 0) and the manifest
+``<prefix>/raw/manifest.json`` was written last. Failures are answered with
 ``SendTaskFailure`` whose ``error`` is the class name of a :mod:`tapcase_sensor.errors` error.
 
 Repeated messages are harmless: a second ``ready`` answers again; a second ``collect`` answers
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 #: Step Functions errors meaning "this token is already answered or gone": nothing to do.
 STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _CAUSE_LIMIT = 32_000  # SendTaskFailure cause: at most 32,768 characters
+PCAP_CONTENT_TYPE = "application/vnd.tcpdump.pcap"
 
 
 @dataclass
@@ -267,6 +269,7 @@ class Agent:
             except (ClientError, BotoCoreError, OSError) as exc:
                 raise SensorUploadFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from None
         entries = {(entry["engine"], entry["name"]): entry for entry in manifest["files"]}
+        pcaps = {entry["name"]: entry for entry in (manifest.get("pcap") or {}).get("files", [])}
         try:
             for log_file in capture.log_files:
                 entry = entries[(log_file.engine, log_file.name)]
@@ -276,6 +279,17 @@ class Agent:
                     entry["key"],
                     ExtraArgs={
                         "ContentType": _content_type(entry["format"]),
+                        "Metadata": {"sha256": entry["sha256"], "investigation-id": self.config.investigation_id},
+                    },
+                )
+            for pcap in capture.packet_log.files if capture.packet_log is not None else []:
+                entry = pcaps[pcap.name]
+                s3.upload_file(
+                    str(pcap.path),
+                    bucket,
+                    entry["key"],
+                    ExtraArgs={
+                        "ContentType": PCAP_CONTENT_TYPE,
                         "Metadata": {"sha256": entry["sha256"], "investigation-id": self.config.investigation_id},
                     },
                 )
@@ -289,7 +303,10 @@ class Agent:
             )
         except (ClientError, BotoCoreError, OSError) as exc:
             raise SensorUploadFailed(f"upload to s3://{bucket}/{manifest['prefix']} failed: {exc}") from None
-        log.info("uploaded %d files and the manifest to s3://%s/%s", len(capture.log_files), bucket, manifest["prefix"])
+        log.info(
+            "uploaded %d log files, %d pcap files and the manifest to s3://%s/%s",
+            len(capture.log_files), len(pcaps), bucket, manifest["prefix"],
+        )  # fmt: skip
 
     def _record_failure(self, bucket: str, prefix: str, error_name: str, message: str) -> None:
         """Best effort: leave an incomplete manifest saying why, so nobody mistakes it for evidence."""

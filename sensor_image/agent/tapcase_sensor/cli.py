@@ -1,6 +1,7 @@
 """``tapcase-sensor``: the sensor agent's command line.
 
-    tapcase-sensor process --pcap FILE --out DIR [--rules FILE] [--zeek auto|require|skip]
+    tapcase-sensor process --pcap FILE --out DIR [--sensor-ip IP | --plain] [--pcap-max-mb N]
+                           [--rules FILE] [--zeek auto|require|skip]
     tapcase-sensor run [--config agent.json]          # on the sensor instance (systemd)
     tapcase-sensor prepare-host                       # before the engines start (systemd)
     tapcase-sensor check-pcap FILE                    # validate a capture, print what it holds
@@ -22,6 +23,7 @@ from typing import Any
 
 from tapcase_sensor import __version__
 from tapcase_sensor.errors import SensorConfigError, SensorError
+from tapcase_sensor.packet_log import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor.versions import SURICATA_VERSION, ZEEK_VERSION
 
 PROG = "tapcase-sensor"
@@ -38,7 +40,7 @@ def _err(message: str) -> None:
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
     raw = out / "raw"
-    owned = [raw / "suricata", raw / "zeek", raw / "manifest.json"]
+    owned = [raw / "suricata", raw / "zeek", raw / "pcap", raw / "manifest.json"]
     present = [p for p in owned if p.exists()]
     if present and not overwrite:
         listed = ", ".join(str(p) for p in present)
@@ -63,6 +65,12 @@ def _print_summary(manifest: dict[str, Any], manifest_path: Path) -> None:
     print(f"packets: {packets['seen']} seen, {packets['dropped']} dropped, {packets['vxlan']} VXLAN")
     totals = manifest["totals"]
     print(f"files: {totals['files']} ({totals['bytes']} bytes)")
+    pcap = manifest.get("pcap") or {}
+    if pcap.get("enabled"):
+        print(f"pcap: {len(pcap['files'])} file(s), {pcap['packets_kept']} packets, {pcap['bytes_kept']} bytes "
+              f"(cap {pcap['max_mb']} MiB{', REACHED' if pcap['cap_reached'] else ''}): {pcap['note']}")
+    else:
+        print(f"pcap: none kept ({pcap.get('note', 'disabled')})")
     print(f"manifest: {manifest_path} (complete)")
 
 
@@ -79,8 +87,10 @@ def cmd_process(args: argparse.Namespace) -> int:
         return 2
     try:
         engines = OfflineEngines(
-            args.pcap, out, rules=args.rules, zeek=args.zeek, suricata_config=args.suricata_config, allow_empty=False
-        )
+            args.pcap, out, rules=args.rules, zeek=args.zeek, suricata_config=args.suricata_config, allow_empty=False,
+            sensor_ip=args.sensor_ip, plain=args.plain, pcap_max_mb=args.pcap_max_mb,
+        )  # fmt: skip
+        print(f"capture filter: {engines.capture_filter.bpf or '(none)'}: {engines.capture_filter.note}", file=sys.stderr)
         capture = engines.stop()
         manifest = build_manifest(investigation_id=args.investigation_id, capture=capture)
     except SensorError as exc:
@@ -108,7 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         config = AgentConfig.load(args.config)
-        engines = LiveEngines(config.interface, log_dir=config.log_dir)
+        engines = LiveEngines(
+            config.interface, log_dir=config.log_dir, sensor_ip=config.sensor_ip, pcap_max_mb=config.pcap_max_mb
+        )
     except SensorError as exc:
         _err(f"{exc.error_name}: {exc}")
         return 1
@@ -125,20 +137,25 @@ def cmd_prepare_host(args: argparse.Namespace) -> int:
     from tapcase_sensor.config import AgentConfig
     from tapcase_sensor.engines import prepare_host
 
-    interface, log_dir = args.interface, args.log_dir
-    if interface is None or log_dir is None:
-        try:
-            config = AgentConfig.load(args.config)
-            interface = interface or config.interface
-            log_dir = log_dir or config.log_dir
-        except SensorConfigError as exc:
-            print(f"{PROG}: no agent config yet ({exc}); using defaults", file=sys.stderr)
+    interface, log_dir, sensor_ip, pcap_max_mb = args.interface, args.log_dir, None, DEFAULT_PCAP_MAX_MB
     try:
-        iface = prepare_host(interface or "auto", log_dir or "/var/log/tapcase", args.env_file)
+        config = AgentConfig.load(args.config)
+        interface = interface or config.interface
+        log_dir = log_dir or config.log_dir
+        sensor_ip, pcap_max_mb = config.sensor_ip, config.pcap_max_mb
+    except SensorConfigError as exc:
+        print(f"{PROG}: no agent config yet ({exc}); using defaults", file=sys.stderr)
+    try:
+        setup = prepare_host(
+            interface or "auto", log_dir or "/var/log/tapcase", args.env_file, sensor_ip=sensor_ip, pcap_max_mb=pcap_max_mb
+        )
     except SensorError as exc:
         _err(f"{exc.error_name}: {exc}")
         return 1
-    print(f"mirror interface {iface}; wrote {args.env_file}")
+    print(
+        f"mirror interface {setup.interface}; capture filter {setup.capture_filter.bpf!r}; "
+        f"pcap evidence {setup.packet_log.max_mb} MiB; wrote {args.env_file}"
+    )
     return 0
 
 
@@ -194,6 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("process", help="run the engines on a capture file; write logs and manifest")
     p.add_argument("--pcap", required=True, help="capture file (pcap or pcapng)")
     p.add_argument("--out", required=True, help="output directory (logs go to OUT/raw/<engine>/)")
+    capture = p.add_mutually_exclusive_group()
+    capture.add_argument(
+        "--sensor-ip",
+        help="the sensor's address: analyse only VXLAN (UDP 4789) sent to it, as a sensor does "
+        "(default: every UDP 4789 packet, whatever its destination)",
+    )
+    capture.add_argument(
+        "--plain", action="store_true", help="a plain capture of an instance (not VXLAN): no capture filter"
+    )
+    p.add_argument(
+        "--pcap-max-mb", type=int, default=DEFAULT_PCAP_MAX_MB,
+        help=f"keep the analysed packets as pcap, at most this many MiB (0: none; default {DEFAULT_PCAP_MAX_MB})",
+    )  # fmt: skip
     p.add_argument("--rules", help="Suricata rules file (loaded exclusively, like suricata -S)")
     p.add_argument(
         "--zeek", choices=("auto", "require", "skip"), default="auto", help="Zeek: auto (default), require, skip"

@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from tapcase_sensor.capture_filter import sensor_address
 from tapcase_sensor.errors import SensorConfigError
+from tapcase_sensor.packet_log import DEFAULT_PCAP_MAX_MB, validate_max_mb
 
 DEFAULT_CONFIG_PATH = Path("/etc/tapcase-sensor/agent.json")
 IMDS = "http://169.254.169.254"
@@ -28,7 +30,11 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 @dataclass(frozen=True)
 class AgentConfig:
     """The sensor's investigation. ``control_queue_url`` may be given as ``control_queue_name``
-    instead (the workflow's plan does that); :meth:`with_queue_url` resolves it."""
+    instead (the workflow's plan does that); :meth:`with_queue_url` resolves it.
+
+    ``pcap_max_mb`` (the stack's EvidencePcapMaxMB, through the plan): MiB of received packets
+    kept as pcap evidence, 0 for none. ``sensor_ip``: the address the engines' capture filter
+    keeps VXLAN to; by default the mirror interface's own IPv4 address."""
 
     investigation_id: str
     bucket: str
@@ -39,6 +45,8 @@ class AgentConfig:
     vni: int | None = None
     capture_seconds: float | None = None
     interface: str = "auto"
+    sensor_ip: str | None = None
+    pcap_max_mb: int = DEFAULT_PCAP_MAX_MB
     log_dir: str = "/var/log/tapcase"
     ready_timeout: float = 300.0
     poll_wait_seconds: int = 20
@@ -80,6 +88,12 @@ class AgentConfig:
                 values[key] = kind(values[key])
             except (TypeError, ValueError):
                 raise SensorConfigError(f"{key} must be a number, not {values[key]!r}") from None
+        if values.get("pcap_max_mb") is not None:
+            values["pcap_max_mb"] = validate_max_mb(values["pcap_max_mb"])
+        else:
+            values.pop("pcap_max_mb", None)
+        if values.get("sensor_ip"):
+            values["sensor_ip"] = sensor_address(values["sensor_ip"])
         if not 0 <= values.get("poll_wait_seconds", 20) <= 20:
             raise SensorConfigError("poll_wait_seconds must be 0..20 (SQS long polling limit)")
         return cls(**values)

@@ -1,4 +1,5 @@
-"""The evidence manifest: every log file with its size, sha256 and record counts.
+"""The evidence manifest: every log file with its size, sha256 and record counts; the pcap files
+of the packets received (``pcap``), and the capture filter the engines used (``capture_filter``).
 
 The same document is written next to the logs offline (``<out>/raw/manifest.json``) and to S3
 (``s3://<bucket>/<prefix>/raw/manifest.json``), always last, so a manifest with
@@ -26,6 +27,8 @@ from tapcase_sensor.logs import (
     sniff_format,
 )
 from tapcase_sensor.model import CaptureResult, LogFile
+from tapcase_sensor.packet_log import DIR_NAME as PCAP_DIR
+from tapcase_sensor.packet_log import PacketEvidence
 
 MANIFEST_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -88,6 +91,18 @@ def describe_file(log: LogFile, prefix: str = "") -> dict[str, Any]:
     return entry
 
 
+def describe_pcap(evidence: PacketEvidence | None, prefix: str = "") -> dict[str, Any] | None:
+    """The ``pcap`` section: settings, every file (key, bytes, sha256, packets, times), cap reached."""
+    if evidence is None:
+        return None
+    files = [
+        {"key": raw_key(prefix, PCAP_DIR, f.name), **f.to_dict(),
+         "first": epoch_to_iso(f.first_ts), "last": epoch_to_iso(f.last_ts)}
+        for f in evidence.files
+    ]  # fmt: skip
+    return {**evidence.to_dict(), "files": files}
+
+
 def _record_counts(files: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Records per log type per engine; EVE is counted per event_type."""
     out: dict[str, Counter[str]] = {}
@@ -109,6 +124,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The complete manifest for a finished capture (files hashed and counted here)."""
     files = [describe_file(log, prefix) for log in sorted(capture.log_files, key=lambda f: (f.engine, f.name))]
+    pcap = describe_pcap(capture.packet_log, prefix)
     return {
         "manifest_version": MANIFEST_VERSION,
         "investigation_id": investigation_id,
@@ -118,6 +134,7 @@ def build_manifest(
         "agent": {"version": __version__, "host": socket.gethostname()},
         "mode": capture.mode,
         "source": capture.source,
+        "capture_filter": capture.capture_filter,
         "capture": {
             "start": epoch_to_iso(capture.started_at),
             "end": epoch_to_iso(capture.ended_at),
@@ -140,6 +157,7 @@ def build_manifest(
             "bytes": sum(f["bytes"] for f in files),
             "records": sum(f["records"] for f in files),
         },
+        "pcap": pcap,
         "complete": True,
     }
 
@@ -187,9 +205,18 @@ def summary(manifest: dict[str, Any], manifest_uri: str, *, limit_bytes: int = 2
         "packets": manifest["packets"],
     }
     out["files"] = [{k: f[k] for k in ("key", "bytes", "sha256", "records")} for f in manifest["files"]]
+    out["capture_filter"] = manifest.get("capture_filter")
+    pcap = manifest.get("pcap")
+    if pcap is not None:
+        keep = ("key", "bytes", "sha256", "packets", "first", "last")
+        out["pcap"] = {**{k: v for k, v in pcap.items() if k != "files"},
+                       "files": [{k: f.get(k) for k in keep} for f in pcap["files"]]}  # fmt: skip
     if len(json.dumps(out)) > limit_bytes:
         out["files"] = None
         out["files_omitted"] = True
+    if len(json.dumps(out)) > limit_bytes and out.get("pcap"):
+        out["pcap"]["files"] = None
+        out["pcap"]["files_omitted"] = True
     if len(json.dumps(out)) > limit_bytes:
         out["record_counts"] = None
     return out

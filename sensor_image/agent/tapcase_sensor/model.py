@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapcase_sensor.packet_log import PacketEvidence
+
 ENGINES = ("suricata", "zeek")
 
 
@@ -62,6 +64,8 @@ class CaptureResult:
     log_files: list[LogFile] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
     bytes_seen: int | None = None  # bytes Suricata decoded (outer VXLAN packets included)
+    capture_filter: dict[str, Any] | None = None  # CaptureFilter.to_dict(): mode, bpf, sensor_ip, note
+    packet_log: PacketEvidence | None = None  # the pcap evidence files (None: not kept)
 
     @property
     def engine_versions(self) -> dict[str, str | None]:

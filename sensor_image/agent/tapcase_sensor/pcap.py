@@ -3,7 +3,9 @@
 Suricata exits 0 on a truncated or unreadable pcap (it logs ``E: pcap: ...`` and stops early),
 so the agent checks the file itself first: the header, every record's length, and the end of
 the file. It also counts packets, the first and last timestamps, and how many packets are
-VXLAN (UDP destination port 4789), the encapsulation of VPC Traffic Mirroring.
+VXLAN (UDP destination port 4789), the encapsulation of VPC Traffic Mirroring, and, given a
+:class:`~tapcase_sensor.capture_filter.CaptureFilter`, how many packets the engines' capture
+filter passes (what they must report having seen).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tapcase_sensor.capture_filter import CaptureFilter
 from tapcase_sensor.errors import SensorBadCapture
 
 VXLAN_PORT = 4789
@@ -51,6 +54,7 @@ class PcapInfo:
     last_ts: float | None
     vxlan_packets: int
     linktypes: list[int] = field(default_factory=list)
+    matched_packets: int | None = None  # packets the capture filter passes (None: no filter given)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,8 +106,10 @@ def _udp_dport(linktype: int, data: bytes) -> int | None:
 
 
 class _Scanner:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, capture_filter: CaptureFilter | None = None) -> None:
         self.path = path
+        self.capture_filter = capture_filter
+        self.matched = 0
         self.size = path.stat().st_size
         self.digest = hashlib.sha256()
         self.offset = 0
@@ -132,6 +138,8 @@ class _Scanner:
             self.last_ts = ts
         if _udp_dport(linktype, data) == VXLAN_PORT:
             self.vxlan += 1
+        if self.capture_filter is not None and self.capture_filter.matches(linktype, data):
+            self.matched += 1
 
     # -- classic pcap ---------------------------------------------------------------------
     def scan_pcap(self, fh: BinaryIO, magic: bytes) -> None:
@@ -236,6 +244,8 @@ class _Scanner:
                 self.packets += 1
                 if _udp_dport(linktype, body[4:]) == VXLAN_PORT:
                     self.vxlan += 1
+                if self.capture_filter is not None and self.capture_filter.matches(linktype, body[4:]):
+                    self.matched += 1
 
 
 def _if_tsresol(options: bytes, endian: str) -> float:
@@ -252,16 +262,19 @@ def _if_tsresol(options: bytes, endian: str) -> float:
     return 1e-6
 
 
-def inspect_capture(path: str | os.PathLike[str], *, allow_empty: bool = False) -> PcapInfo:
+def inspect_capture(
+    path: str | os.PathLike[str], *, allow_empty: bool = False, capture_filter: CaptureFilter | None = None
+) -> PcapInfo:
     """Validate a capture file completely (streaming) and describe it.
 
     Raises :class:`SensorBadCapture` with a precise reason when the file is missing, not a
-    pcap/pcapng, truncated or corrupt, or (unless ``allow_empty``) holds no packets.
+    pcap/pcapng, truncated or corrupt, or (unless ``allow_empty``) holds no packets. With a
+    ``capture_filter``, ``matched_packets`` counts the packets it passes.
     """
     p = Path(path)
     if not p.is_file():
         raise SensorBadCapture(f"{p}: capture file not found")
-    scanner = _Scanner(p)
+    scanner = _Scanner(p, capture_filter)
     with p.open("rb") as fh:
         magic = fh.read(4)
         scanner.digest.update(magic)
@@ -291,4 +304,5 @@ def inspect_capture(path: str | os.PathLike[str], *, allow_empty: bool = False) 
         last_ts=scanner.last_ts,
         vxlan_packets=scanner.vxlan,
         linktypes=scanner.linktypes,
+        matched_packets=scanner.matched if capture_filter is not None else None,
     )
