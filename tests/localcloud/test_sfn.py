@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from botocore.validate import ParamValidationDecorator
 
 from tapcase.localcloud import sfn as sfn_patch
+from tapcase.localcloud.sfn import clients as sfn_clients
 from tapcase.localcloud import timescale
 from tapcase.localcloud.cloud import ACCOUNT_ID, LocalCloud
 
@@ -378,7 +379,7 @@ def test_send_task_failure_keeps_error_and_cause(cloud: LocalCloud, sfn: Any, qu
 
 
 def test_interpreter_reuses_one_client_per_service(cloud: LocalCloud, sfn: Any) -> None:
-    sfn_patch._clients.clear()
+    sfn_clients._clients.clear()
     definition = {
         "StartAt": "A",
         "States": {
@@ -388,10 +389,10 @@ def test_interpreter_reuses_one_client_per_service(cloud: LocalCloud, sfn: Any) 
         },
     }
     assert output(run(sfn, definition))["c"]["Vpcs"]
-    ec2_clients = {key: client for key, client in sfn_patch._clients.items() if key[1] == "ec2"}
+    ec2_clients = {key: client for key, client in sfn_clients._clients.items() if key[1] == "ec2"}
     assert list(ec2_clients) == [(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")]
     output(run(sfn, definition))
-    assert sfn_patch._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")] is next(
+    assert sfn_clients._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")] is next(
         iter(ec2_clients.values())
     )
 
@@ -405,7 +406,7 @@ def test_client_endpoint_follows_moto_port(cloud: LocalCloud, monkeypatch: pytes
     assert not isinstance(moved._serializer, ParamValidationDecorator)  # as moto: no validation
     monkeypatch.setenv("MOTO_PORT", str(cloud.port))
     assert sfn_patch.boto_client_for(cloud.region, "sqs").meta.endpoint_url == f"http://127.0.0.1:{cloud.port}"
-    assert all(key[2] == f"http://127.0.0.1:{cloud.port}" for key in sfn_patch._clients)
+    assert all(key[2] == f"http://127.0.0.1:{cloud.port}" for key in sfn_clients._clients)
 
 
 # -- 6. Time scale --------------------------------------------------------------------------------
