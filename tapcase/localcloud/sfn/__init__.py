@@ -9,9 +9,12 @@ on (``tests/localcloud/test_sfn_patches.py`` fails when that moto code changes):
 - :mod:`.mockconfig` -- Step Functions Local's MockConfigFile (``SFN_MOCK_CONFIG``).
 - :mod:`.aws_sdk` -- aws-sdk results as JSON, PascalCase parameters, AWS error names.
 - :mod:`.clients` -- one cached service client per service, on this cloud's port.
-- :mod:`.callbacks` -- task tokens (SendTaskFailure's cause).
+- :mod:`.requests` -- null parameters left unset; services refuse missing members as on AWS.
+- :mod:`.callbacks` -- task tokens: SendTaskFailure's cause, InvalidOutput, TaskTimedOut.
+- :mod:`.stopping` -- StopExecution aborts at once, even while a task waits for its token.
 - :mod:`.delays`, :mod:`.deadlines` -- Wait/Retry and timeouts on the time scale, .sync polling.
-- :mod:`.errors` -- States.Runtime uncatchable, States.* errors out of branches catchable.
+- :mod:`.errors` -- States.Runtime uncatchable, States.* errors out of branches catchable,
+  States.HeartbeatTimeout matching heartbeat timeouts.
 - :mod:`.logs` -- moto's per-component error logging quiet unless ``TAPCASE_LOCAL_VERBOSE``.
 
 :func:`apply` runs once per process (``tapcase.localcloud.patches.apply_all`` calls it).
@@ -32,6 +35,7 @@ from tapcase.localcloud.sfn import (
     jsonpath,
     logs,
     mockconfig,
+    stopping,
 )
 from tapcase.localcloud.sfn.aws_sdk import aws_sdk_json, sdk_service_error_name
 from tapcase.localcloud.sfn.clients import boto_client_for
@@ -68,6 +72,7 @@ def apply() -> None:
         executions.apply()
         aws_sdk.apply()
         callbacks.apply()
+        stopping.apply()
         clients.apply()
         delays.apply()
         deadlines.apply()

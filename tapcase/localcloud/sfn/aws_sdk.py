@@ -5,7 +5,7 @@
   and ``DescribeExecution`` see JSON (moto 5.2.5 kept ``datetime`` objects).
 - **Parameters** are taken in PascalCase and mapped to the API's member names (SQS CreateQueue's
   ``Tags`` is the member ``tags``); moto's ``_normalise_parameters`` is a no-op, so botocore
-  refused such calls with a KeyError.
+  refused such calls with a KeyError. Null members are left unset (:mod:`.requests`).
 - **Error names** use the service prefix AWS uses (``Ec2.Ec2Exception``,
   ``S3.NoSuchKeyException``); moto wrote ``ec2.ec2Exception``, which no Catch written for AWS
   matches.
@@ -17,6 +17,7 @@ import base64
 import datetime
 from typing import Any
 
+from tapcase.localcloud.sfn import requests
 from tapcase.localcloud.sfn.patching import Patch, install
 
 _AWS_SDK = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
@@ -29,7 +30,8 @@ RESULTS = Patch(
 )
 PARAMETERS = Patch(
     target=f"{_AWS_SDK}:StateTaskServiceAwsSdk._normalise_parameters",
-    fixes="aws-sdk parameters in PascalCase reach the API under its member names (SQS tags)",
+    fixes="aws-sdk parameters in PascalCase reach the API under its member names (SQS tags); "
+    "null members are left unset",
     relies_on="StateTaskService._before_eval_execution calls _normalise_parameters(parameters) to "
     "convert in place; _to_boto_request(parameters, input_shape) renames members",
     watch={
@@ -117,7 +119,12 @@ def _normalise_parameters(
     model = service_model(service)
     operation = next((o for o in model.operation_names if _snake(o) == action), None)
     if operation is not None:
-        self._to_boto_request(parameters, model.operation_model(operation).input_shape)
+        input_shape = model.operation_model(operation).input_shape
+        # Null members are left unset, as AWS's Java SDK does (moto would send the text "null").
+        cleaned = requests.without_nulls(parameters, input_shape)
+        parameters.clear()
+        parameters.update(cleaned)
+        self._to_boto_request(parameters, input_shape)
 
 
 # -- error names ------------------------------------------------------------------------------

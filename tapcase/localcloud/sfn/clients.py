@@ -3,7 +3,8 @@
 moto 5.2.5 built a boto3 client for every Task (slow, and GC pauses under load). Here clients are
 cached and point at ``http://127.0.0.1:$MOTO_PORT``, read at every call, so that a new local
 cloud on another port is followed. Inside ``mock_aws`` (in-process) moto intercepts the calls
-itself and no endpoint is set.
+itself and no endpoint is set. Each client sends requests as Step Functions builds them
+(:mod:`.requests`: null members unset, services refusing what they refuse).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from tapcase.localcloud.sfn import requests
 from tapcase.localcloud.sfn.patching import Patch, install
 
 BOTO_CLIENT_FOR = Patch(
@@ -66,6 +68,7 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
                 from botocore.handlers import base64_encode_user_data
 
                 client.meta.events.unregister("before-parameter-build.ec2.RunInstances", base64_encode_user_data)
+            requests.register(client)  # null members unset, services refuse what they refuse
             _clients[key] = client
     return client
 

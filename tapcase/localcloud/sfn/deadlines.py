@@ -14,13 +14,14 @@ import threading
 from typing import Any
 
 from tapcase.localcloud import timescale
+from tapcase.localcloud.sfn import callbacks
 from tapcase.localcloud.sfn.patching import Patch, install
 
 _CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"
 
 TASK_TIMEOUT = Patch(
     target="moto.stepfunctions.parser.asl.component.state.exec.execute_state:ExecutionState._evaluate_with_timeout",
-    fixes="a Task's TimeoutSeconds is a deadline on the time scale",
+    fixes="a Task's TimeoutSeconds is a deadline on the time scale; a timed-out task's token is closed",
     relies_on="_evaluate_with_timeout runs _eval_execution(frame) in a thread and waits for it "
     "timeout_seconds, raising EvalTimeoutError (a TimeoutError) when it does not finish",
     watch={
@@ -109,6 +110,8 @@ def _evaluate_with_timeout(self: Any, env: Any) -> None:
     env.close_frame(frame)
 
     execution_exception = execution_exceptions.pop()
+    if not finished_on_time:
+        callbacks.close_task_of(env)  # its token is now the token of an ended task
     if execution_exception:
         raise execution_exception
     if not finished_on_time:

@@ -5,6 +5,7 @@
   ARN is the usual ``…:execution:<stateMachine>:<name>``.
 - An execution's output is stored as the same compact JSON text as its ``ExecutionSucceeded``
   event, whatever it holds (moto kept a ``datetime``: ``DescribeExecution`` answered HTTP 500).
+- StopExecution is :mod:`.stopping`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ START = Patch(
 )
 OUTPUT = Patch(
     target="moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication._reflect_execution_status",
-    fixes="DescribeExecution's output is the compact JSON text of ExecutionSucceeded, never HTTP 500",
+    fixes="DescribeExecution's output is the compact JSON text of ExecutionSucceeded, never HTTP 500; "
+    "an execution aborted by StopExecution keeps the status and stop date it was given",
     relies_on="_reflect_execution_status copies env.states.get_input() into execution.output when "
     "the program ended; moto's DescribeExecution sends a str output as it is",
     watch={
@@ -116,8 +118,10 @@ def apply() -> None:
     original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
 
     def _reflect_execution_status(self: Any) -> None:
-        original_reflect(self)
         execution = self.execution
+        if execution.exec_status == ExecutionStatus.ABORTED:
+            return  # StopExecution already set the status, stop date, error and cause (.stopping)
+        original_reflect(self)
         if execution.exec_status == ExecutionStatus.SUCCEEDED:
             # The JSON text of the ExecutionSucceeded event; moto's DescribeExecution sends a str
             # as it is and json.dumps anything else (a datetime made it answer HTTP 500).
