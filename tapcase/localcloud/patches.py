@@ -32,7 +32,7 @@ def apply_all() -> None:
                 "Re-check every module in tapcase/localcloud against the new version before bumping the pin."
             )
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, ec2_mirroring, events, lambda_runtime, sensors, sfn
+        from tapcase.localcloud import athena, ec2_mirroring, events, lambda_runtime, sensors, sfn, sqs
 
         lambda_runtime.apply()
         sfn.apply()
@@ -40,4 +40,5 @@ def apply_all() -> None:
         athena.apply()
         sensors.apply()
         events.apply()
+        sqs.apply()
         _applied = True

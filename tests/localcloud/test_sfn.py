@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import re
 import sys
 import time
 import uuid
@@ -24,14 +23,23 @@ from botocore.validate import ParamValidationDecorator
 from tapcase.localcloud import sfn as sfn_patch
 from tapcase.localcloud import timescale
 from tapcase.localcloud.cloud import ACCOUNT_ID, LocalCloud
-
-ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/tapcase-sfn-test"
-ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}|\.\d{6})?Z$")
-DESCRIBE_VPCS = "arn:aws:states:::aws-sdk:ec2:describeVpcs"
-DESCRIBE_INSTANCES = "arn:aws:states:::aws-sdk:ec2:describeInstances"
-SEND_WITH_TOKEN = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
-UNKNOWN_INSTANCE = "i-0123456789abcdef0"
-
+from tapcase.localcloud.sfn import clients as sfn_clients
+from tests.localcloud.sfn_support import (
+    DESCRIBE_INSTANCES,
+    DESCRIBE_VPCS,
+    ISO_INSTANT,
+    SEND_WITH_TOKEN,
+    UNKNOWN_INSTANCE,
+    create_machine,
+    event_details,
+    history,
+    output,
+    pass_state,
+    run,
+    start,
+    timed_run,
+    wait_done,
+)
 
 # -- fixtures and helpers -------------------------------------------------------------------------
 
@@ -58,60 +66,6 @@ def time_scale() -> Iterator[Callable[[float], None]]:
 @pytest.fixture
 def queue_url(cloud: LocalCloud) -> str:
     return cloud.client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-
-
-def create_machine(sfn: Any, definition: dict[str, Any], name: str | None = None) -> str:
-    name = name or f"sm-{uuid.uuid4().hex[:10]}"
-    return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-
-
-def start(sfn: Any, machine_arn: str, name: str, payload: Any = None) -> str:
-    return sfn.start_execution(
-        stateMachineArn=machine_arn, name=name, input=json.dumps({} if payload is None else payload)
-    )["executionArn"]
-
-
-def wait_done(sfn: Any, execution_arn: str, deadline: float = 20.0) -> dict[str, Any]:
-    give_up = time.monotonic() + deadline
-    while True:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        if time.monotonic() > give_up:
-            raise AssertionError(f"{execution_arn} still RUNNING after {deadline} s")
-        time.sleep(0.02)
-
-
-def run(sfn: Any, definition: dict[str, Any], payload: Any = None, deadline: float = 20.0) -> dict[str, Any]:
-    machine_arn = create_machine(sfn, definition)
-    return wait_done(sfn, start(sfn, machine_arn, f"run-{uuid.uuid4().hex[:10]}", payload), deadline)
-
-
-def timed_run(sfn: Any, definition: dict[str, Any], payload: Any = None) -> tuple[dict[str, Any], float]:
-    machine_arn = create_machine(sfn, definition)
-    began = time.monotonic()
-    described = wait_done(sfn, start(sfn, machine_arn, f"run-{uuid.uuid4().hex[:10]}", payload), 30.0)
-    return described, time.monotonic() - began
-
-
-def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    return [event for page in pages for event in page["events"]]
-
-
-def output(described: dict[str, Any]) -> Any:
-    assert described["status"] == "SUCCEEDED", described
-    return json.loads(described["output"])
-
-
-def event_details(event: dict[str, Any]) -> dict[str, Any]:
-    return next((value for key, value in event.items() if key.endswith("EventDetails")), {})
-
-
-def pass_state(**fields: Any) -> dict[str, Any]:
-    return {"Type": "Pass", **fields}
 
 
 # -- 1. JSONPath ----------------------------------------------------------------------------------
@@ -378,7 +332,7 @@ def test_send_task_failure_keeps_error_and_cause(cloud: LocalCloud, sfn: Any, qu
 
 
 def test_interpreter_reuses_one_client_per_service(cloud: LocalCloud, sfn: Any) -> None:
-    sfn_patch._clients.clear()
+    sfn_clients._clients.clear()
     definition = {
         "StartAt": "A",
         "States": {
@@ -388,10 +342,10 @@ def test_interpreter_reuses_one_client_per_service(cloud: LocalCloud, sfn: Any) 
         },
     }
     assert output(run(sfn, definition))["c"]["Vpcs"]
-    ec2_clients = {key: client for key, client in sfn_patch._clients.items() if key[1] == "ec2"}
+    ec2_clients = {key: client for key, client in sfn_clients._clients.items() if key[1] == "ec2"}
     assert list(ec2_clients) == [(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")]
     output(run(sfn, definition))
-    assert sfn_patch._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")] is next(
+    assert sfn_clients._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")] is next(
         iter(ec2_clients.values())
     )
 
@@ -405,7 +359,7 @@ def test_client_endpoint_follows_moto_port(cloud: LocalCloud, monkeypatch: pytes
     assert not isinstance(moved._serializer, ParamValidationDecorator)  # as moto: no validation
     monkeypatch.setenv("MOTO_PORT", str(cloud.port))
     assert sfn_patch.boto_client_for(cloud.region, "sqs").meta.endpoint_url == f"http://127.0.0.1:{cloud.port}"
-    assert all(key[2] == f"http://127.0.0.1:{cloud.port}" for key in sfn_patch._clients)
+    assert all(key[2] == f"http://127.0.0.1:{cloud.port}" for key in sfn_clients._clients)
 
 
 # -- 6. Time scale --------------------------------------------------------------------------------

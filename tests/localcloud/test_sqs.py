@@ -1,0 +1,105 @@
+"""SQS on the local cloud: a deleted queue's name is refused for 60 s of workflow time.
+
+AWS (SQS API reference, CreateQueue errors and DeleteQueue): "You must wait 60 seconds after
+deleting a queue before you can create another queue with the same name" -- QueueDeletedRecently.
+moto 5.2.5 let the name be taken again at once (tapcase/localcloud/sqs.py patches moto's
+SQSBackend.create_queue/delete_queue, which its CreateQueue/DeleteQueue handlers call).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tapcase.localcloud import timescale
+from tapcase.localcloud.cloud import LocalCloud
+from tapcase.localcloud.sqs import QUEUE_NAME_QUARANTINE_SECONDS
+from tests.localcloud.sfn_support import create_machine, history, output, start, wait_done
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud(template=None, time_scale=0) as local_cloud:
+        yield local_cloud
+
+
+@pytest.fixture
+def sqs(cloud: LocalCloud) -> Any:
+    return cloud.client("sqs")
+
+
+@pytest.fixture
+def time_scale() -> Iterator[Callable[[float], None]]:
+    saved = timescale.get_scale()
+    yield timescale.set_scale
+    timescale.set_scale(saved)
+
+
+def _deleted(sqs: Any) -> str:
+    name = f"control-{uuid.uuid4().hex[:8]}"
+    sqs.delete_queue(QueueUrl=sqs.create_queue(QueueName=name)["QueueUrl"])
+    return name
+
+
+def test_queue_name_reused_within_60_seconds_is_queue_deleted_recently(sqs: Any) -> None:
+    name = _deleted(sqs)
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently) as excinfo:
+        sqs.create_queue(QueueName=name)
+    assert excinfo.value.response["Error"]["Message"].startswith("You must wait 60 seconds after deleting a queue")
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert not sqs.list_queues(QueueNamePrefix=name).get("QueueUrls")  # nothing was created
+    sqs.create_queue(QueueName=f"{name}-other")  # other names are free
+
+
+def test_queue_name_is_free_again_after_60_seconds_of_workflow_time(sqs: Any, time_scale: Callable[[float], None]) -> None:
+    """At scale 0 a delay of 60 s (Wait, Retry, timescale.sleep) moves the clock past the quarantine."""
+    time_scale(0)
+    name = _deleted(sqs)
+    timescale.sleep(QUEUE_NAME_QUARANTINE_SECONDS - 1)
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently):
+        sqs.create_queue(QueueName=name)
+    timescale.sleep(1)
+    assert sqs.create_queue(QueueName=name)["QueueUrl"].endswith(f"/{name}")
+
+
+def test_quarantine_is_scaled_like_a_delay(sqs: Any, time_scale: Callable[[float], None]) -> None:
+    """At scale 0.01, 60 s of AWS time are 0.6 s of real time."""
+    time_scale(0.01)
+    name = _deleted(sqs)
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently):
+        sqs.create_queue(QueueName=name)
+    time.sleep(0.65)
+    sqs.create_queue(QueueName=name)
+
+
+def test_existing_queue_create_stays_idempotent(sqs: Any) -> None:
+    name = f"control-{uuid.uuid4().hex[:8]}"
+    first = sqs.create_queue(QueueName=name)["QueueUrl"]
+    assert sqs.create_queue(QueueName=name)["QueueUrl"] == first
+
+
+def test_state_machine_sees_queue_deleted_recently_and_a_60_second_retry_succeeds(
+    cloud: LocalCloud, sqs: Any, time_scale: Callable[[float], None]
+) -> None:
+    """Through CreateControlQueue's integration (aws-sdk:sqs:createQueue): the error is
+    Sqs.QueueDeletedRecentlyException (the SDK's modeled exception), and the documented remedy,
+    waiting 60 s, works at scale 0 because the Retry interval moves the clock."""
+    time_scale(0)
+    name = _deleted(sqs)
+    sfn = cloud.client("stepfunctions")
+    create = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:sqs:createQueue",
+        "Parameters": {"QueueName.$": "$.name"},
+        "Retry": [{"ErrorEquals": ["Sqs.QueueDeletedRecentlyException"], "IntervalSeconds": 60, "MaxAttempts": 1}],
+        "End": True,
+    }
+    machine_arn = create_machine(sfn, {"StartAt": "CreateControlQueue", "States": {"CreateControlQueue": create}})
+    described = wait_done(sfn, start(sfn, machine_arn, f"q-{uuid.uuid4().hex[:8]}", {"name": name}))
+    assert output(described)["QueueUrl"].endswith(f"/{name}")
+    failed = [e for e in history(sfn, described["executionArn"]) if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["Sqs.QueueDeletedRecentlyException"]
