@@ -62,6 +62,17 @@ def created_anything(cloud) -> dict[str, int]:
     }
 
 
+def delivery_of(pcap) -> Any:
+    """What the mirror data plane delivered to the sensor that read ``pcap`` (its last run)."""
+    from pathlib import Path
+
+    from tapcase.localcloud import mirror_dataplane
+
+    found = [d for d in mirror_dataplane.deliveries().values() if d.capture == str(Path(pcap).resolve())]
+    assert found, f"no sensor read {pcap}"
+    return found[-1]
+
+
 def load_report(summary: dict[str, Any]) -> dict[str, Any]:
     with open(summary["report"]["local_path"]) as fh:
         return json.load(fh)
