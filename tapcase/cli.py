@@ -111,7 +111,8 @@ def demo(
     code = scenario_run(story, pcap, 0, False)
     if code:
         raise typer.Exit(code)
-    console.print(f"\ninvestigating the GuardDuty finding {finding.name} with {pcap} as the mirrored traffic")
+    console.print(f"\ninvestigating the GuardDuty finding {finding.name} with {pcap} as the traffic of the "
+                  "suspect's subnet (the local cloud mirrors what the sessions select)")
     raise typer.Exit(investigate_run(finding=finding, pcap=pcap, rules=None, endpoint=None, as_json=False,
                                      out=out, time_scale=time_scale))
 
@@ -122,11 +123,14 @@ def scenario(
     out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the pcap.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scenario's facts as JSON.")] = False,
+    vxlan: Annotated[
+        bool, typer.Option("--vxlan", help="Write what an AWS mirror session delivers (VXLAN, UDP 4789) instead.")
+    ] = False,
 ) -> None:
-    """Write a VXLAN-encapsulated capture of an incident story, as AWS Traffic Mirroring delivers it."""
+    """Write a capture of an incident story: plain, as on the suspect's subnet (default), or VXLAN."""
     from tapcase.scenario.cli import run
 
-    raise typer.Exit(run(name, out, seed, as_json))
+    raise typer.Exit(run(name, out, seed, as_json, form="vxlan" if vxlan else "plain"))
 
 
 @app.command("analyze")

@@ -72,6 +72,9 @@ class DeliveryStats:
     interface_pcap: str
     capture: str | None
     time_scale: float
+    anchor: float | None = None  # real time of the capture's first packet (None at scale 0)
+    # Sessions to this sensor: (created, deleted) in real time (time.time()).
+    lifetimes: dict[str, tuple[float, float | None]] = field(default_factory=dict)
     packets_read: int = 0
     unwrapped: int = 0  # capture packets that were VXLAN and were unwrapped first
     mirrored: int = 0  # packets delivered to this sensor as VXLAN
@@ -204,8 +207,10 @@ def materialize(
     """
     started = time.perf_counter()
     stats = DeliveryStats(sensor.instance_id, str(out), str(capture) if capture else None, scale)
-    anchor = _timeline(sensor, sources, scale)
-    ours = any(s.target_eni in sensor.eni_ids for src in sources for s in src.sessions)
+    anchor = stats.anchor = _timeline(sensor, sources, scale)
+    stats.lifetimes = {s.session_id: (s.created, s.deleted) for src in sources for s in src.sessions
+                       if s.target_eni in sensor.eni_ids}
+    ours = bool(stats.lifetimes)
     own = _OwnStream(own_traffic, stats)
     encapsulators = _Encapsulators(sensor)
     flows: dict[tuple[bytes, bytes, int, int, int], _Flow] = {}

@@ -40,7 +40,7 @@ def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1) -> d
 def run(cloud, event: dict[str, Any], tmp_path, pcap=None, **kwargs) -> dict[str, Any]:
     from tapcase.localcloud import sensors
 
-    sensors.set_capture(pcap)  # each run says what its sensor sees (None: no traffic)
+    sensors.set_capture(pcap, kwargs.pop("rules", None))  # each run says what its sensor sees (None: no traffic)
     return investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, **kwargs)
 
 

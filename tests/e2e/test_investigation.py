@@ -85,6 +85,24 @@ def test_report_states_what_was_captured(investigations, investigations_delivery
     assert len(files["eve.json"]["sha256"]) == 64 and files["eve.json"]["bytes"] > 0
 
 
+@pytest.mark.parametrize("story", STORIES)
+def test_another_hosts_traffic_never_reaches_the_report(cloud, investigations, story):
+    """The capture holds two neighbours of the suspect's subnet talking to the same peers and to
+    the VPC resolver; a mirror session copies only the suspect's ENI, so neither the report nor the
+    engines' logs ever name them."""
+    info, summary = investigations[story]
+    assert info.neighbour_packets > 0 and info.neighbour_ips
+    page = Path(summary["report"]["local_path"]).read_text() + Path(summary["report"]["local_page"]).read_text()
+    s3 = cloud.client("s3")
+    bucket = cloud.resource("EvidenceBucket")
+    for entry in load_report(summary)["context"]["evidence"]["files"]:
+        if entry["key"].endswith(".json") or entry["key"].endswith(".log"):
+            page += s3.get_object(Bucket=bucket, Key=entry["key"])["Body"].read().decode()
+    for ip in info.neighbour_ips:
+        assert f'"{ip}"' not in page and f">{ip}<" not in page, ip
+    assert f'"{info.suspect_ip}"' in page
+
+
 def test_c2_dns_report_names_the_c2_domain(investigations):
     info, summary = investigations["c2-dns"]
     report = load_report(summary)
