@@ -33,7 +33,9 @@ def _parse_parameters(values: list[str]) -> dict[str, str]:
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
     pcap: Annotated[
-        Optional[Path], typer.Option(exists=True, dir_okay=False, help="Capture every local sensor sees as mirrored traffic.")
+        Optional[Path],
+        typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
+                     "VXLAN): sensors receive what the mirror sessions deliver of it."),
     ] = None,
     time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale (1 = real time).")] = 1.0,
     parameter: Annotated[
@@ -75,7 +77,9 @@ def serve(
 def investigate(
     finding: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="GuardDuty EventBridge event or manual request (JSON).")],
     pcap: Annotated[
-        Optional[Path], typer.Option(exists=True, dir_okay=False, help="Capture the sensor treats as the mirrored traffic.")
+        Optional[Path],
+        typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
+                     "VXLAN): the sensor receives what the mirror sessions deliver of it."),
     ] = None,
     rules: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Extra Suricata rules file.")] = None,
     endpoint: Annotated[

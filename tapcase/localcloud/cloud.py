@@ -264,7 +264,8 @@ class _LocalRoutes:
     """tapcase's own endpoints under ``/_tapcase/`` (JSON), for a CLI talking to ``local serve``:
 
     - ``POST /_tapcase/seed`` ``{"instance_details": {...}}``: create the finding's instance (if absent);
-    - ``POST /_tapcase/capture`` ``{"pcap": PATH|null, "rules": PATH|null}``: what local sensors see;
+    - ``POST /_tapcase/capture`` ``{"pcap": PATH|null, "rules": PATH|null}``: the traffic of the suspect's
+      network interfaces (sensors launched from now on receive what the mirror sessions deliver of it);
     - ``GET /_tapcase/sensors``: ids of running local sensors.
     """
 

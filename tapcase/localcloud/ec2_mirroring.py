@@ -102,6 +102,7 @@ AWS_ID_PREFIXES = {
 
 _MARK = "__tapcase_ec2_mirroring__"
 _lock = threading.RLock()  # the server is threaded: checks and writes must not interleave
+state_lock = _lock  # for readers of the mirroring state outside requests (the data plane)
 _applied = False
 _originals: dict[str, Callable[..., Any]] = {}
 

@@ -119,7 +119,7 @@ class MirroredEngines(Engines):
         instance = self.backend.get_instance(self.instance_id)
         sensor, resolver = sensor_endpoint(instance)
         self._sensor_ip = sensor.ip
-        with ec2_mirroring._lock:  # a consistent view of sessions, filters and ENIs
+        with ec2_mirroring.state_lock:  # a consistent view of sessions, filters and ENIs
             sources = mirror_ledger.sources_targeting(self.backend, sensor.eni_ids)
 
         def own(first_us: int) -> Any:

@@ -518,3 +518,24 @@ def test_the_sensor_interface_also_carries_the_sensors_own_traffic(
     assert times == sorted(times)  # one interface, one clock
     stream = [(ts, f) for ts, _lt, f in wire.read_capture(tmp_path / "stream.pcap")]
     assert stream == [(int(round(float(p.time) * 1e6)), bytes(p)) for p in packets if p.haslayer(VXLAN)]
+
+
+def test_rule_matching_follows_protocol_cidr_and_ports() -> None:
+    """CreateTrafficMirrorFilterRule: Protocol (unset: all), Source/DestinationCidrBlock, and port
+    ranges that "apply to the TCP and UDP protocols"; an IPv6 block never matches IPv4 traffic."""
+    packet = wire.decode(wire.LINKTYPE_RAW, bytes(IP(src="10.0.1.26", dst="198.51.100.23") / TCP(sport=40000, dport=80)))
+    src, dst = int.from_bytes(packet.src, "big"), int.from_bytes(packet.dst, "big")
+
+    def rule(**fields: Any) -> mr.Rule:
+        return mr.Rule.from_fields({"rule_number": 1, "rule_action": "accept", "source_cidr_block": ANY,
+                                    "destination_cidr_block": ANY, **fields})
+
+    assert rule().matches(packet, src, dst)
+    assert rule(protocol=6).matches(packet, src, dst) and not rule(protocol=17).matches(packet, src, dst)
+    assert rule(destination_cidr_block="198.51.100.0/24").matches(packet, src, dst)
+    assert not rule(destination_cidr_block="198.51.101.0/24").matches(packet, src, dst)
+    assert not rule(source_cidr_block="::/0", destination_cidr_block="::/0").matches(packet, src, dst)
+    assert rule(protocol=6, destination_port_range={"FromPort": 80, "ToPort": 80}).matches(packet, src, dst)
+    assert not rule(protocol=6, source_port_range={"FromPort": 1, "ToPort": 1024}).matches(packet, src, dst)
+    fragment = wire.decode(wire.LINKTYPE_RAW, bytes(IP(src="10.0.1.26", dst="198.51.100.23", proto=6, frag=100)))
+    assert not rule(protocol=6, destination_port_range={"FromPort": 0, "ToPort": 65535}).matches(fragment, src, dst)
