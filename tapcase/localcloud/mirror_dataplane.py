@@ -95,7 +95,7 @@ class DeliveryStats:
         return out
 
 
-#: The last materialization per sensor instance (``running`` diagnostics and tests).
+#: The last materialization per sensor instance (diagnostics and tests).
 _deliveries: dict[str, DeliveryStats] = {}
 
 
