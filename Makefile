@@ -33,6 +33,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m tests.bench.bench_lake
+	$(BIN)/python -m tests.bench.bench_dataplane
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

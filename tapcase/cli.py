@@ -33,7 +33,9 @@ def _parse_parameters(values: list[str]) -> dict[str, str]:
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
     pcap: Annotated[
-        Optional[Path], typer.Option(exists=True, dir_okay=False, help="Capture every local sensor sees as mirrored traffic.")
+        Optional[Path],
+        typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
+                     "VXLAN): sensors receive what the mirror sessions deliver of it."),
     ] = None,
     time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale (1 = real time).")] = 1.0,
     parameter: Annotated[
@@ -75,7 +77,9 @@ def serve(
 def investigate(
     finding: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="GuardDuty EventBridge event or manual request (JSON).")],
     pcap: Annotated[
-        Optional[Path], typer.Option(exists=True, dir_okay=False, help="Capture the sensor treats as the mirrored traffic.")
+        Optional[Path],
+        typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
+                     "VXLAN): the sensor receives what the mirror sessions deliver of it."),
     ] = None,
     rules: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Extra Suricata rules file.")] = None,
     endpoint: Annotated[
@@ -111,7 +115,8 @@ def demo(
     code = scenario_run(story, pcap, 0, False)
     if code:
         raise typer.Exit(code)
-    console.print(f"\ninvestigating the GuardDuty finding {finding.name} with {pcap} as the mirrored traffic")
+    console.print(f"\ninvestigating the GuardDuty finding {finding.name} with {pcap} as the traffic of the "
+                  "suspect's subnet (the local cloud mirrors what the sessions select)")
     raise typer.Exit(investigate_run(finding=finding, pcap=pcap, rules=None, endpoint=None, as_json=False,
                                      out=out, time_scale=time_scale))
 
@@ -122,11 +127,14 @@ def scenario(
     out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the pcap.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scenario's facts as JSON.")] = False,
+    vxlan: Annotated[
+        bool, typer.Option("--vxlan", help="Write what an AWS mirror session delivers (VXLAN, UDP 4789) instead.")
+    ] = False,
 ) -> None:
-    """Write a VXLAN-encapsulated capture of an incident story, as AWS Traffic Mirroring delivers it."""
+    """Write a capture of an incident story: plain, as on the suspect's subnet (default), or VXLAN."""
     from tapcase.scenario.cli import run
 
-    raise typer.Exit(run(name, out, seed, as_json))
+    raise typer.Exit(run(name, out, seed, as_json, form="vxlan" if vxlan else "plain"))
 
 
 @app.command("analyze")

@@ -208,7 +208,11 @@ class LocalCloud:
     def _reset_backends(self) -> None:
         from moto.moto_api._internal.models import moto_api_backend
 
+        from tapcase.localcloud import mirror_dataplane, mirror_ledger
+
         moto_api_backend.reset()
+        mirror_ledger.reset()
+        mirror_dataplane.reset()
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client pointed at the local cloud (cached per service and region)."""
@@ -260,7 +264,8 @@ class _LocalRoutes:
     """tapcase's own endpoints under ``/_tapcase/`` (JSON), for a CLI talking to ``local serve``:
 
     - ``POST /_tapcase/seed`` ``{"instance_details": {...}}``: create the finding's instance (if absent);
-    - ``POST /_tapcase/capture`` ``{"pcap": PATH|null, "rules": PATH|null}``: what local sensors see;
+    - ``POST /_tapcase/capture`` ``{"pcap": PATH|null, "rules": PATH|null}``: the traffic of the suspect's
+      network interfaces (sensors launched from now on receive what the mirror sessions deliver of it);
     - ``GET /_tapcase/sensors``: ids of running local sensors.
     """
 

@@ -16,8 +16,13 @@ classes in this process (so both server mode and ``mock_aws`` see it):
   ``TrafficMirrorFilterRuleLimitExceeded``, ``TrafficMirrorFilterRuleAlreadyExists``,
   ``TrafficMirrorFilterInUse``, ``TrafficMirrorTargetInUseException``,
   ``TrafficMirrorSourcesPerTargetLimitExceeded``, ``InvalidParameterValue``, ``MissingParameter``);
-- the quotas of aws-facts.md are enforced (3 sessions per source ENI, 10 rules per direction,
-  10 sources per ENI target, 10,000 sessions/targets/filters per account);
+- the quotas of the Traffic Mirroring quotas page are enforced (3 sessions per source ENI, 10
+  rules per filter, both directions together, 10 sources per ENI target, 10,000
+  sessions/targets/filters per account);
+- the checks of :mod:`tapcase.localcloud.ec2_mirroring_checks` (target VPC reachable, NLB and
+  GWLB endpoint targets exist, PacketLength 8500 for NLB targets, malformed parameters are EC2
+  errors); every session's life is reported to :mod:`tapcase.localcloud.mirror_ledger`, which
+  the mirror data plane reads;
 - an unset ``VirtualNetworkId`` gets a random 24-bit VNI unused in the account, as on AWS;
 - deleting a network interface (``DeleteNetworkInterface`` or termination) deletes the sessions
   whose source it is;
@@ -31,17 +36,15 @@ matches them against real responses. Codes not confirmed there are marked ``UNCO
 
 from __future__ import annotations
 
-import base64
 import inspect
 import ipaddress
-import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.ec2 import utils as ec2_utils
-from moto.ec2.exceptions import EC2ClientError, InvalidInputError, MissingParameterError
+from moto.ec2.exceptions import EC2ClientError, InvalidInputError
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
@@ -56,9 +59,25 @@ from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.ec2.responses.traffic_mirrors import TrafficMirrors
 from moto.moto_api._internal import mock_random
 
+from tapcase.localcloud import ec2_mirroring_checks as checks
+from tapcase.localcloud import mirror_ledger
+from tapcase.localcloud.ec2_mirroring_common import (
+    _FILTER_FILTERS,
+    _RULE_FILTERS,
+    _SESSION_FILTERS,
+    _TARGET_FILTERS,
+    _check_choice,
+    _check_int,
+    _invalid,
+    _not_found,
+    _page_of,
+    _require,
+    _select,
+)
+
 # --- AWS quotas and ranges (VPC Traffic Mirroring quotas; none is adjustable) -------------------
 SESSIONS_PER_SOURCE_ENI = 3
-RULES_PER_DIRECTION = 10
+RULES_PER_FILTER = 10  # "Maximum number of filter rules per filter": ingress and egress together
 SOURCES_PER_ENI_TARGET = 10  # 100 on some large instance types; the local cloud uses 10
 SESSIONS_PER_ACCOUNT = 10_000
 TARGETS_PER_ACCOUNT = 10_000
@@ -66,7 +85,6 @@ FILTERS_PER_ACCOUNT = 10_000
 NUMBER_MIN, NUMBER_MAX = 1, 32766  # SessionNumber and RuleNumber
 PACKET_LENGTH_MIN, PACKET_LENGTH_MAX = 1, 8500
 VNI_MAX = 2**24 - 1  # VXLAN network identifiers are 24-bit
-MAX_RESULTS_MIN, MAX_RESULTS_MAX = 5, 1000
 PROTOCOLS_WITH_PORTS = {6, 17}  # TCP, UDP
 
 DIRECTIONS = ("ingress", "egress")
@@ -84,56 +102,9 @@ AWS_ID_PREFIXES = {
 
 _MARK = "__tapcase_ec2_mirroring__"
 _lock = threading.RLock()  # the server is threaded: checks and writes must not interleave
+state_lock = _lock  # for readers of the mirroring state outside requests (the data plane)
 _applied = False
 _originals: dict[str, Callable[..., Any]] = {}
-
-
-# --- errors -----------------------------------------------------------------------------------
-_NOT_FOUND = {
-    "filter": ("InvalidTrafficMirrorFilterId.NotFound", "Traffic Mirror filter"),
-    "rule": ("InvalidTrafficMirrorFilterRuleId.NotFound", "Traffic Mirror filter rule"),
-    "session": ("InvalidTrafficMirrorSessionId.NotFound", "Traffic Mirror session"),
-    "target": ("InvalidTrafficMirrorTargetId.NotFound", "Traffic Mirror target"),
-}
-
-
-def _not_found(kind: str, resource_id: Any) -> EC2ClientError:
-    code, name = _NOT_FOUND[kind]
-    return EC2ClientError(code, f"The {name} ID '{resource_id}' does not exist.")
-
-
-def _invalid(message: str) -> EC2ClientError:
-    return EC2ClientError("InvalidParameterValue", message)
-
-
-def _require(**params: Any) -> None:
-    """MissingParameter for the first required parameter left out (SFN skips client checks)."""
-    for name, value in params.items():
-        if value is None or value == "":
-            raise MissingParameterError(name)
-
-
-def _check_choice(param: str, value: Any, allowed: Iterable[str]) -> None:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise _invalid(
-            f"Value ({value}) for parameter {param} is invalid. Valid values are: {', '.join(allowed)}."
-        )
-
-
-def _check_int(param: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise _invalid(
-                f"Value ({value}) for parameter {param} is invalid. It must be an integer."
-            ) from None
-    if not low <= value <= high:
-        raise _invalid(
-            f"Value ({value}) for parameter {param} is invalid. It must be between {low} and {high}."
-        )
-    return value
 
 
 # --- models -----------------------------------------------------------------------------------
@@ -353,10 +324,10 @@ def _check_rule_slot(mirror_filter: Any, direction: str, number: int, exclude: s
             f"The {direction} rule number {number} already exists "
             f"in Traffic Mirror filter {mirror_filter.id}.",
         )
-    if len(same_direction) >= RULES_PER_DIRECTION:
+    if len([r for r in mirror_filter.rules.values() if r.id != exclude]) >= RULES_PER_FILTER:
         raise EC2ClientError(
             "TrafficMirrorFilterRuleLimitExceeded",
-            f"The maximum number of Traffic Mirror filter rules ({RULES_PER_DIRECTION} per direction) "
+            f"The maximum number of Traffic Mirror filter rules ({RULES_PER_FILTER} per filter) "
             f"has been exceeded for filter {mirror_filter.id}.",
         )
 
@@ -602,6 +573,7 @@ def create_traffic_mirror_target(
         earlier = _earlier(self.traffic_mirror_targets.values(), client_token, request)
         if earlier is not None:
             return earlier
+        checks.check_target_destination(self, network_load_balancer_arn, gateway_load_balancer_endpoint_id)
         if network_interface_id:
             eni = self.get_network_interface(network_interface_id)
             if getattr(eni, "interface_type", "interface") != "interface":
@@ -768,6 +740,8 @@ def create_traffic_mirror_session(
             virtual_network_id = _check_int("VirtualNetworkId", virtual_network_id, 0, VNI_MAX)
         number = _check_int("SessionNumber", session_number, NUMBER_MIN, NUMBER_MAX)
         _check_source_and_target(self, eni.id, target)
+        checks.check_target_reachable(self, eni, target)
+        packet_length = checks.default_packet_length(target, packet_length)
         on_source = [s for s in self.traffic_mirror_sessions.values() if s.network_interface_id == eni.id]
         if len(on_source) >= SESSIONS_PER_SOURCE_ENI:
             raise EC2ClientError(
@@ -796,6 +770,7 @@ def create_traffic_mirror_session(
             tag_specifications,
             client_token,
         )
+        mirror_ledger.session_created(self, created)
         return _remember(created, request)
 
 
@@ -829,6 +804,7 @@ def modify_traffic_mirror_session(
             )
         if target is not None and target.id != session.traffic_mirror_target_id:
             _check_source_and_target(self, session.network_interface_id, target)
+            checks.check_target_reachable(self, self.get_network_interface(session.network_interface_id), target)
             _check_target_capacity(self, target, session.network_interface_id, exclude=session.id)
             session.traffic_mirror_target_id = target.id
         if mirror_filter is not None:
@@ -848,6 +824,10 @@ def modify_traffic_mirror_session(
         if "virtual-network-id" in removed:  # the default is a fresh random VNI
             session.virtual_network_id = None
             session.virtual_network_id = _random_vni(self)
+        session.packet_length = checks.default_packet_length(
+            _get_target(self, session.traffic_mirror_target_id), session.packet_length
+        )
+        mirror_ledger.session_modified(self, session)
         return session
 
 
@@ -856,6 +836,7 @@ def delete_traffic_mirror_session(self: Any, traffic_mirror_session_id: str) -> 
     _require(TrafficMirrorSessionId=traffic_mirror_session_id)
     with _lock:
         session = _get_session(self, traffic_mirror_session_id)
+        mirror_ledger.session_deleted(self, session)
         del self.traffic_mirror_sessions[session.id]
         _drop_tags(self, [session.id])
         return session.id
@@ -881,115 +862,12 @@ def delete_network_interface(self: Any, eni_id: str) -> None:
         _originals["delete_network_interface"](self, eni_id)
         sessions = getattr(self, "traffic_mirror_sessions", {})
         for session in [s for s in sessions.values() if s.network_interface_id == eni_id]:
+            mirror_ledger.session_deleted(self, session)
             del sessions[session.id]
             _drop_tags(self, [session.id])
 
 
-# --- describe filters and pages ---------------------------------------------------------------
-_FilterFields = dict[str, Callable[[Any], Any]]
-
-_FILTER_FILTERS: _FilterFields = {
-    "traffic-mirror-filter-id": lambda f: f.id,
-    "description": lambda f: f.description,
-}
-_RULE_FILTERS: _FilterFields = {
-    "traffic-mirror-filter-rule-id": lambda r: r.id,
-    "traffic-mirror-filter-id": lambda r: r.traffic_mirror_filter_id,
-    "rule-number": lambda r: r.rule_number,
-    "rule-action": lambda r: r.rule_action,
-    "traffic-direction": lambda r: r.traffic_direction,
-    "protocol": lambda r: r.protocol,
-    "source-cidr-block": lambda r: r.source_cidr_block,
-    "destination-cidr-block": lambda r: r.destination_cidr_block,
-    "description": lambda r: r.description,
-}
-_TARGET_FILTERS: _FilterFields = {
-    "traffic-mirror-target-id": lambda t: t.id,
-    "description": lambda t: t.description,
-    "network-interface-id": lambda t: t.network_interface_id,
-    "network-load-balancer-arn": lambda t: t.network_load_balancer_arn,
-    "owner-id": lambda t: t.owner_id,
-}
-_SESSION_FILTERS: _FilterFields = {
-    "traffic-mirror-session-id": lambda s: s.id,
-    "traffic-mirror-target-id": lambda s: s.traffic_mirror_target_id,
-    "traffic-mirror-filter-id": lambda s: s.traffic_mirror_filter_id,
-    "network-interface-id": lambda s: s.network_interface_id,
-    "owner-id": lambda s: s.owner_id,
-    "session-number": lambda s: s.session_number,
-    "virtual-network-id": lambda s: s.virtual_network_id,
-    "packet-length": lambda s: s.packet_length,
-    "description": lambda s: s.description,
-}
-
-
-def _filter_candidates(resource: Any, name: str, fields: _FilterFields) -> list[str]:
-    if name == "tag-key":
-        return [t["key"] for t in resource.get_tags()]
-    if name == "tag-value":
-        return [t["value"] for t in resource.get_tags()]
-    if name.startswith("tag:"):
-        return [t["value"] for t in resource.get_tags() if t["key"] == name[4:]]
-    value = fields[name](resource)
-    return [] if value is None else [str(value)]
-
-
-def _select(
-    resources: list[Any],
-    ids: list[str] | None,
-    kind: str,
-    filters: dict[str, list[str]] | None,
-    fields: _FilterFields,
-) -> list[Any]:
-    """Resources with the given ids (all must exist) that match every filter (any of its values)."""
-    if ids:
-        known = {r.id for r in resources}
-        for resource_id in ids:
-            if resource_id not in known:
-                raise _not_found(kind, resource_id)
-        resources = [r for r in resources if r.id in set(ids)]
-    for name in filters or {}:
-        if name not in fields and name not in ("tag-key", "tag-value") and not name.startswith("tag:"):
-            raise _invalid(f"The filter '{name}' is invalid")
-    for name, values in (filters or {}).items():
-        patterns = [re.compile(ec2_utils.simple_aws_filter_to_re(str(v))) for v in values or []]
-        resources = [
-            r
-            for r in resources
-            if any(p.match(c) for p in patterns for c in _filter_candidates(r, name, fields))
-        ]
-    return resources
-
-
-def _paginate(
-    items: list[Any], max_results: int | None, next_token: str | None
-) -> tuple[list[Any], str | None]:
-    start = 0
-    if next_token:
-        try:
-            decoded = base64.urlsafe_b64decode(next_token.encode()).decode()
-            if not decoded.startswith("offset:"):
-                raise ValueError(decoded)
-            start = int(decoded.removeprefix("offset:"))
-        except ValueError:
-            raise EC2ClientError("InvalidNextToken", f"The token '{next_token}' is invalid.") from None
-    if max_results is None:
-        return items[start:], None
-    size = _check_int("MaxResults", max_results, MAX_RESULTS_MIN, MAX_RESULTS_MAX)
-    end = start + size
-    token = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode() if end < len(items) else None
-    return items[start:end], token
-
-
 # --- response (HTTP) methods ------------------------------------------------------------------
-def _page_of(response: Any, items: list[Any], key: str) -> ActionResult:
-    page, token = _paginate(items, response._get_int_param("MaxResults"), response._get_param("NextToken"))
-    result: dict[str, Any] = {key: [item.to_dict() for item in page]}
-    if token:
-        result["NextToken"] = token
-    return ActionResult(result)
-
-
 def _r_create_traffic_mirror_filter(self: Any) -> ActionResult:
     self.error_on_dryrun()
     mirror_filter = self.ec2_backend.create_traffic_mirror_filter(
@@ -1313,6 +1191,9 @@ def apply() -> None:
             setattr(TrafficMirrorsBackend, name, func)
         for name, func in RESPONSE_METHODS.items():
             setattr(TrafficMirrors, name, func)
+        checks.apply_parse_errors(
+            EC2Response, {"".join(part.title() for part in name.split("_")) for name in RESPONSE_METHODS}
+        )
         setattr(TrafficMirrorsBackend, _MARK, True)
         setattr(TrafficMirrors, _MARK, True)
         _applied = True

@@ -2,9 +2,13 @@
 
 When ``RunInstances`` creates an instance tagged ``tapcase:role=sensor``, the agent
 (``tapcase_sensor``) starts in a thread with its configuration from the instance's user data, the
-same JSON the sensor reads on AWS, and *offline* engines: the capture set with
-:func:`set_capture` (``tapcase local serve --pcap``) stands for the mirrored traffic; without
-one the sensor sees an empty capture and still completes. ``TerminateInstances`` stops it.
+same JSON the sensor reads on AWS, and :class:`~tapcase.localcloud.sensor_engines.MirroredEngines`: the engines answer "ready" at
+once, and when the agent collects (after ``StopMirroring``), the sensor's interface capture is
+built by the mirror data plane (:mod:`tapcase.localcloud.mirror_dataplane`) from the capture set
+with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the suspect's network
+interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
+then the real engines (Suricata, Zeek when available) run on it. Without a capture the interface
+carries nothing and the sensor still completes. ``TerminateInstances`` stops it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import base64
 import json
 import logging
 import shutil
-import struct
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _capture: Path | None = None
 _rules: Path | None = None
+_keep_dir: Path | None = None
 _running: dict[str, _Sensor] = {}
 _applied = False
 
@@ -44,16 +48,18 @@ def set_capture(pcap: str | Path | None, rules: str | Path | None = None) -> Non
     _rules = Path(rules).resolve() if rules else None
 
 
+def keep_interface_captures(directory: str | Path | None) -> None:
+    """Write each sensor's interface capture to ``directory/<instance id>.pcap`` and keep it
+    (diagnostics and tests; by default it lives in the sensor's work directory and goes with it)."""
+    global _keep_dir
+    _keep_dir = Path(directory).resolve() if directory else None
+    if _keep_dir is not None:
+        _keep_dir.mkdir(parents=True, exist_ok=True)
+
+
 def running() -> list[str]:
     with _lock:
         return [i for i, s in _running.items() if s.thread.is_alive()]
-
-
-def _empty_pcap(directory: Path) -> Path:
-    path = directory / "no-traffic.pcap"
-    # pcap global header: magic, v2.4, tz 0, sigfigs 0, snaplen 65535, linktype Ethernet
-    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    return path
 
 
 def _config_from_user_data(instance: Any) -> dict[str, Any]:
@@ -69,7 +75,8 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
 def _start(instance: Any, region: str) -> None:
     from tapcase_sensor.agent import Agent, AwsClients
     from tapcase_sensor.config import AgentConfig
-    from tapcase_sensor.engines import OfflineEngines
+
+    from tapcase.localcloud.sensor_engines import MirroredEngines
 
     config = _config_from_user_data(instance)
     clients = AwsClients.create(region)
@@ -79,15 +86,17 @@ def _start(instance: Any, region: str) -> None:
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
     agent_config = AgentConfig.from_dict(config)
-    pcap = _capture or _empty_pcap(workdir)
-    engines = OfflineEngines(pcap, workdir / "engines", rules=_rules, pcap_max_mb=agent_config.pcap_max_mb)
+    engines = MirroredEngines(
+        backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
+        workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb,
+    )
     agent = Agent(agent_config, engines, clients)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run_forever, args=(stop,), name=f"sensor-{instance.id}", daemon=True)
     with _lock:
         _running[instance.id] = _Sensor(instance.id, thread, stop, workdir)
     thread.start()
-    log.info("local sensor %s started (capture: %s)", instance.id, pcap)
+    log.info("local sensor %s started (capture: %s)", instance.id, _capture)
 
 
 def _stop(instance_ids: list[str], wait: bool = False) -> None:

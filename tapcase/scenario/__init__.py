@@ -1,8 +1,11 @@
-"""Traffic scenarios: demo captures of incident stories, as AWS VPC Traffic Mirroring delivers them.
+"""Traffic scenarios: demo captures of incident stories.
 
-``generate(name, out)`` writes a pcap of VXLAN-encapsulated (UDP 4789) traffic for one of the
-stories in :data:`SCENARIOS` and returns a :class:`ScenarioInfo` with the identities used and the
-answers an analysis should find. Sample GuardDuty events matching the stories are in
+``generate(name, out)`` writes a pcap of one of the stories in :data:`SCENARIOS`: by default the
+plain traffic of the suspect's subnet as captured (the suspect's ENI, with the host services AWS
+never mirrors, and two neighbouring hosts); with ``form="vxlan"`` what an AWS mirror session with
+an accept-all filter and ``amazon-dns`` delivers to a sensor (VXLAN, UDP 4789). It returns a
+:class:`ScenarioInfo` with the identities used, what the capture holds and the answers an
+analysis should find. Sample GuardDuty events matching the stories are in
 ``samples/findings/<name>.json`` (see :mod:`tapcase.scenario.findings`).
 """
 

@@ -1,4 +1,4 @@
-"""``tapcase scenario NAME --out FILE.pcap [--seed N] [--json]`` (wired in :mod:`tapcase.cli`)."""
+"""``tapcase scenario NAME --out FILE.pcap [--seed N] [--json] [--vxlan]`` (wired in :mod:`tapcase.cli`)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
-def run(name: str, out: Path, seed: int, as_json: bool, *, stdout: TextIO | None = None,
+def run(name: str, out: Path, seed: int, as_json: bool, *, form: str = "plain", stdout: TextIO | None = None,
         stderr: TextIO | None = None) -> int:
-    """Generate the scenario and print a summary (or the ScenarioInfo as JSON). Returns the exit code:
-    0 on success, 2 for an unknown name or a bad argument."""
+    """Generate the scenario (``form``: ``plain`` or ``vxlan``) and print a summary (or the
+    ScenarioInfo as JSON). Returns the exit code: 0 on success, 2 for an unknown name or a bad
+    argument."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     started = time.perf_counter()
     try:
-        info = generate(name, Path(out), seed=seed)
+        info = generate(name, Path(out), seed=seed, form=form)
     except UnknownScenario:
         print(f"error: unknown scenario {name!r}. Available scenarios: {', '.join(names())}", file=stderr)
         return EXIT_USAGE
@@ -42,10 +43,22 @@ def run(name: str, out: Path, seed: int, as_json: bool, *, stdout: TextIO | None
 def summary(info: ScenarioInfo, elapsed: float | None = None) -> str:
     took = f" in {elapsed:.1f} s" if elapsed is not None else ""
     lines = [
-        f"scenario   {info.name} (seed {info.seed}): {info.description}",
+        f"scenario   {info.name} (seed {info.seed}, {info.form}): {info.description}",
         f"pcap       {info.pcap}  {info.packets} packets, {info.file_bytes / 1e6:.1f} MB{took}",
         f"sha256     {info.sha256}",
-        f"mirroring  {info.suspect_ip} ({info.eni_id}) -> sensor {info.sensor_ip}, VXLAN UDP 4789, VNI {info.vni}",
+    ]
+    if info.form == "plain":
+        lines += [
+            f"plain      the subnet as captured: {info.suspect_packets} packets on {info.suspect_ip} ({info.eni_id}), "
+            f"{info.not_mirrorable_packets} of them never mirrored (ARP, DHCP, metadata, Time Sync); "
+            f"{info.neighbour_packets} of neighbours {', '.join(info.neighbour_ips)}",
+            f"mirroring  an accept-all session with amazon-dns delivers {info.mirrored_packets} packets "
+            f"({info.resolver_packets} of them DNS to the VPC resolver)",
+        ]
+    else:
+        lines.append(
+            f"mirroring  {info.suspect_ip} ({info.eni_id}) -> sensor {info.sensor_ip}, VXLAN UDP 4789, VNI {info.vni}")
+    lines += [
         f"window     {info.start_time.isoformat()} .. {info.end_time.isoformat()} ({info.duration_seconds} s)",
         f"finding    {info.finding_type} on {info.instance_id}: {info.sample_finding}",
         "expected:",

@@ -1,16 +1,26 @@
-"""Plan a story and stream its packets, VXLAN-encapsulated, into a pcap."""
+"""Plan a story and stream its packets into a pcap: plain (the suspect's interface) or VXLAN.
+
+The plain form (default) is what a capture of the suspect's network interface holds, and a bit
+more: the suspect's traffic, its traffic with the VPC's own services that Traffic Mirroring never
+copies (ARP, DHCP, instance metadata, Time Sync NTP), and the traffic of two neighbouring hosts of
+its subnet. The VXLAN form is what an AWS mirror session with an accept-all filter and the
+``amazon-dns`` network service delivers to the sensor: the suspect's mirrorable traffic only,
+encapsulated as AWS does (the real AWS capture of ../shared is the model).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import heapq
 import random
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
 
 from scapy.utils import PcapWriter
 
+from tapcase.scenario.host_services import plan_host_services
 from tapcase.scenario.model import (
     ACCOUNT_ID,
     AVAILABILITY_ZONE,
@@ -18,20 +28,29 @@ from tapcase.scenario.model import (
     INNER_ROUTER_MAC,
     OUTER_ROUTER_MAC,
     REGION,
+    RESOLVER_IP,
     SENSOR_ENI_MAC,
     SENSOR_IP,
+    SUBNET_CIDR,
     SUBNET_ID,
     VPC_ID,
     Expected,
     ScenarioInfo,
 )
-from tapcase.scenario.packets import Net, PortAllocator
+from tapcase.scenario.neighbours import plan_neighbours
+from tapcase.scenario.packets import Frame, Net, PortAllocator, ip_bytes
 from tapcase.scenario.sessions import Ctx, us
 from tapcase.scenario.stories import STORIES, Story, plan_background
 
 MIN_DURATION_SECONDS = 120
 MAX_DURATION_SECONDS = 3600
 DLT_EN10MB = 1
+FORMS = ("plain", "vxlan")
+VXLAN_OVERHEAD = 50  # outer Ethernet (14) + IPv4 (20) + UDP (8) + VXLAN (8)
+ROUTER_IP = "10.0.1.1"  # the subnet's base + 1: the VPC router (ARP, DHCP)
+
+# What each planned frame is (the writer counts them; the VXLAN form keeps MIRRORED only).
+MIRRORED, NOT_MIRRORABLE, NEIGHBOUR = 0, 1, 2
 
 
 class UnknownScenario(ValueError):
@@ -99,33 +118,59 @@ def _dt(ts_us: int) -> datetime:
     return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc)
 
 
-def generate(
-    name: str, out: Path, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600
-) -> ScenarioInfo:
-    """Write the story ``name`` to ``out`` as a pcap of AWS-mirrored (VXLAN, UDP 4789) traffic.
+def _tagged(frames: Iterator[Frame], kind: int) -> Iterator[tuple[int, int, bytes, int]]:
+    for ts, frame, sport in frames:
+        yield ts, kind, frame, sport
 
-    Deterministic: the same arguments give byte-identical files. Raises :class:`UnknownScenario`
-    or :class:`ValueError` for bad arguments.
+
+def generate(
+    name: str, out: Path, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600, form: str = "plain"
+) -> ScenarioInfo:
+    """Write the story ``name`` to ``out``: ``form="plain"`` as seen on the suspect's subnet
+    (default), ``form="vxlan"`` as AWS mirroring delivers it to a sensor (UDP 4789).
+
+    Deterministic: the same arguments give byte-identical files, and the suspect's traffic is the
+    same in both forms. Raises :class:`UnknownScenario` or :class:`ValueError` for bad arguments.
     """
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
     chosen, ctx, expected = plan(name, seed=seed, vni=vni, duration_seconds=duration_seconds)
+    # Extra traffic of the plain form, from generators of their own: the suspect's traffic and
+    # the expected answers are those of plan(), whatever the form.
+    extra_rng = random.Random(f"tapcase-scenario-extra:{name}:{seed}")
+    unmirrorable: list[Iterator[Frame]] = []
+    neighbours: list[Iterator[Frame]] = []
+    neighbour_ips: list[str] = []
+    if form == "plain":
+        plan_host_services(ctx, random.Random(extra_rng.getrandbits(64)), unmirrorable, router_ip=ROUTER_IP,
+                           subnet_cidr=SUBNET_CIDR)
+        neighbour_ips = plan_neighbours(ctx, expected, random.Random(extra_rng.getrandbits(64)), neighbours)
+    streams = [_tagged(s, MIRRORED) for s in ctx.sessions]
+    streams += [_tagged(s, NOT_MIRRORABLE) for s in unmirrorable] + [_tagged(s, NEIGHBOUR) for s in neighbours]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    packets = 0
-    total = 0
+    counts = [0, 0, 0]
+    packets = total = mirrored_bytes = resolver_packets = 0
+    resolver = ip_bytes(RESOLVER_IP)
     first = last = None
     previous = ctx.start_us
     encapsulate = ctx.net.encapsulate
     writer = PcapWriter(str(out), linktype=DLT_EN10MB, endianness="<", sync=False)
     try:
         writer.write_header(None)
-        for ts, inner, sport in heapq.merge(*ctx.sessions, key=itemgetter(0)):
+        for ts, kind, inner, sport in heapq.merge(*streams, key=itemgetter(0)):
             if ts < previous:
                 raise AssertionError(f"{name}: packet at {ts} precedes {previous}")
             if ts > ctx.end_us:  # the capture window has closed
                 continue
             previous = ts
-            frame = encapsulate(inner, sport)
+            if kind == MIRRORED:
+                mirrored_bytes += len(inner) + VXLAN_OVERHEAD
+                if resolver in (inner[26:30], inner[30:34]):
+                    resolver_packets += 1
+            frame = encapsulate(inner, sport) if form == "vxlan" else inner
             writer.write_packet(frame, sec=ts // 1_000_000, usec=ts % 1_000_000)
+            counts[kind] += 1
             packets += 1
             total += len(frame)
             first = ts if first is None else first
@@ -166,4 +211,12 @@ def generate(
         sha256=digest.hexdigest(),
         sample_finding=f"samples/findings/{name}.json",
         expected=expected,
+        form=form,
+        suspect_packets=counts[MIRRORED] + counts[NOT_MIRRORABLE],
+        mirrored_packets=counts[MIRRORED],
+        mirrored_bytes=mirrored_bytes,
+        resolver_packets=resolver_packets,
+        not_mirrorable_packets=counts[NOT_MIRRORABLE],
+        neighbour_packets=counts[NEIGHBOUR],
+        neighbour_ips=neighbour_ips,
     )

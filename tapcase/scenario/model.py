@@ -161,6 +161,21 @@ class ScenarioInfo:
     sha256: str
     sample_finding: str
     expected: Expected
+    # "plain": the suspect's subnet as captured; "vxlan": what an accept-all mirror delivers.
+    form: str = "vxlan"
+    # Frames on the suspect's ENI (to or from its address, ARP included).
+    suspect_packets: int = 0
+    # What a mirror session with an accept-all filter and amazon-dns delivers (VXLAN packets),
+    # and their bytes once encapsulated (+50 each).
+    mirrored_packets: int = 0
+    mirrored_bytes: int = 0
+    # Of the mirrored packets: DNS between the suspect and the VPC resolver (needs amazon-dns).
+    resolver_packets: int = 0
+    # The suspect's traffic AWS never mirrors (ARP, DHCP, instance metadata, Time Sync NTP).
+    not_mirrorable_packets: int = 0
+    # Traffic of other hosts of the subnet, and their addresses (never mirrored from the suspect).
+    neighbour_packets: int = 0
+    neighbour_ips: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -80,10 +80,11 @@ def zone_soa(zone: str, ttl: int = 900) -> Record:
     return (zone, "SOA", ttl, (f"ns-1.{zone}", f"hostmaster.{zone}", 2024060301, 7200, 900, 1209600, 300))
 
 
-def dns_session(net: Net, rng: random.Random, *, port: int, t_us: int, queries: list[Query], rtt_us: int) -> Iterator[Frame]:
+def dns_session(net: Net, rng: random.Random, *, port: int, t_us: int, queries: list[Query], rtt_us: int,
+                resolver: str = RESOLVER_IP) -> Iterator[Frame]:
     """Queries sent from one socket (like glibc's parallel A and AAAA), answered by the VPC resolver."""
     flow = UdpFlow(
-        net, rng, client=(net.suspect_ip, port), server=(RESOLVER_IP, 53), client_ttl=net.egress_ttl, server_ttl=255
+        net, rng, client=(net.suspect_ip, port), server=(resolver, 53), client_ttl=net.egress_ttl, server_ttl=255
     )
     planned = []
     for i, q in enumerate(queries):

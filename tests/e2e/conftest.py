@@ -40,7 +40,7 @@ def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1) -> d
 def run(cloud, event: dict[str, Any], tmp_path, pcap=None, **kwargs) -> dict[str, Any]:
     from tapcase.localcloud import sensors
 
-    sensors.set_capture(pcap)  # each run says what its sensor sees (None: no traffic)
+    sensors.set_capture(pcap, kwargs.pop("rules", None))  # each run says what its sensor sees (None: no traffic)
     return investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, **kwargs)
 
 
@@ -60,6 +60,17 @@ def created_anything(cloud) -> dict[str, int]:
         "queues": len(cloud.client("sqs").list_queues(QueueNamePrefix="tapcase-").get("QueueUrls", [])),
         "locks": c.ddb.scan(TableName=cloud.resource("LockTable"))["Count"],
     }
+
+
+def delivery_of(pcap) -> Any:
+    """What the mirror data plane delivered to the sensor that read ``pcap`` (its last run)."""
+    from pathlib import Path
+
+    from tapcase.localcloud import mirror_dataplane
+
+    found = [d for d in mirror_dataplane.deliveries().values() if d.capture == str(Path(pcap).resolve())]
+    assert found, f"no sensor read {pcap}"
+    return found[-1]
 
 
 def load_report(summary: dict[str, Any]) -> dict[str, Any]:

@@ -43,10 +43,12 @@ def test_unsupported_instance_type_is_refused(cloud, tmp_path):
 
 
 def _occupy(cloud, eni, numbers):
-    """Existing (non-tapcase) mirror sessions on an ENI."""
-    other = make_instance(cloud, cidr="10.40")
+    """Existing (non-tapcase) mirror sessions on an ENI, to an appliance in its subnet (a target must
+    be in the source's VPC or one connected to it)."""
     ec2 = cloud.client("ec2")
-    target = ec2.create_traffic_mirror_target(NetworkInterfaceId=other["enis"][0])["TrafficMirrorTarget"]
+    subnet = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["SubnetId"]
+    appliance = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    target = ec2.create_traffic_mirror_target(NetworkInterfaceId=appliance)["TrafficMirrorTarget"]
     mfilter = ec2.create_traffic_mirror_filter()["TrafficMirrorFilter"]
     return [
         ec2.create_traffic_mirror_session(

@@ -302,15 +302,24 @@ def test_repeated_rule_number_in_a_direction_refused(ec2: Any, filter_id: str) -
     ]
 
 
-def test_eleventh_rule_in_a_direction_refused(ec2: Any, filter_id: str) -> None:
-    for number in range(1, 11):
+def test_eleventh_rule_on_a_filter_refused(ec2: Any, filter_id: str) -> None:
+    """Traffic Mirroring quotas: "Maximum number of filter rules per filter: 10", ingress and egress
+    together; the 11th is refused with TrafficMirrorFilterRuleLimitExceeded (EC2 error codes)."""
+    for number in range(1, 6):
         ec2.create_traffic_mirror_filter_rule(**rule_args(filter_id, RuleNumber=number))
-    refused(
-        "TrafficMirrorFilterRuleLimitExceeded",
-        ec2.create_traffic_mirror_filter_rule,
-        **rule_args(filter_id, RuleNumber=11),
-    )
+        ec2.create_traffic_mirror_filter_rule(**rule_args(filter_id, RuleNumber=number, TrafficDirection="egress"))
+    for direction in ("ingress", "egress"):
+        refused(
+            "TrafficMirrorFilterRuleLimitExceeded",
+            ec2.create_traffic_mirror_filter_rule,
+            **rule_args(filter_id, RuleNumber=11, TrafficDirection=direction),
+        )
     assert len(rules_of(ec2, filter_id)) == 10
+    # A full filter still takes a modified rule (moving a rule is not adding one) ...
+    rule_id = rules_of(ec2, filter_id)[0]["TrafficMirrorFilterRuleId"]
+    ec2.modify_traffic_mirror_filter_rule(TrafficMirrorFilterRuleId=rule_id, RuleNumber=99)
+    # ... and a new one once a rule is deleted.
+    ec2.delete_traffic_mirror_filter_rule(TrafficMirrorFilterRuleId=rule_id)
     ec2.create_traffic_mirror_filter_rule(**rule_args(filter_id, RuleNumber=11, TrafficDirection="egress"))
 
 
@@ -521,7 +530,7 @@ def test_target_needs_exactly_one_destination(ec2: Any, new_eni: Callable[[], st
     assert len(ec2.describe_traffic_mirror_targets()["TrafficMirrorTargets"]) == before
 
 
-def test_describe_targets(ec2: Any, new_eni: Callable[[], str]) -> None:
+def test_describe_targets(cloud: LocalCloud, ec2: Any, subnet_id: str, new_eni: Callable[[], str]) -> None:
     eni = new_eni()
     target = ec2.create_traffic_mirror_target(
         NetworkInterfaceId=eni,
@@ -531,7 +540,9 @@ def test_describe_targets(ec2: Any, new_eni: Callable[[], str]) -> None:
         ],
     )["TrafficMirrorTarget"]
     assert target["Type"] == "network-interface"
-    nlb_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/sensors/0123456789abcdef"
+    nlb_arn = cloud.client("elbv2").create_load_balancer(
+        Name="sensors", Subnets=[subnet_id], Type="network", Scheme="internal"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     nlb = ec2.create_traffic_mirror_target(NetworkLoadBalancerArn=nlb_arn)["TrafficMirrorTarget"]
     assert nlb["Type"] == "network-load-balancer"
 

@@ -19,7 +19,15 @@ from tapcase.scenario import ScenarioInfo, generate, names
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScenarioInfo]:
+    """Each story in its VXLAN form: what an AWS mirror session delivers to the sensor."""
     directory = tmp_path_factory.mktemp("scenarios")
+    return {name: generate(name, directory / f"{name}.pcap", seed=0, form="vxlan") for name in names()}
+
+
+@pytest.fixture(scope="session")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScenarioInfo]:
+    """Each story in its plain form (the default): the suspect's subnet as captured."""
+    directory = tmp_path_factory.mktemp("plain")
     return {name: generate(name, directory / f"{name}.pcap", seed=0) for name in names()}
 
 

@@ -1,4 +1,6 @@
-"""The generator writes deterministic captures encapsulated exactly as AWS traffic mirroring does."""
+"""The generator writes deterministic captures: plain (the suspect's subnet as captured, by
+default) and VXLAN (encapsulated exactly as AWS traffic mirroring delivers it, the ``generated``
+fixture)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def test_registry_has_the_four_stories():
 @pytest.mark.parametrize("name", ALL)
 def test_same_seed_gives_identical_bytes(name, generated, tmp_path):
     first = generated[name]
-    again = generate(name, tmp_path / "again.pcap", seed=0)
+    again = generate(name, tmp_path / "again.pcap", seed=0, form="vxlan")
     assert sha256(first.pcap) == first.sha256
     assert again.sha256 == first.sha256
     a, b = first.to_dict(), again.to_dict()
@@ -65,11 +67,13 @@ def test_arguments_are_validated(tmp_path):
         generate("c2-dns", tmp_path / "x.pcap", duration_seconds=10)
     with pytest.raises(ValueError, match="VNI"):
         generate("c2-dns", tmp_path / "x.pcap", vni=1 << 24)
+    with pytest.raises(ValueError, match="form"):
+        generate("c2-dns", tmp_path / "x.pcap", form="gre")
     assert not (tmp_path / "x.pcap").exists()
 
 
 def test_explicit_vni_and_duration(tmp_path):
-    info = generate("ssh-bruteforce", tmp_path / "v.pcap", seed=5, vni=5569041, duration_seconds=150)
+    info = generate("ssh-bruteforce", tmp_path / "v.pcap", seed=5, vni=5569041, duration_seconds=150, form="vxlan")
     assert info.vni == 5569041
     assert info.end_time.timestamp() - info.start_time.timestamp() == 150
     vnis = {m.vni for m in mirrored(info.pcap)}
@@ -271,3 +275,113 @@ def test_plan_is_cheap_and_matches_generation(generated):
     _story, ctx, expected = plan("beaconing", seed=0)
     assert expected.finding_local_port == generated["beaconing"].expected.finding_local_port
     assert ctx.net.vni == generated["beaconing"].vni
+
+
+# --- the plain form: the suspect's subnet as captured ----------------------------------------
+TIME_SYNC, IMDS = "169.254.169.123", "169.254.169.254"
+
+
+def never_mirrored(pkt) -> bool:
+    """What Traffic Mirroring never copies (limitations page), decided with scapy."""
+    from scapy.layers.l2 import ARP
+
+    if pkt.haslayer(ARP):
+        return True
+    if {pkt[IP].src, pkt[IP].dst} & {TIME_SYNC, IMDS}:
+        return True
+    return pkt.haslayer(UDP) and {pkt[UDP].sport, pkt[UDP].dport} == {67, 68}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_plain_form_carries_the_same_suspect_traffic_as_the_vxlan_form(name, plain, generated):
+    """The VXLAN form is exactly the plain form's mirrorable packets of the suspect's ENI, encapsulated."""
+    info, vxlan = plain[name], generated[name]
+    assert (info.form, vxlan.form) == ("plain", "vxlan")
+    expected = [(m.ts_us, m.frame[14 + 20 + 8 + 8:]) for m in mirrored(vxlan.pcap)]
+    on_eni = []
+    with PcapReader(info.pcap) as reader:
+        for pkt in reader:
+            if pkt.haslayer(IP) and info.suspect_ip in (pkt[IP].src, pkt[IP].dst) and not never_mirrored(pkt):
+                on_eni.append((int(round(float(pkt.time) * 1e6)), bytes(pkt)))
+    assert on_eni == expected
+    assert info.mirrored_packets == vxlan.packets == len(expected)
+    assert info.mirrored_bytes == vxlan.bytes
+    assert info.expected == vxlan.expected and info.vni == vxlan.vni
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_plain_form_counts_what_it_holds(name, plain):
+    from scapy.layers.l2 import ARP
+
+    info = plain[name]
+    kinds = Counter()
+    resolver = 0
+    with PcapReader(info.pcap) as reader:
+        for pkt in reader:
+            assert isinstance(pkt, Ether)  # plain Ethernet as on the wire, no VXLAN
+            assert not pkt.haslayer(VXLAN)
+            ips = {pkt[IP].src, pkt[IP].dst} if pkt.haslayer(IP) else {pkt[ARP].psrc, pkt[ARP].pdst}
+            if info.suspect_ip in ips:
+                kinds["mirrorable" if pkt.haslayer(IP) and not never_mirrored(pkt) else "never"] += 1
+                resolver += pkt.haslayer(IP) and "10.0.0.2" in ips and not never_mirrored(pkt)
+            else:
+                assert ips & set(info.neighbour_ips), pkt.summary()
+                kinds["neighbour"] += 1
+    assert kinds == {"mirrorable": info.mirrored_packets, "never": info.not_mirrorable_packets,
+                     "neighbour": info.neighbour_packets}
+    assert info.suspect_packets == info.mirrored_packets + info.not_mirrorable_packets
+    assert info.packets == info.suspect_packets + info.neighbour_packets
+    assert resolver == info.resolver_packets > 0
+
+
+def test_neighbours_talk_to_the_story_peers_and_the_resolver(plain):
+    c2, ssh = plain["c2-dns"], plain["ssh-bruteforce"]
+    neighbours = set(c2.neighbour_ips)
+    asked = set()
+    with PcapReader(c2.pcap) as reader:
+        for pkt in reader:
+            if pkt.haslayer(DNS) and pkt[IP].src in neighbours and pkt[IP].dst == "10.0.0.2":
+                asked.add(pkt[DNS].qd[0].qname.decode().rstrip("."))
+            if pkt.haslayer(TCP) and pkt[IP].src in neighbours and pkt[TCP].flags == SYN:
+                asked.add(pkt[IP].dst)
+    assert {C2_DOMAIN, C2_IP} <= asked and len(asked) > 5  # the C2, and ordinary sites
+    attacker = ssh.expected.bruteforce_source_ip
+    with PcapReader(ssh.pcap) as reader:
+        probed = {pkt[IP].dst for pkt in reader
+                  if pkt.haslayer(TCP) and pkt[IP].src == attacker and pkt[TCP].dport == 22 and pkt[TCP].flags == SYN}
+    assert probed == {ssh.suspect_ip} | set(ssh.neighbour_ips)
+
+
+def test_host_services_aws_never_mirrors(plain):
+    """ARP for the VPC router, a DHCP renewal, IMDSv2 calls and Time Sync NTP, on the suspect's ENI."""
+    from scapy.layers.dhcp import DHCP
+    from scapy.layers.l2 import ARP
+    from scapy.layers.ntp import NTP
+
+    info = plain["beaconing"]
+    seen = Counter()
+    with PcapReader(info.pcap) as reader:
+        for pkt in reader:
+            if pkt.haslayer(ARP) and info.suspect_ip in (pkt[ARP].psrc, pkt[ARP].pdst):
+                assert "10.0.1.1" in (pkt[ARP].psrc, pkt[ARP].pdst)
+                seen[f"arp-{pkt[ARP].op}"] += 1
+            elif pkt.haslayer(DHCP):
+                options = dict(o for o in pkt[DHCP].options if isinstance(o, tuple))
+                seen[f"dhcp-{options['message-type']}"] += 1
+            elif pkt.haslayer(NTP) and TIME_SYNC in (pkt[IP].src, pkt[IP].dst):
+                seen[f"ntp-{pkt[NTP].mode}"] += 1
+            elif pkt.haslayer(TCP) and pkt[IP].dst == IMDS and bytes(pkt[TCP].payload)[:4] in (b"PUT ", b"GET "):
+                seen[bytes(pkt[TCP].payload).split(b" ")[1].decode()] += 1
+    assert seen["arp-1"] == seen["arp-2"] >= 7  # who-has, is-at (every ~75 s)
+    assert (seen["dhcp-3"], seen["dhcp-5"]) == (1, 1)  # DHCPREQUEST, DHCPACK
+    assert seen["ntp-3"] == seen["ntp-4"] >= 9  # every 64 s
+    assert seen["/latest/api/token"] == seen["/latest/meta-data/iam/security-credentials/web-app-role"] >= 2
+    assert sum(seen.values()) == info.not_mirrorable_packets - imds_tcp_overhead(info)
+
+
+def imds_tcp_overhead(info) -> int:
+    """Packets of the IMDS connections other than the two requests (handshakes, responses, ACKs)."""
+    with PcapReader(info.pcap) as reader:
+        imds = [pkt for pkt in reader if pkt.haslayer(TCP) and IMDS in (pkt[IP].src, pkt[IP].dst)]
+    requests = [p for p in imds if bytes(p[TCP].payload)[:4] in (b"PUT ", b"GET ")]
+    return len(imds) - len(requests)

@@ -125,3 +125,24 @@ def test_exfiltration(generated, eve):
     sent = biggest["flow"]["bytes_toserver"]
     assert e.exfil_bytes <= sent <= e.exfil_bytes * 1.1
     assert biggest["flow"]["bytes_toclient"] < sent / 20
+
+
+@pytest.fixture(scope="module")
+def plain_eve(plain, tmp_path_factory):
+    from tests.scenario.conftest import run_suricata
+
+    directory = tmp_path_factory.mktemp("suricata-plain")
+    return {name: run_suricata(info.pcap, directory / name) for name, info in plain.items()}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_plain_form_decoded_cleanly(name, plain, plain_eve):
+    """The plain capture (the suspect's subnet: no VXLAN) is as clean for Suricata as the VXLAN form."""
+    info, log = plain[name], plain_eve[name]
+    s = stats(log)
+    assert s["decoder"]["pkts"] == info.packets and s["decoder"]["vxlan"] == 0
+    assert s["decoder"]["arp"] > 0
+    assert events(log, "anomaly") == []
+    assert s["tcp"].get("reassembly_gap", 0) == 0
+    talkers = {e["src_ip"] for e in events(log, "flow")}
+    assert {info.suspect_ip, *info.neighbour_ips} <= talkers
