@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from tapcase.localcloud.sfn import requests
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 BOTO_CLIENT_FOR = Patch(
     target="moto.stepfunctions.parser.asl.utils.boto_client:boto_client_for",

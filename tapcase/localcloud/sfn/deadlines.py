@@ -15,7 +15,7 @@ from typing import Any
 
 from tapcase.localcloud import timescale
 from tapcase.localcloud.sfn import callbacks
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 _CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"
 

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from tapcase.localcloud.sfn import callbacks
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 _ENV = "moto.stepfunctions.parser.asl.eval.environment:Environment"
 
