@@ -67,9 +67,11 @@ def _static_equalities(node: exp.Expr, column: str, alias: str) -> list[exp.Expr
             return list(node.expressions)
         return None
     if isinstance(node, exp.Or):
-        left = _static_equalities(node.left, column, alias)
-        right = _static_equalities(node.right, column, alias)
-        return left + right if left is not None and right is not None else None
+        left_values = _static_equalities(node.left, column, alias)
+        right_values = _static_equalities(node.right, column, alias)
+        if left_values is None or right_values is None:
+            return None
+        return left_values + right_values
     return None
 
 

@@ -100,4 +100,5 @@ def test_every_module_is_small_and_patches_only_through_records(package: str) ->
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
                     owner = target.value.id
                     bypasses = owner in moto_names or not (owner[:1].islower() or owner == "cls")
-                    assert not bypasses, f"{path.name}:{node.lineno} assigns {owner}.{target.attr}; use patching.install"
+                    where = f"{path.name}:{node.lineno}"
+                    assert not bypasses, f"{where} assigns {owner}.{target.attr}; use patching.install"

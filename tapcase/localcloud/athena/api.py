@@ -128,7 +128,7 @@ def start_query_execution(self: Any) -> str | tuple[str, dict[str, int]]:
 
     execution = Execution(
         query=query,
-        context=context,
+        context=context,  # type: ignore[arg-type]  # a dict, as moto's own handler passes it
         config=effective,
         workgroup=workgroup,
         execution_parameters=parameters,

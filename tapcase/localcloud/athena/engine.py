@@ -63,8 +63,8 @@ def _engine_failure(sql: str, parsed: exp.Expr, error: duckdb.Error) -> QueryFai
         )
     if match := _FUNCTION_NOT_FOUND.search(message):
         name = match.group(1)
-        node = next((f for f in parsed.find_all(exp.Anonymous) if f.name.lower() == name.lower()), None)
-        return QueryFailure(f"FUNCTION_NOT_FOUND: {position(sql, node)}: Function '{name}' not registered")
+        function = next((f for f in parsed.find_all(exp.Anonymous) if f.name.lower() == name.lower()), None)
+        return QueryFailure(f"FUNCTION_NOT_FOUND: {position(sql, function)}: Function '{name}' not registered")
     if isinstance(error, duckdb.ParserException):
         return QueryFailure(f"SYNTAX_ERROR: {message}")
     if isinstance(error, duckdb.BinderException):

@@ -86,15 +86,15 @@ def table_partitions(table: CatalogTable, store: S3Store, pinned: Mapping[str, s
     pattern_parts: list[str] = []
     position = 0
     names: list[str] = []
-    for match in _PLACEHOLDER.finditer(template):
-        pattern_parts.append(re.escape(template[position : match.start()]))
-        name = match.group(1).lower()
+    for placeholder in _PLACEHOLDER.finditer(template):
+        pattern_parts.append(re.escape(template[position : placeholder.start()]))
+        name = placeholder.group(1).lower()
         if name in names:
             pattern_parts.append(f"(?P=p{names.index(name)})")
         else:
             pattern_parts.append(f"(?P<p{len(names)}>[^/]+)")
             names.append(name)
-        position = match.end()
+        position = placeholder.end()
     pattern_parts.append(re.escape(template[position:]))
     pattern = re.compile("^" + "".join(pattern_parts) + ".+$")
 
@@ -105,10 +105,10 @@ def table_partitions(table: CatalogTable, store: S3Store, pinned: Mapping[str, s
         if match is None:
             continue
         raw = [match.group(f"p{i}") for i in range(len(names))]
-        values = [urllib.parse.unquote(v) if uses_hive_layout else v for v in raw]
-        named = dict(zip(names, values))
+        found = [urllib.parse.unquote(v) if uses_hive_layout else v for v in raw]
+        named = dict(zip(names, found))
         if not all(_accepts(table, column, value, pinned) for column, value in named.items()):
             continue
-        key = tuple(values)
+        key = tuple(found)
         grouped.setdefault(key, TablePartition(named, [])).objects.append(obj)
     return list(grouped.values())

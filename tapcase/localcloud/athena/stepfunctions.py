@@ -115,7 +115,8 @@ def _build_state_task_service_class() -> type:
         """
 
         def __init__(self) -> None:
-            super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+            # ResourceCondition's members are plain str constants (moto annotates the set as enums).
+            super().__init__(supported_integration_patterns={ResourceCondition.Sync})  # type: ignore[arg-type]
 
         def _get_supported_parameters(self) -> set[str] | None:
             return _ATHENA_API_PARAMETERS.get(self.resource.api_action.lower())
@@ -162,7 +163,7 @@ def _build_state_task_service_class() -> type:
                     env=env,
                     error_name=CustomErrorName(error_name),
                     event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
+                    event_details=EventDetails(  # type: ignore[typeddict-item]  # moto: total=True
                         taskFailedEventDetails=TaskFailedEventDetails(
                             error=error_name,
                             cause=cause,
@@ -222,7 +223,7 @@ def _build_state_task_service_class() -> type:
                             env=env,
                             error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
                             event_type=HistoryEventType.TaskFailed,
-                            event_details=EventDetails(
+                            event_details=EventDetails(  # type: ignore[typeddict-item]  # moto: total=True
                                 taskFailedEventDetails=TaskFailedEventDetails(
                                     resource=self._get_sfn_resource(),
                                     resourceType=self._get_sfn_resource_type(),
