@@ -1,23 +1,20 @@
 """Applies every fix and addition tapcase makes to moto, once per process.
 
-moto is pinned exactly in pyproject.toml; each patch module relies on its internals and
-``tests/localcloud/test_moto_pin.py`` fails when the installed version is not the pinned one.
+moto is pinned exactly in pyproject.toml (:mod:`tapcase.localcloud.moto_version`); each patch
+module relies on its internals, and ``tests/localcloud/test_moto_pin.py`` fails when the installed
+version is not the pinned one. The patch modules never import this module (no import circle).
 """
 
 from __future__ import annotations
 
 import threading
 
-import moto
+from tapcase.localcloud.moto_version import PINNED_MOTO_VERSION, MotoVersionMismatch, require_pinned_moto
 
-PINNED_MOTO_VERSION = "5.2.5"
+__all__ = ["PINNED_MOTO_VERSION", "MotoVersionMismatch", "apply_all"]
 
 _lock = threading.Lock()
 _applied = False
-
-
-class MotoVersionMismatch(RuntimeError):
-    """The installed moto is not the version tapcase's patches were written for."""
 
 
 def apply_all() -> None:
@@ -26,11 +23,7 @@ def apply_all() -> None:
     with _lock:
         if _applied:
             return
-        if moto.__version__ != PINNED_MOTO_VERSION:
-            raise MotoVersionMismatch(
-                f"tapcase's local cloud patches moto {PINNED_MOTO_VERSION}; found {moto.__version__}. "
-                "Re-check every module in tapcase/localcloud against the new version before bumping the pin."
-            )
+        require_pinned_moto()
         # Imported here so that importing tapcase.localcloud stays cheap.
         from tapcase.localcloud import athena, ec2_mirroring, events, lambda_runtime, sensors, sfn, sqs
 

@@ -1,8 +1,9 @@
 """Step Functions on the local cloud: moto's ASL interpreter made to behave like AWS.
 
 Each module holds one group of fixes to moto 5.2.5 (``moto/stepfunctions/``), every replacement
-recorded as a :class:`~.patching.Patch` that says what it fixes and what moto behaviour it relies
-on (``tests/localcloud/test_sfn_patches.py`` fails when that moto code changes):
+recorded as a :class:`tapcase.localcloud.patching.Patch` that says what it fixes and what moto
+behaviour it relies on (``tests/localcloud/test_moto_patches.py`` fails when that moto code
+changes):
 
 - :mod:`.jsonpath` -- definite JSONPaths give values, indefinite ones lists (Jayway, as AWS).
 - :mod:`.executions` -- StartExecution names and ``arn#TestCase``; DescribeExecution output.

@@ -17,8 +17,8 @@ import base64
 import datetime
 from typing import Any
 
+from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn import requests
-from tapcase.localcloud.sfn.patching import Patch, install
 
 _AWS_SDK = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
 

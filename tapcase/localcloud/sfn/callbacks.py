@@ -25,7 +25,7 @@ import threading
 from types import SimpleNamespace
 from typing import Any
 
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 _MODELS = "moto.stepfunctions.parser.models:StepFunctionsParserBackend"
 _CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn import requests
-from tapcase.localcloud.sfn.patching import Patch, install
 
 BOTO_CLIENT_FOR = Patch(
     target="moto.stepfunctions.parser.asl.utils.boto_client:boto_client_for",

@@ -14,8 +14,8 @@ import threading
 from typing import Any
 
 from tapcase.localcloud import timescale
+from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn import callbacks
-from tapcase.localcloud.sfn.patching import Patch, install
 
 _CALLBACK = "moto.stepfunctions.parser.asl.eval.callback.callback"
 

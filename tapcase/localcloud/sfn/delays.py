@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from tapcase.localcloud import timescale
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 _WAIT = "moto.stepfunctions.parser.asl.component.state.wait.wait_function"
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 _ERROR_NAME = "moto.stepfunctions.parser.asl.component.common.error_name"
 

@@ -16,8 +16,8 @@ import json
 import uuid
 from typing import Any
 
+from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn.mockconfig import MOCK_TEST_CASE_ATTR, MockConfigError, load_mock_test_case
-from tapcase.localcloud.sfn.patching import Patch, install
 
 START = Patch(
     target="moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution",

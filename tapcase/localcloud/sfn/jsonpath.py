@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 EXTRACT_JSON = Patch(
     target="moto.stepfunctions.parser.asl.utils.json_path:extract_json",

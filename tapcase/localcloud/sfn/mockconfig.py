@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tapcase.localcloud.sfn.patching import Patch, install
+from tapcase.localcloud.patching import Patch, install
 
 MOCK_CONFIG_ENV = "SFN_MOCK_CONFIG"
 

@@ -20,8 +20,8 @@ import datetime
 import time
 from typing import Any
 
+from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn import callbacks
-from tapcase.localcloud.sfn.patching import Patch, install
 
 _ENV = "moto.stepfunctions.parser.asl.eval.environment:Environment"
 
