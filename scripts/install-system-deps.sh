@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# Installs the system packages tapcase needs locally: Suricata 7 (Debian bookworm-backports).
-# Idempotent. On systems without apt it prints what to install and exits non-zero.
+# Installs the system packages tapcase needs locally: Suricata 7 (Debian bookworm-backports) for
+# the sensor's engines, and tshark (Wireshark's reader) that the tests use as a second opinion on
+# the pcap evidence. Idempotent. On systems without apt it prints what to install and exits non-zero.
 set -euo pipefail
 
+need_suricata=1
 if command -v suricata >/dev/null 2>&1 && suricata -V 2>/dev/null | grep -qE 'version [7-9]\.'; then
+  need_suricata=0
+fi
+need_tshark=1
+if command -v tshark >/dev/null 2>&1; then need_tshark=0; fi
+if [ "$need_suricata" = 0 ] && [ "$need_tshark" = 0 ]; then
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "tapcase needs Suricata >= 7 on PATH (https://suricata.io/download/)." >&2
-  echo "Install it with your system's package manager, then re-run." >&2
+  echo "tapcase needs Suricata >= 7 (https://suricata.io/download/) and tshark (Wireshark) on PATH." >&2
+  echo "Install them with your system's package manager, then re-run." >&2
   exit 1
 fi
 
 SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+if [ "$(id -u)" != "0" ]; then SUDO="sudo -E"; fi
+export DEBIAN_FRONTEND=noninteractive
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-if [ "$codename" = "bookworm" ]; then
+backports=""
+if [ "$codename" = "bookworm" ] && [ "$need_suricata" = 1 ]; then
   src=/etc/apt/sources.list.d/tapcase-backports.sources
   if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
     # Reuse the already configured Debian mirror.
@@ -26,10 +35,19 @@ if [ "$codename" = "bookworm" ]; then
     mirror=${mirror:-http://deb.debian.org/debian}
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" | $SUDO tee "$src" >/dev/null
   fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -t bookworm-backports suricata >/dev/null
-else
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq suricata >/dev/null
+  backports="bookworm-backports"
+fi
+$SUDO apt-get update -qq
+if [ "$need_suricata" = 1 ]; then
+  if [ -n "$backports" ]; then
+    $SUDO apt-get install -y -qq -t "$backports" suricata >/dev/null
+  else
+    $SUDO apt-get install -y -qq suricata >/dev/null
+  fi
+fi
+if [ "$need_tshark" = 1 ]; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+  $SUDO apt-get install -y -qq --no-install-recommends tshark >/dev/null
 fi
 suricata -V
+tshark --version | head -n1

@@ -153,7 +153,14 @@ def test_mock_config_file_collect_failure_tears_down(cloud, tmp_path, monkeypatc
     assert created_anything(cloud) == NOTHING
 
 
-@pytest.mark.parametrize("bad", [{"instance_id": "i-nope"}, {"instance_id": "i-0123456789abcdef0", "x": 1}])
+# More filter rules than fit one filter: AWS allows 10 rules per traffic mirror filter (Traffic
+# Mirroring quotas) and tapcase adds 2 to keep the sensor's own traffic out; Plan refuses before
+# anything exists, rather than failing at the 9th CreateTrafficMirrorFilterRule.
+TOO_MANY_RULES = {"instance_id": "i-0123456789abcdef0", "filter_rules": [{"direction": "egress"}] * 9}
+
+
+@pytest.mark.parametrize("bad", [{"instance_id": "i-nope"}, {"instance_id": "i-0123456789abcdef0", "x": 1},
+                                 TOO_MANY_RULES])
 def test_invalid_input_is_refused_before_anything(cloud, tmp_path, bad):
     sfn = cloud.client("stepfunctions")
     ex = sfn.start_execution(stateMachineArn=cloud.stack.outputs["InvestigationStateMachineArn"],
@@ -162,6 +169,8 @@ def test_invalid_input_is_refused_before_anything(cloud, tmp_path, bad):
 
     desc = wait_for_execution(sfn, ex)
     assert (desc["status"], desc["error"]) == ("FAILED", "InvalidRequest")
+    if bad is TOO_MANY_RULES:
+        assert "9 rules requested, at most 8 fit" in desc["cause"]
     assert created_anything(cloud) == NOTHING
 
 
