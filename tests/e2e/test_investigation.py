@@ -71,6 +71,10 @@ def test_report_states_what_was_captured(investigations, investigations_delivery
     assert ctx["mirroring"]["network_services"] == ["amazon-dns"]
     assert session["packet_length"] == ctx["mirroring"]["packet_length"] == 8500
     assert "8500 bytes" in ctx["mirroring"]["truncation"]
+    # The VNI the engines analysed (counted by the sensor from the VXLAN headers it read; Suricata
+    # logs none) is the session's VirtualNetworkId, and only that one: no warning about others.
+    assert ctx["packets"]["vnis"] == {str(session["vni"]): ctx["packets"]["vxlan"]}
+    assert not [w for w in ctx["warnings"] if "other virtual networks" in w]
     assert ctx["window"]["requested_seconds"] == 600
     # The plain capture of the suspect's subnet went through the mirror data plane: the sensor got
     # exactly what an accept-all mirror with amazon-dns delivers (its interface also carried its

@@ -191,7 +191,7 @@ def test_ready_and_collect_through_task_tokens(cloud: LocalCloud, happy: tuple[S
     assert collect["record_counts"]["suricata"] == {"dns": 16, "flow": 26, "ssh": 4, "stats": 1}
     assert collect["packets"] == {"seen": 100, "dropped": 0, "vxlan": 100,
                                    # every packet's bytes: the file less its 24-byte header and 16-byte record headers
-                                   "bytes": VXLAN03.stat().st_size - 24 - 16 * 100}
+                                   "bytes": VXLAN03.stat().st_size - 24 - 16 * 100, "vnis": {"5569041": 100}}
     assert [b["action"] for b in sensor.sqs.bodies][:2] == ["ready", "collect"]
     assert all(len(b["task_token"]) > 20 for b in sensor.sqs.bodies)
 

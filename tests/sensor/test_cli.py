@@ -53,7 +53,9 @@ def test_process_writes_logs_and_manifest(processed: tuple[subprocess.CompletedP
     assert manifest["engine_versions"]["suricata"] == "7.0.10"
     assert manifest["packets"] == {"seen": 100, "dropped": 0, "vxlan": 100,
                                    # every packet's bytes: the file less its 24-byte header and 16-byte record headers
-                                   "bytes": VXLAN03.stat().st_size - 24 - 16 * 100}
+                                   "bytes": VXLAN03.stat().st_size - 24 - 16 * 100,
+                                   # the real AWS session's VirtualNetworkId, read from every VXLAN header
+                                   "vnis": {"5569041": 100}}
     assert manifest["capture"]["start"] == "2019-06-27T14:01:10.047299Z"
     assert manifest["source"]["pcap"]["sha256"] == hashlib.sha256(VXLAN03.read_bytes()).hexdigest()
     assert manifest["record_counts"]["suricata"] == {"dns": 16, "flow": 26, "ssh": 4, "stats": 1}

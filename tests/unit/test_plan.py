@@ -141,3 +141,11 @@ def test_longest_ids_fit_aws_limits():
     assert len(f"{p.investigation_id}-{p.run_token}-target") <= 64  # EC2 client token
     with pytest.raises(InvalidRequest):
         normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 49})
+
+
+def test_a_foreign_vni_is_a_warning():
+    from workflow.logic.capture_context import foreign_vni_warnings
+
+    assert foreign_vni_warnings(77, {"77": 10}) == [] and foreign_vni_warnings(77, None) == []
+    (warning,) = foreign_vni_warnings(77, {"77": 10, "5": 3})
+    assert "VNI 5 (3 packets)" in warning and "77" in warning

@@ -35,6 +35,7 @@ def capture_context(
 ) -> dict[str, Any]:
     files = (manifest or {}).get("files") or evidence.get("files") or []
     finding = plan.request.finding
+    packets = evidence.get("packets") or {}
     return {
         "trigger": plan.request.trigger,
         "reason": plan.request.reason,
@@ -70,7 +71,7 @@ def capture_context(
             "start": (evidence.get("capture") or {}).get("start"),
             "end": (evidence.get("capture") or {}).get("end"),
         },
-        "packets": evidence.get("packets") or {},
+        "packets": packets,
         "engines": evidence.get("engine_versions") or {},
         "zeek_skipped_reason": evidence.get("zeek_skipped_reason"),
         "evidence": {
@@ -82,8 +83,19 @@ def capture_context(
         },
         "capture_filter": (manifest or {}).get("capture_filter") or evidence.get("capture_filter"),
         "pcap": pcap_context(manifest, evidence),
-        "warnings": plan.warnings,
+        "warnings": plan.warnings + foreign_vni_warnings(plan.vni, packets.get("vnis")),
     }
+
+
+def foreign_vni_warnings(vni: int, seen: dict[str, int] | None) -> list[str]:
+    """A VNI the sensor analysed that is not the sessions' VNI: traffic that is not this
+    investigation's (another session to the same target, or VXLAN forged towards the sensor)."""
+    foreign = {k: v for k, v in (seen or {}).items() if int(k) != vni}
+    if not foreign:
+        return []
+    listed = ", ".join(f"VNI {k} ({v} packets)" for k, v in sorted(foreign.items(), key=lambda kv: int(kv[0])))
+    return [f"the sensor analysed VXLAN of other virtual networks than this investigation's VNI {vni}: {listed}; "
+            "those packets were not mirrored by this investigation's sessions"]
 
 
 def pcap_context(manifest: dict[str, Any] | None, evidence: dict[str, Any]) -> dict[str, Any] | None:

@@ -146,6 +146,8 @@ def build_manifest(
             "dropped": capture.packets_dropped,
             "vxlan": capture.vxlan_packets,
             "bytes": capture.bytes_seen,
+            # VXLAN packets analysed by VNI: a VNI other than the session's is not this investigation's.
+            "vnis": {str(k): v for k, v in capture.vnis.items()} if capture.vnis is not None else None,
         },
         "engines": {name: info.to_dict() for name, info in sorted(capture.engines.items())},
         "engine_versions": dict(sorted(capture.engine_versions.items())),

@@ -66,6 +66,8 @@ class CaptureResult:
     bytes_seen: int | None = None  # bytes Suricata decoded (outer VXLAN packets included)
     capture_filter: dict[str, Any] | None = None  # CaptureFilter.to_dict(): mode, bpf, sensor_ip, note
     packet_log: PacketEvidence | None = None  # the pcap evidence files (None: not kept)
+    # VXLAN packets the engines analysed, by VNI (None: not known, e.g. live without pcap evidence).
+    vnis: dict[int, int] | None = None
 
     @property
     def engine_versions(self) -> dict[str, str | None]:

@@ -142,6 +142,7 @@ class PcapFile:
     packets: int
     first_ts: float | None
     last_ts: float | None
+    vnis: dict[int, int] = field(default_factory=dict)  # VXLAN packets by VNI
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -166,6 +167,15 @@ class PacketEvidence:
     @property
     def bytes_kept(self) -> int:
         return sum(f.bytes for f in self.files)
+
+    @property
+    def vnis_kept(self) -> dict[int, int]:
+        """VXLAN packets of the kept files, by VNI."""
+        total: dict[int, int] = {}
+        for f in self.files:
+            for vni, count in f.vnis.items():
+                total[vni] = total.get(vni, 0) + count
+        return dict(sorted(total.items()))
 
     @property
     def cap_reached(self) -> bool:
@@ -293,6 +303,7 @@ def collect_packet_log(
             path = path.rename(path.with_name(f"{FILENAME}.{seconds}.{micro:06d}.pcap"))
             evidence.pseudo_packets_removed += remove_pseudo_packets(path, capture_filter)
         info = inspect_capture(path, allow_empty=True)
-        files.append(PcapFile(path, path.name, info.bytes, info.sha256, info.packets, info.first_ts, info.last_ts))
+        files.append(PcapFile(path, path.name, info.bytes, info.sha256, info.packets, info.first_ts, info.last_ts,
+                              info.vnis))
     evidence.files = sorted(files, key=lambda f: (f.first_ts is None, f.first_ts or 0.0, f.name))
     return evidence

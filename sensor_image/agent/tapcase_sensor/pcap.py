@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -54,6 +55,8 @@ class PcapInfo:
     last_ts: float | None
     vxlan_packets: int
     linktypes: list[int] = field(default_factory=list)
+    # VXLAN packets by VNI (those the capture filter passes, when one is given).
+    vnis: dict[int, int] = field(default_factory=dict)
     matched_packets: int | None = None  # packets the capture filter passes (None: no filter given)
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +65,20 @@ class PcapInfo:
 
 def _udp_dport(linktype: int, data: bytes) -> int | None:
     """The UDP destination port of an IPv4/IPv6 packet, or None."""
+    udp = _udp(linktype, data)
+    return udp[0] if udp else None
+
+
+def vxlan_vni(linktype: int, data: bytes) -> int | None:
+    """The VNI of a VXLAN packet (UDP destination port 4789, I flag set), or None."""
+    udp = _udp(linktype, data)
+    if udp is None or udp[0] != VXLAN_PORT or len(data) < udp[1] + 16 or not data[udp[1] + 8] & 0x08:
+        return None
+    return int.from_bytes(data[udp[1] + 12 : udp[1] + 15], "big")
+
+
+def _udp(linktype: int, data: bytes) -> tuple[int, int] | None:
+    """(destination port, offset of the UDP header) of an IPv4/IPv6 UDP packet, or None."""
     offset = 0
     ethertype: int | None = None
     if linktype == LINKTYPE_ETHERNET:
@@ -97,11 +114,11 @@ def _udp_dport(linktype: int, data: bytes) -> int | None:
         frag = struct.unpack_from("!H", data, offset + 6)[0] & 0x1FFF
         if frag or len(data) < offset + ihl + 4:
             return None
-        return int(struct.unpack_from("!H", data, offset + ihl + 2)[0])
+        return int(struct.unpack_from("!H", data, offset + ihl + 2)[0]), offset + ihl
     if ethertype == 0x86DD:
         if len(data) < offset + 44 or data[offset + 6] != 17:
             return None
-        return int(struct.unpack_from("!H", data, offset + 42)[0])
+        return int(struct.unpack_from("!H", data, offset + 42)[0]), offset + 40
     return None
 
 
@@ -115,6 +132,7 @@ class _Scanner:
         self.offset = 0
         self.packets = 0
         self.vxlan = 0
+        self.vnis: Counter[int] = Counter()
         self.first_ts: float | None = None
         self.last_ts: float | None = None
         self.linktypes: list[int] = []
@@ -136,10 +154,17 @@ class _Scanner:
             self.first_ts = ts
         if self.last_ts is None or ts > self.last_ts:
             self.last_ts = ts
+        self.classify(linktype, data)
+
+    def classify(self, linktype: int, data: bytes) -> None:
         if _udp_dport(linktype, data) == VXLAN_PORT:
             self.vxlan += 1
-        if self.capture_filter is not None and self.capture_filter.matches(linktype, data):
+        passes = self.capture_filter is None or self.capture_filter.matches(linktype, data)
+        if self.capture_filter is not None and passes:
             self.matched += 1
+        vni = vxlan_vni(linktype, data) if passes else None
+        if vni is not None:
+            self.vnis[vni] += 1
 
     # -- classic pcap ---------------------------------------------------------------------
     def scan_pcap(self, fh: BinaryIO, magic: bytes) -> None:
@@ -242,10 +267,7 @@ class _Scanner:
                     raise SensorBadCapture(f"{self.path}: pcapng simple packet before any interface")
                 linktype, _tick = interfaces[0]
                 self.packets += 1
-                if _udp_dport(linktype, body[4:]) == VXLAN_PORT:
-                    self.vxlan += 1
-                if self.capture_filter is not None and self.capture_filter.matches(linktype, body[4:]):
-                    self.matched += 1
+                self.classify(linktype, body[4:])
 
 
 def _if_tsresol(options: bytes, endian: str) -> float:
@@ -305,4 +327,5 @@ def inspect_capture(
         vxlan_packets=scanner.vxlan,
         linktypes=scanner.linktypes,
         matched_packets=scanner.matched if capture_filter is not None else None,
+        vnis=dict(sorted(scanner.vnis.items())),
     )

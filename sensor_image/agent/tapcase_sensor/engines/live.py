@@ -336,6 +336,8 @@ class LiveEngines(Engines):
             bytes_seen=_largest(final, before, "decoder.bytes"),
             capture_filter=capture_filter.to_dict(),
             packet_log=packets,
+            # Suricata counts no VNIs: the kept packets tell them (all of them unless the cap was reached).
+            vnis=packets.vnis_kept if packets.files else None,
         )
         return self._result
 

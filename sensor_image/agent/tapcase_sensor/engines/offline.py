@@ -246,6 +246,7 @@ class OfflineEngines(Engines):
             bytes_seen=self._bytes_seen,
             capture_filter=self.capture_filter.to_dict(),
             packet_log=packets,
+            vnis=self.capture.vnis,
         )
         return self._result
 
