@@ -225,8 +225,10 @@ def to_json(arr: pa.Array) -> tuple[pa.Array, Rows]:
     if pa.types.is_floating(t):
         text = pc.cast(arr, pa.string())
         magnitude = pc.abs(arr)
-        # repr() and Arrow agree (shortest round-trip digits, plain notation) in this range only
-        plain = pc.or_(pc.and_(pc.greater_equal(magnitude, 1e-4), pc.less(magnitude, 1e15)), pc.equal(arr, 0))
+        # repr() writes plain digits in this range (Arrow too, unless it picks an exponent: then
+        # the row goes the Python way); both write the shortest digits that read back the same.
+        plain = pc.or_(pc.and_(pc.greater_equal(magnitude, 1e-4), pc.less(magnitude, 1e16)), pc.equal(arr, 0))
+        plain = pc.and_(plain, pc.invert(pc.match_substring(text, "e")))
         bad = _true_where(pc.and_(arr.is_valid(), pc.invert(plain)))
         integral = _true_where(pc.match_substring_regex(text, _INTEGRAL))
         text = pc.if_else(integral, _concat(text, ".0"), text)
