@@ -367,7 +367,7 @@ class Curator:
         row_group_rows: int = 131072,
         file_rows: int = 4_000_000,
         max_buffered_rows: int = 65536,
-        max_buffered_bytes: int = 64 << 20,
+        max_buffered_bytes: int = 32 << 20,
     ) -> None:
         self.root = Path(root)
         self.investigation_id = check_investigation_id(investigation_id)
