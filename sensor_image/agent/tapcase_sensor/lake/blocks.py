@@ -34,6 +34,7 @@ class Block:
     open_tail: bool = False  # the last line has no newline: it ends the file
     _lines: list[bytes] | None = None
     numbers: list[int] | Any | None = None  # a list, or a pyarrow integer array
+    event_type: str | None = None  # every line's, when the block is one event type's group
 
     @property
     def lines(self) -> list[bytes]:
@@ -64,7 +65,9 @@ class Block:
         """The lines ``start:stop`` as a block of their own."""
         lines = self.lines
         numbers = [self.line_number(i) for i in range(start, min(stop, len(lines)))]
-        return Block.of_lines(lines[start:stop], numbers, self.open_tail and stop >= len(lines))
+        block = Block.of_lines(lines[start:stop], numbers, self.open_tail and stop >= len(lines))
+        block.event_type = self.event_type
+        return block
 
 
 @dataclass(frozen=True)
@@ -206,4 +209,6 @@ class EventTypeGroups:
         open_tail = self._tail and self._tail_key == key
         if open_tail:
             self._tail = False
-        return Block.of_lines(lines, numbers, open_tail)
+        block = Block.of_lines(lines, numbers, open_tail)
+        block.event_type = key.decode("ascii", "replace") if key is not None else None
+        return block

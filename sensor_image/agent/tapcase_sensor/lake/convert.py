@@ -37,8 +37,8 @@ from tapcase_sensor.lake.blocks import (
     read_blocks,
 )
 from tapcase_sensor.lake.native import (
-    EVE_READ_SCHEMA,
     eve_columns,
+    eve_read_schema,
     parse_block,
     zeek_columns,
     zeek_is_iso,
@@ -159,7 +159,7 @@ class _Converter:
         if isinstance(block.data, bytes) and not block.data.strip():
             return
         try:
-            tab = parse_block(block.data, EVE_READ_SCHEMA if self.eve else None)
+            tab = parse_block(block.data, eve_read_schema(block.event_type) if self.eve else None)
         except pa.ArrowException:
             self._halve(block)
             return

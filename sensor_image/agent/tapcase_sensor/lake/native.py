@@ -37,12 +37,21 @@ from tapcase_sensor.lake.writer import arrow_schema, arrow_type, known_keys
 # Strings Arrow would otherwise read as timestamps when a whole block of them has no fraction
 # ("2024-01-01T00:00:00"): the text must stay as written.
 _STRING = pa.string()
-EVE_READ_SCHEMA = pa.schema([
-    ("timestamp", _STRING),
-    ("event_type", _STRING),
-    ("flow", pa.struct([("start", _STRING), ("end", _STRING)])),
-    ("tls", pa.struct([("notbefore", _STRING), ("notafter", _STRING)])),
-])
+_TIMES = {
+    "flow": pa.field("flow", pa.struct([("start", _STRING), ("end", _STRING)])),
+    "tls": pa.field("tls", pa.struct([("notbefore", _STRING), ("notafter", _STRING)])),
+}
+EVE_READ_SCHEMA = pa.schema([("timestamp", _STRING), ("event_type", _STRING), *_TIMES.values()])
+_EVE_READ_SCHEMAS = {key: pa.schema([("timestamp", _STRING), ("event_type", _STRING), field]) for key, field in _TIMES.items()}
+_EVE_READ_OTHERS = pa.schema([("timestamp", _STRING), ("event_type", _STRING)])
+
+
+def eve_read_schema(event_type: str | None) -> pa.Schema:
+    """The types given to Arrow for a block of EVE lines, all of ``event_type`` when given
+    (an absent column costs time for every row: only the ones the event type may hold)."""
+    if event_type is None or event_type in ("alert", "anomaly", "drop"):
+        return EVE_READ_SCHEMA
+    return _EVE_READ_SCHEMAS.get(event_type, _EVE_READ_OTHERS)
 
 
 def parse_block(data: bytes, read_schema: pa.Schema | None = None) -> pa.Table:
