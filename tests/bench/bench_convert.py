@@ -6,13 +6,15 @@ Every figure comes from its own child process (``--child SPEC``), pinned to one 
 thread pools at one thread, converting one kind of log the way the sensor does
 (:func:`tapcase_sensor.lake.curate.curate`): Suricata EVE (``eve.json``), or Zeek JSON (every Zeek
 log of the folder, one table after the other). A child reports the bytes it read (uncompressed),
-rows, wall and CPU seconds and its peak resident memory (``ru_maxrss``: it includes the ~70 MB of
-the interpreter and libraries, reported apart as ``base``). Runs:
+rows, wall and CPU seconds and its peak resident memory (``VmHWM``: it includes the ~70 MB of the
+interpreter and libraries, reported apart as ``base``). Runs:
 
 * native, on the logs and on the same logs written ``--repeat`` times (peak memory at two sizes:
   it must not grow with the input);
 * the Python way (``native=False``: ``json.loads`` and dicts -> Arrow, the previous conversion) on
   the logs, for comparison;
+* real Suricata 7 EVE lines (the suricata-verify outputs of ../shared/data, stats events left
+  out) written over to ~100 MB: a richer mix than the synthetic logs (DNS answers, HTTP, alerts);
 * real Zeek logs in the shapes that stay on the Python way (JSON with ISO times, TSV): the brimdata
   WRCCDC logs of ../shared/data, when present.
 
@@ -51,6 +53,18 @@ def _uncompressed_bytes(path: Path) -> int:
     return total
 
 
+def _peak_rss_mb() -> float:
+    """This process image's peak resident memory (VmHWM). Not ru_maxrss: Linux carries the parent's
+    peak over fork and exec into it, so a child of a big parent would report the parent's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
     """One conversion in this process, on one CPU (runs in the child)."""
     os.sched_setaffinity(0, {spec["cpu"]})
@@ -60,7 +74,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     pa.set_io_thread_count(1)
     from tapcase_sensor.lake.curate import curate, discover_logs
 
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _peak_rss_mb()
     sources, _ = discover_logs(spec["logs"])
     wanted = "suricata" if spec["kind"] == "suricata-eve" else "zeek"
     sources = [s for s in sources if s.kind == wanted]
@@ -70,13 +84,13 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = curate(sources, out, "bench-convert", native=spec["native"])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_rss_mb()
     parquet = sum(p.stat().st_size for p in result.files)
     shutil.rmtree(out, ignore_errors=True)
     return {
         "bytes": bytes_in, "rows": sum(result.rows.values()),
         "python_rows": sum(s["python_rows"] for s in result.sources), "parquet_bytes": parquet,
-        "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 1024, "base_rss_mb": base / 1024,
+        "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak, "base_rss_mb": base,
     }
 
 
@@ -107,6 +121,24 @@ def repeat_logs(logs: Path, dest: Path, times: int) -> Path:
         with (dest / path.name).open("wb") as fh:
             for _ in range(times):
                 fh.write(data)
+    return dest
+
+
+def real_eve(dest: Path, size_mb: float = 100.0) -> Path | None:
+    """Real Suricata 7.0.10 EVE lines (../shared/data/suri-out: flows, DNS v2, HTTP, TLS, alerts,
+    fileinfo...), without the per-run stats events, written over until ``size_mb``."""
+    from tests.conftest import SHARED_DATA
+
+    files = sorted((SHARED_DATA / "suri-out").rglob("eve.json"))
+    lines = [line for path in files for line in path.read_bytes().splitlines()
+             if line.strip() and b'"event_type":"stats"' not in line]
+    if not lines:
+        return None
+    blob = b"\n".join(lines) + b"\n"
+    dest.mkdir(parents=True, exist_ok=True)
+    with (dest / "eve.json").open("wb") as fh:
+        for _ in range(max(1, round(size_mb * MB / len(blob)))):
+            fh.write(blob)
     return dest
 
 
@@ -142,6 +174,9 @@ def conversion_figures(logs: Path, *, repeat: int = 3, label: str = "synthetic",
                 runs.append((kind, big, True, f"{label}, the same x{repeat}"))
         for kind in ("suricata-eve", "zeek-json"):
             runs.append((kind, logs, False, f"{label}, {size:.0f} MB of logs"))
+        real_mix = real_eve(work / "real-eve")
+        if real_mix is not None:
+            runs.append(("suricata-eve", real_mix, True, "suricata-verify (real), ~100 MB"))
         for kind in ("zeek-json-iso", "zeek-tsv"):
             real = _real_zeek(kind)
             if real is not None:
@@ -164,6 +199,7 @@ def conversion_figures(logs: Path, *, repeat: int = 3, label: str = "synthetic",
             shutil.rmtree(work, ignore_errors=True)
         else:
             shutil.rmtree(work / "repeated", ignore_errors=True)
+            shutil.rmtree(work / "real-eve", ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -190,11 +190,26 @@ def _struct_to_map(arr: pa.StructArray, target: pa.MapType) -> tuple[pa.Array, R
 # json.dumps (ensure_ascii) escapes everything outside printable ASCII: such strings go the
 # Python way rather than being escaped here.
 _NOT_PRINTABLE_ASCII = r"[^\x20-\x7e]"
+_TO_ESCAPE = r'[^\x20-\x7e]|["\\]'
 _INTEGRAL = r"^-?[0-9]+$"
+_NULL = pa.scalar(None, pa.string())
+_PLAIN_BYTES = bytes(b for b in range(0x20, 0x7F) if b not in b'"\\')
+
+
+def _may_need_escapes(arr: pa.Array) -> bool:
+    """Whether any string of ``arr`` holds a byte json.dumps escapes (a check of the data buffer
+    at once: cheaper than a regex row by row; a sliced array's buffer may say yes for nothing)."""
+    buffers = arr.buffers()
+    data = buffers[2] if len(buffers) > 2 else None
+    return data is not None and data.size > 0 and bool(data.to_pybytes().translate(None, _PLAIN_BYTES))
 
 
 def _concat(*parts: object) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
+
+
+def _wrap(text: pa.Array, prefix: str, suffix: str) -> pa.Array:
+    return _concat(prefix, text, suffix) if prefix or suffix else text
 
 
 def join_present(parts: list[pa.Array], separator: str = ",") -> pa.Array:
@@ -203,8 +218,12 @@ def join_present(parts: list[pa.Array], separator: str = ",") -> pa.Array:
     Not ``binary_join_element_wise(..., null_handling="skip")``: pyarrow 26 drops the rows where
     every input is null from its output (the result is shorter than the inputs).
     """
-    pieces = [pc.fill_null(_concat(part, separator), "") for part in parts]
-    joined = pc.binary_join_element_wise(*pieces, "")
+    return _join_pieces([pc.fill_null(_concat(part, separator), "") for part in parts], separator)
+
+
+def _join_pieces(pieces: list[pa.Array], separator: str = ",") -> pa.Array:
+    """Pieces that each end with ``separator`` (or are ``""``), joined, the last separator cut."""
+    joined = pieces[0] if len(pieces) == 1 else pc.binary_join_element_wise(*pieces, "")
     return pc.utf8_slice_codeunits(joined, 0, -len(separator))
 
 
@@ -214,14 +233,19 @@ def to_json(arr: pa.Array) -> tuple[pa.Array, Rows]:
     Objects keep the keys of the row in the block's key order (JSON-equal to the Python output;
     byte-equal when the key order is the same in every row); a key with a null value is left out.
     """
+    return _json(arr, "", "")
+
+
+def _json(arr: pa.Array, prefix: str, suffix: str) -> tuple[pa.Array, Rows]:
+    """``prefix`` + the JSON text of each value + ``suffix`` (null for a null value)."""
     t = arr.type
     n = len(arr)
     if pa.types.is_null(t):
         return pa.nulls(n, pa.string()), None
     if pa.types.is_boolean(t):
-        return pc.if_else(arr, "true", "false"), None
+        return pc.if_else(arr, f"{prefix}true{suffix}", f"{prefix}false{suffix}"), None
     if pa.types.is_integer(t):
-        return pc.cast(arr, pa.string()), None
+        return _wrap(pc.cast(arr, pa.string()), prefix, suffix), None
     if pa.types.is_floating(t):
         text = pc.cast(arr, pa.string())
         magnitude = pc.abs(arr)
@@ -231,32 +255,34 @@ def to_json(arr: pa.Array) -> tuple[pa.Array, Rows]:
         plain = pc.and_(plain, pc.invert(pc.match_substring(text, "e")))
         bad = _true_where(pc.and_(arr.is_valid(), pc.invert(plain)))
         integral = _true_where(pc.match_substring_regex(text, _INTEGRAL))
-        text = pc.if_else(integral, _concat(text, ".0"), text)
+        text = pc.if_else(integral, _concat(prefix, text, ".0" + suffix), _wrap(text, prefix, suffix))
         return text, bad if any_true(bad) else None
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        bad = _true_where(pc.match_substring_regex(arr, _NOT_PRINTABLE_ASCII))
-        text = pc.replace_substring(arr, "\\", "\\\\")
-        text = pc.replace_substring(text, '"', '\\"')
-        return _concat('"', text, '"'), bad if any_true(bad) else None
+        bad = None
+        if _may_need_escapes(arr) and any_true(_true_where(pc.match_substring_regex(arr, _TO_ESCAPE))):
+            bad = _true_where(pc.match_substring_regex(arr, _NOT_PRINTABLE_ASCII))
+            bad = bad if any_true(bad) else None
+            arr = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        return _wrap(arr, prefix + '"', '"' + suffix), bad
     if pa.types.is_list(t):
         offsets, values = list_parts(arr)
-        text, value_bad = to_json(values)
+        text, value_bad = _json(values, "", "")
         text = pc.fill_null(text, "null")
         mask = arr.is_null() if arr.null_count else None
         joined = pc.binary_join(pa.ListArray.from_arrays(offsets, text, mask=mask), ",")
-        return _concat("[", joined, "]"), rows_of_values(offsets, value_bad, n)
+        return _wrap(joined, prefix + "[", "]" + suffix), rows_of_values(offsets, value_bad, n)
     if pa.types.is_struct(t):
-        parts, bad = [], None
+        pieces, bad = [], None
         for index, field in enumerate(t):
-            text, child_bad = to_json(arr.field(index))
-            parts.append(_concat(json.dumps(field.name) + ":", text))
+            text, child_bad = _json(arr.field(index), json.dumps(field.name) + ":", ",")
+            pieces.append(pc.fill_null(text, ""))
             bad = rows_or(bad, child_bad)
-        if parts:
-            out = _concat("{", join_present(parts), "}")
+        if pieces:
+            out = _wrap(_join_pieces(pieces), prefix + "{", "}" + suffix)
         else:
-            out = pa.array(["{}"] * n, pa.string())
+            out = pa.array([prefix + "{}" + suffix] * n, pa.string())
         if arr.null_count:
-            out = pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.string()))
+            out = pc.if_else(arr.is_valid(), out, _NULL)
         return out, _masked(bad, arr)
     mask = arr.is_valid() if arr.null_count < n else None
     return pa.nulls(n, pa.string()), mask
@@ -279,17 +305,17 @@ def extra_json(columns: dict[str, pa.Array], n: int) -> tuple[pa.Array, Rows]:
     """The ``extra`` column: each row's unknown keys as one JSON object, keys sorted (null if none)."""
     if not columns:
         return pa.nulls(n, pa.string()), None
-    parts, bad = [], None
+    pieces, bad = [], None
     for name in sorted(columns):
         column = columns[name]
         if leaves(column.type) > MAX_VECTORISED_LEAVES:
             bad = rows_or(bad, column.is_valid())
             continue
-        text, part_bad = to_json(column)
-        parts.append(_concat(json.dumps(name) + ":", text))
+        text, part_bad = _json(column, json.dumps(name) + ":", ",")
+        pieces.append(pc.fill_null(text, ""))
         bad = rows_or(bad, part_bad)
-    if not parts:
+    if not pieces:
         return pa.nulls(n, pa.string()), bad
-    body = join_present(parts)
-    out = pc.if_else(_true_where(pc.equal(body, "")), pa.scalar(None, pa.string()), _concat("{", body, "}"))
+    body = _join_pieces(pieces)
+    out = pc.if_else(_true_where(pc.equal(body, "")), _NULL, _concat("{", body, "}"))
     return out, bad
