@@ -60,7 +60,18 @@ def _copy_btest(folder: str, dest: Path) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("dataset", ["suri-out", "zeek-docs", "btest-http-json", "eve-dns-shapes", "planted"])
+def _brim_json_head(dest: Path, lines: int = 3000) -> Path:
+    """The first lines of each brimdata Zeek JSON log (ISO times, _path, _write_ts), gzip kept."""
+    dest.mkdir(parents=True)
+    for path in sorted(shared("zeek", "brimdata-zed-sample-data", "zeek-json").glob("*.json.gz")):
+        head = gzip.decompress(path.read_bytes()).split(b"\n")[:lines]
+        (dest / path.name).write_bytes(gzip.compress(b"\n".join(head) + b"\n"))
+    return dest
+
+
+@pytest.mark.parametrize(
+    "dataset", ["suri-out", "zeek-docs", "btest-http-json", "eve-dns-shapes", "planted", "brim-iso-json"]
+)
 def test_native_and_python_paths_give_the_same_rows(tmp_path, dataset):
     if dataset == "suri-out":  # real Suricata 7.0.10 EVE: alerts, flows, DNS v2, TLS, stats...
         logs = shared("suri-out")
@@ -69,6 +80,8 @@ def test_native_and_python_paths_give_the_same_rows(tmp_path, dataset):
     elif dataset == "btest-http-json":  # Zeek's own JSON with non-printable characters, a banner line
         logs = _copy_btest("http-non-printable-json", tmp_path / "logs")
         (logs / "http.log.tsv").unlink()
+    elif dataset == "brim-iso-json":  # real Zeek 6.2 JSON with ISO times, _path and _write_ts
+        logs = _brim_json_head(tmp_path / "logs")
     elif dataset == "eve-dns-shapes":  # Suricata 7 and 8 DNS, alert-nested DNS, grouped answers
         logs = tmp_path / "logs"
         logs.mkdir()
@@ -79,8 +92,8 @@ def test_native_and_python_paths_give_the_same_rows(tmp_path, dataset):
     native, a, b = _both(logs, tmp_path, block_bytes=16384)
     _assert_same(a, b)
     assert sum(native.rows.values()) > 0
-    if dataset == "planted":  # all of it natively
-        assert all(s["python_rows"] == 0 for s in native.sources)
+    if dataset in ("planted", "brim-iso-json"):  # all of it natively
+        assert all(s["python_rows"] == 0 for s in native.sources), native.sources
     if dataset == "suri-out":  # stats events (hundreds of counters) go the Python way, the rest not
         stats = sum(len(rows) for part, rows in a.items() if part.endswith("event_type=stats"))
         assert sum(s["python_rows"] for s in native.sources) == stats == 31

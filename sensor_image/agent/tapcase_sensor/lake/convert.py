@@ -12,8 +12,7 @@ Two exceptions to "an invalid line fails the conversion": a last line without a 
 not valid JSON (an engine stopped mid-write) and a line longer than ``max_line_bytes`` are not
 curated, and are reported in :attr:`SourceReport.skipped` (the raw log stays the evidence).
 
-Zeek JSON with ISO-8601 times (``_path``, not what the sensor's Zeek writes) is converted the Python
-way line by line, and Zeek TSV by :class:`tapcase_sensor.logs.ZeekLog`, as before.
+Zeek TSV is converted by :class:`tapcase_sensor.logs.ZeekLog`, as before.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ from tapcase_sensor.lake.native import (
     eve_read_schema,
     parse_block,
     zeek_columns,
-    zeek_is_iso,
 )
 from tapcase_sensor.lake.schema import SURICATA_TABLE, Table, suricata_partition, table_for_zeek_log
 from tapcase_sensor.lake.writer import Curator, records_to_batch
@@ -153,9 +151,6 @@ class _Converter:
                 self._read(group)
 
     def _read(self, block: Block) -> None:
-        if not self.native:  # the file turned out to be of a shape read the Python way
-            self._python_lines(block)
-            return
         if isinstance(block.data, bytes) and not block.data.strip():
             return
         try:
@@ -178,10 +173,6 @@ class _Converter:
         if self.eve:
             curated, partitions, bad = eve_columns(tab)
         else:
-            if zeek_is_iso(tab):  # the ISO shape: the whole file goes the Python way
-                self.native = False
-                self._python_lines(block)
-                return
             (curated, bad), partitions = zeek_columns(tab, self.table), None
         if any_true(bad):
             assert bad is not None

@@ -26,7 +26,7 @@ from typing import Any
 
 from tapcase_sensor.lake.convert import curate_source
 from tapcase_sensor.lake.schema import check_investigation_id, table_for_zeek_log
-from tapcase_sensor.lake.writer import (  # noqa: F401 - the public names of curation
+from tapcase_sensor.lake.writer import (  # the public names of curation, re-exported
     COMPRESSION,
     COMPRESSION_LEVEL,
     Curator,
@@ -35,6 +35,11 @@ from tapcase_sensor.lake.writer import (  # noqa: F401 - the public names of cur
     coerce,
 )
 from tapcase_sensor.logs import ZeekLog, detect_zeek_log_type, read_eve, sniff_format
+
+__all__ = [
+    "COMPRESSION", "COMPRESSION_LEVEL", "CurateResult", "Curator", "LogSource", "arrow_schema", "arrow_type",
+    "coerce", "curate", "discover_logs",
+]
 
 # Options of the conversion itself (the others go to Curator).
 _CONVERT_OPTIONS = ("native", "block_bytes", "max_line_bytes")

@@ -25,9 +25,12 @@ import pyarrow.json as pj
 
 from tapcase_sensor.lake.arrow_conform import (
     Rows,
+    any_true,
     conform,
     extra_json,
     first_of,
+    list_parts,
+    rows_of_values,
     rows_or,
     single_or_empty,
 )
@@ -104,26 +107,68 @@ def _curated(table: Table, cols: dict[str, pa.Array], n: int, special: dict[str,
 # ---------------------------------------------------------------------------------------------
 
 
-def zeek_is_iso(tab: pa.Table) -> bool:
-    """A block of the JSON shape with ISO-8601 times (json-streaming-logs, brimdata)."""
-    if "ts" in tab.column_names:
-        typ = tab.schema.field("ts").type
-        return pa.types.is_string(typ) or pa.types.is_timestamp(typ)
-    return "_path" in tab.column_names
-
-
 def zeek_columns(tab: pa.Table, table: Table) -> tuple[pa.Table, Rows]:
-    """A block of stock Zeek JSON (epoch ``ts``) -> the curated table, in block order."""
+    """A block of Zeek JSON -> the curated table, in block order.
+
+    Stock JSON (epoch ``ts``) as it is; the shape with ISO-8601 times (``_path``, string ``ts``)
+    as ZeekLog reads it: every top-level string that looks like an ISO time becomes epoch seconds.
+    """
     cols = _columns(tab)
     n = tab.num_rows
-    bad = None
-    path = cols.get("_path")
-    if path is not None:  # a record with _path and no ts: the ISO shape's rules (Python path)
-        ts = cols.get("ts")
-        no_ts = ts.is_null() if ts is not None else _all_rows(n)
-        bad = pc.and_(path.is_valid(), no_ts)
+    ts = cols.get("ts")
+    if ts is not None and (pa.types.is_string(ts.type) or pa.types.is_timestamp(ts.type)):
+        bad = _zeek_iso(cols, table, n)
+    else:
+        bad = None
+        path = cols.get("_path")
+        if path is not None:  # _path and no ts: the ISO shape's rules for that record (Python path)
+            no_ts = ts.is_null() if ts is not None else _all_rows(n)
+            bad = pc.and_(path.is_valid(), no_ts)
     curated, column_bad = _curated(table, cols, n, {})
     return curated, rows_or(bad, column_bad)
+
+
+# logs._looks_iso: what ZeekLog turns into epoch seconds in a record of the ISO shape.
+_LOOKS_ISO = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+
+
+def _zeek_iso(cols: dict[str, pa.Array], table: Table, n: int) -> Rows:
+    """ISO times of a block of the ISO shape -> epoch seconds, in ``cols`` (in place).
+
+    Converted here: ISO strings of ``double`` columns (Zeek ``time`` fields) written to the
+    microsecond. To the Python way: a record without ``ts``, ISO strings elsewhere (a string
+    column, a list, an unknown key) or with more digits, a non-ISO string in a time column, and
+    times Arrow already read as timestamps (their text is gone).
+    """
+    schema = arrow_schema(table)
+    targets = {c.source: schema.field(c.name).type for c in table.columns if c.source != "*"}
+    bad: Rows = cols["ts"].is_null() if cols["ts"].null_count else None
+    for name, col in list(cols.items()):
+        typ = col.type
+        if name in ("_path", "_write_ts") or col.null_count == len(col):
+            continue
+        if pa.types.is_timestamp(typ):
+            bad = rows_or(bad, col.is_valid())
+        elif pa.types.is_list(typ) and pa.types.is_string(typ.value_type):
+            offsets, values = list_parts(col)
+            looks = pc.fill_null(pc.match_substring_regex(values, _LOOKS_ISO), False)
+            bad = rows_or(bad, rows_of_values(offsets, looks, n))
+        elif pa.types.is_string(typ):
+            looks = pc.fill_null(pc.match_substring_regex(col, _LOOKS_ISO), False)
+            if not any_true(looks):
+                continue
+            if not pa.types.is_floating(targets.get(name, pa.null())):
+                bad = rows_or(bad, looks)
+                continue
+            exact = pc.fill_null(pc.match_substring_regex(col, _ISO_US), False)
+            bad = rows_or(bad, pc.and_(col.is_valid(), pc.invert(exact)))
+            try:
+                micros = pc.cast(pc.cast(pc.if_else(exact, col, _NULL_STRING), pa.timestamp("us", tz="UTC")), pa.int64())
+            except pa.ArrowInvalid:  # e.g. month 13: the Python way decides
+                bad = rows_or(bad, col.is_valid())
+                continue
+            cols[name] = pc.divide(pc.cast(micros, pa.float64()), 1e6)
+    return bad
 
 
 # ---------------------------------------------------------------------------------------------
