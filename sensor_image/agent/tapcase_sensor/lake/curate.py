@@ -3,7 +3,7 @@
 Each log file is converted by :func:`tapcase_sensor.lake.convert.curate_source`: Zeek JSON and
 Suricata EVE natively, with pyarrow's JSON reader and vectorised Arrow compute (blocks of lines,
 no Python object per record), the rare rows Arrow cannot give exactly the Python way; Zeek TSV
-(and Zeek JSON with ISO times) the Python way (:mod:`tapcase_sensor.logs`). Both give the same
+the Python way (:mod:`tapcase_sensor.logs`). Both give the same
 rows: the columns of :mod:`tapcase_sensor.lake.schema`, values that do not fit their column coerced
 (``"42"`` -> 42) or NULL rather than failing (the raw logs stay the evidence), unknown keys as JSON
 in ``extra``. :class:`Curator` (:mod:`.writer`) writes one Parquet dataset per table and partition:

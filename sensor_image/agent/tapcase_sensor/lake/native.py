@@ -4,8 +4,8 @@ A block is read by :func:`parse_block` (pyarrow's JSON reader, one call per bloc
 from the block except a few strings named below) and turned into the curated columns by
 :func:`zeek_columns` / :func:`eve_columns`, which do what the Python path does record by record:
 
-* Zeek (stock JSON, epoch ``ts``): dotted keys are the column sources (``id.orig_h``), ``ts`` an
-  epoch number (an integer becomes a double); records with ISO times take the Python path;
+* Zeek JSON: dotted keys are the column sources (``id.orig_h``), ``ts`` an epoch number (an
+  integer becomes a double); in the shape with ISO times, the times of time columns as epoch;
 * EVE: ``ts`` (epoch double) from ``timestamp`` or, for ``flow`` records, from ``flow.start``; the
   DNS object in one shape for Suricata 7 (DNS log v2: ``type`` query/answer, top-level ``rrname``)
   and 8 (v3: ``type`` request/response, ``queries[]``); ``alert.metadata`` as a map; the
