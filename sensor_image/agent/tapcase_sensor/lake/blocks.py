@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 DEFAULT_BLOCK_BYTES = 4 << 20
 DEFAULT_MAX_LINE_BYTES = 64 << 20
@@ -29,36 +29,29 @@ class Block:
     A block made of chosen lines (:meth:`of_lines`) knows each line's number in ``numbers``.
     """
 
-    data: bytes | Any  # bytes, or a pyarrow Buffer (a block made by Arrow kernels)
+    data: bytes
     first_line: int
     open_tail: bool = False  # the last line has no newline: it ends the file
     _lines: list[bytes] | None = None
-    numbers: list[int] | Any | None = None  # a list, or a pyarrow integer array
+    numbers: list[int] | None = None
     event_type: str | None = None  # every line's, when the block is one event type's group
 
     @property
     def lines(self) -> list[bytes]:
         """The lines (without their newline), blank ones included."""
         if self._lines is None:
-            data = self.data if isinstance(self.data, bytes) else self.data.to_pybytes()
-            lines = data.split(b"\n")
+            lines = self.data.split(b"\n")
             if not self.open_tail and lines and lines[-1] == b"":
                 lines.pop()
             self._lines = lines
         return self._lines
 
     def line_number(self, index: int) -> int:
-        if self.numbers is None:
-            return self.first_line + index
-        if not isinstance(self.numbers, list):
-            self.numbers = self.numbers.to_pylist()
-        return int(self.numbers[index])
+        return self.numbers[index] if self.numbers is not None else self.first_line + index
 
     @classmethod
     def of_lines(cls, lines: list[bytes], numbers: list[int], open_tail: bool) -> Block:
-        data = b"\n".join(lines)
-        if not open_tail:
-            data += b"\n"
+        data = b"\n".join(lines if open_tail else [*lines, b""])
         return cls(data, numbers[0] if numbers else 0, open_tail, lines, numbers)
 
     def part(self, start: int, stop: int) -> Block:
@@ -181,9 +174,12 @@ class EventTypeGroups:
 
     def add(self, block: Block) -> list[Block]:
         lines = block.lines
+        if not lines:
+            return []
         first = block.first_line
         find = bytes.find
         groups = self._groups
+        before = {key: len(group[0]) for key, group in groups.items()}
         key: bytes | None = None
         for index, line in enumerate(lines):
             at = find(line, _EVENT_TYPE_TEXT)
@@ -193,9 +189,12 @@ class EventTypeGroups:
                 group = groups[key] = ([], [], [0])
             group[0].append(line)
             group[1].append(first + index)
-            group[2][0] += len(line) + 1
-        if block.open_tail and lines:
+        if block.open_tail:
             self._tail, self._tail_key = True, key
+        # bytes per group: the block's mean line size (cheaper than a len() per line)
+        mean = len(block.data) / len(lines)
+        for key, group in groups.items():
+            group[2][0] += round((len(group[0]) - before.get(key, 0)) * mean)
         out = [self._take(k) for k, g in list(groups.items()) if g[2][0] >= self.group_bytes]
         while groups and sum(g[2][0] for g in groups.values()) > self.max_pending_bytes:
             out.append(self._take(max(groups, key=lambda k: groups[k][2][0])))

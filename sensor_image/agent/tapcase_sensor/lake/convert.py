@@ -151,7 +151,7 @@ class _Converter:
                 self._read(group)
 
     def _read(self, block: Block) -> None:
-        if isinstance(block.data, bytes) and not block.data.strip():
+        if not block.data or block.data.isspace():
             return
         try:
             tab = parse_block(block.data, eve_read_schema(block.event_type) if self.eve else None)
