@@ -4,19 +4,22 @@
 
 1. generates ``--size-mb`` of synthetic Zeek (stock JSON) and Suricata EVE logs with the planted
    patterns of tests/lake/synth.py (deterministic seed);
-2. curates them to Parquet (ZSTD) as the sensor does and prints the conversion throughput, peak
-   memory and the Parquet size against the raw JSON;
-3. for every query of the pack, finds with sqlglot the columns each table reference reads (and
+2. prints the conversion figures of tests/bench/bench_convert.py: MB/s and peak memory on one core,
+   Suricata EVE and Zeek JSON apart, each in its own process, at two sizes (the logs, and the same
+   written ``--repeat`` times), the Python way for comparison, and the Zeek shapes that stay on it;
+3. curates all the logs to Parquet (ZSTD) in this process as the sensor does and prints the
+   Parquet size against the raw JSON;
+4. for every query of the pack, finds with sqlglot the columns each table reference reads (and
    the ``event_type`` partitions it is pinned to) and prints the bytes Athena would scan on the
    Parquet (the column chunks of those columns, from the Parquet footers) against the bytes of
    the raw JSON the same references would read (whole files: JSON cannot be read by column);
-4. runs the pack on the Parquet with the local engine and prints the time it took.
+5. runs the pack on the Parquet with the local engine and prints the time it took.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
 import shutil
 import tempfile
 import time
@@ -32,6 +35,7 @@ from tapcase.analyze import DATABASE, duckdb_connection, run_pack
 from tapcase_sensor.lake.curate import curate, discover_logs
 from tapcase_sensor.lake.schema import CURATED_PREFIX, SURICATA_EVENT_TYPES, TABLES
 from tapcase_sensor.lake.views import create_parquet_views
+from tests.bench.bench_convert import conversion_figures
 from tests.lake.synth import PLANTED, generate
 from workflow.querypack import render_pack
 
@@ -160,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep the logs and Parquet in this folder")
     parser.add_argument("--workers", type=int, default=1, help="curation processes (one table per process)")
+    parser.add_argument("--repeat", type=int, default=3, help="conversion figures: the second size, the logs x N")
+    parser.add_argument("--json", type=Path, help="write the conversion figures to this file too")
     args = parser.parse_args(argv)
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="tapcase-bench-"))
@@ -174,18 +180,20 @@ def main(argv: list[str] | None = None) -> int:
         raw_total = info["bytes"]
         print(f"generated {_mb(raw_total)} of JSON logs ({', '.join(info['files'])}) in {gen_seconds:.1f} s")
 
+        figures = conversion_figures(logs, repeat=args.repeat, work=work)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1) + "\n")
+        print()
+
         sources, _ = discover_logs(logs)
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.monotonic()
         result = curate(sources, out, investigation_id, workers=args.workers)
         seconds = time.monotonic() - started
-        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         parquet_total = sum(p.stat().st_size for p in result.files)
         rows = sum(result.rows.values())
         print(
-            f"conversion: {rows:,} records, {_mb(raw_total)} in {seconds:.1f} s = "
-            f"{raw_total / MB / seconds:.1f} MB/s ({rows / seconds:,.0f} records/s); "
-            f"peak RSS {max(rss_before, rss_after) / 1024:.0f} MB"
+            f"all the logs curated at once (workers={args.workers}, threads as Arrow chooses): {rows:,} records, "
+            f"{_mb(raw_total)} in {seconds:.1f} s = {raw_total / MB / seconds:.1f} MB/s ({rows / seconds:,.0f} records/s)"
         )
         print(
             f"size: raw JSON {_mb(raw_total)}, Parquet ZSTD {_mb(parquet_total)} "
