@@ -17,12 +17,19 @@ import zipfile
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tapcase.localcloud.cfn import Evaluator, TemplateError, load_template, references
 
-if TYPE_CHECKING:
-    from tapcase.localcloud.cloud import LocalCloud
+
+class CloudClients(Protocol):
+    """What a deployment needs of its cloud (``LocalCloud``; not imported: ``cloud`` imports ``deploy``)."""
+
+    account_id: str
+    region: str
+
+    def client(self, service: str, region: str | None = None) -> Any: ...
+
 
 DEFAULT_STACK_NAME = "tapcase"
 _ASSUME_LAMBDA = {
@@ -128,7 +135,7 @@ def resolve_parameters(template: dict[str, Any], given: dict[str, Any]) -> dict[
 
 
 class Deployer:
-    def __init__(self, cloud: LocalCloud, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
+    def __init__(self, cloud: CloudClients, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
         self.cloud = cloud
         self.template_path = template_path
         self.template = load_template(template_path)
@@ -506,7 +513,7 @@ def substitute_definition(text: str, substitutions: dict[str, Any], where: str =
 
 
 def deploy_template(
-    cloud: LocalCloud, template_path: str | Path, parameters: dict[str, Any] | None = None,
+    cloud: CloudClients, template_path: str | Path, parameters: dict[str, Any] | None = None,
     stack_name: str = DEFAULT_STACK_NAME,
 ) -> Stack:
     return Deployer(cloud, Path(template_path), dict(parameters or {}), stack_name).deploy()
