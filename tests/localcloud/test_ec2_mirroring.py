@@ -15,8 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tapcase.localcloud import mirroring, patching
-from tapcase.localcloud.mirroring import filters, limits, moto_fixes, resources, sessions, targets
 from tapcase.localcloud.cloud import LocalCloud
+from tapcase.localcloud.mirroring import filters, limits, moto_fixes, resources, sessions, targets
 
 ANY = "0.0.0.0/0"
 

@@ -109,7 +109,8 @@ def sample(param: Param) -> Any:
 
 def request(action: Action, **overrides: Any) -> dict[str, Any]:
     """The action's required parameters with accepted values, then ``overrides``."""
-    return {**{p.name: sample(p) for p in action.params if p.required}, **overrides}
+    params: dict[str, Any] = {p.name: sample(p) for p in action.params if p.required}
+    return {**params, **overrides}
 
 
 def refused(ec2: Any, raw_ec2: Any, code: str, action: Action, params: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def refused(ec2: Any, raw_ec2: Any, code: str, action: Action, params: dict[str,
     before = census(ec2)
     with pytest.raises(ClientError) as caught:
         getattr(raw_ec2, action.method)(**params)
-    error = caught.value.response["Error"]
+    error: dict[str, Any] = dict(caught.value.response["Error"])
     assert error["Code"] == code, error
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == (412 if code == "DryRunOperation" else 400)
     assert census(ec2) == before

@@ -78,7 +78,8 @@ def test_athena_checks_what_it_relies_on_before_patching() -> None:
 
 def test_mirroring_checks_what_it_relies_on_before_patching() -> None:
     """The traffic-mirroring package refuses to patch a moto whose code under its fixes changed."""
-    assert {p.target for p in moto_fixes.PATCHES} == {p.target for p in patching.records_of("tapcase.localcloud.mirroring")}
+    recorded = {p.target for p in patching.records_of("tapcase.localcloud.mirroring")}
+    assert {p.target for p in moto_fixes.PATCHES} == recorded
     assert moto_fixes.check_moto_compatibility() == []
     assert moto_fixes.is_applied()
 

@@ -124,8 +124,8 @@ TABLE: tuple[Action, ...] = (
     # --- sessions --------------------------------------------------------------------------------
     Action("CreateTrafficMirrorSession", (
         string("NetworkInterfaceId", required=True), string("TrafficMirrorTargetId", required=True),
-        string("TrafficMirrorFilterId", required=True), *_session_fields(number_required=True), string("Description"), tags(),
-        string("ClientToken"),
+        string("TrafficMirrorFilterId", required=True), *_session_fields(number_required=True),
+        string("Description"), tags(), string("ClientToken"),
     ), Shape.CREATED, "TrafficMirrorSession"),
     Action("ModifyTrafficMirrorSession", (
         string("TrafficMirrorSessionId", required=True), string("TrafficMirrorTargetId"),

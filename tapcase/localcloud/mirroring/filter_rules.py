@@ -114,7 +114,9 @@ def create_traffic_mirror_filter_rule(
         "source_cidr_block": source_cidr_block,
         "description": description,
     }
-    identity = {**fields, "traffic_mirror_filter_id": traffic_mirror_filter_id, "tag_specifications": tag_specifications}
+    identity = {
+        **fields, "traffic_mirror_filter_id": traffic_mirror_filter_id, "tag_specifications": tag_specifications,
+    }
     with store.lock:
         earlier: TrafficMirrorFilterRule | None = store.earlier(store.all_rules(self).values(), client_token, identity)
         if earlier is not None:

@@ -109,14 +109,13 @@ def pages() -> tuple[Param, Param]:
 
 # --- checks ------------------------------------------------------------------------------------------
 def check_int(param: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise errors.invalid_value(param, value, "It must be an integer.") from None
-    if not low <= value <= high:
-        raise errors.invalid_value(param, value, f"It must be between {low} and {high}.")
-    return value
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise errors.invalid_value(param, value, "It must be an integer.") from None
+    if not low <= number <= high:
+        raise errors.invalid_value(param, number, f"It must be between {low} and {high}.")
+    return number
 
 
 def check_choice(param: str, value: Any, allowed: tuple[str, ...]) -> str:

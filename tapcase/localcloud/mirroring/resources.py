@@ -165,7 +165,8 @@ def _aws_prefixes(moto_prefixes: dict[str, str]) -> dict[str, str]:
 
 def _aws_resources(moto_resources: dict[str, str]) -> dict[str, str]:
     replaced = {p for p, kind in moto_resources.items() if AWS_ID_PREFIXES.get(kind, p) != p}
-    return {**{p: k for p, k in moto_resources.items() if p not in replaced}, **{p: k for k, p in AWS_ID_PREFIXES.items()}}
+    kept = {prefix: kind for prefix, kind in moto_resources.items() if prefix not in replaced}
+    return {**kept, **{prefix: kind for kind, prefix in AWS_ID_PREFIXES.items()}}
 
 
 def apply() -> None:

@@ -47,7 +47,7 @@ MODIFY = Patch(
 )
 DELETE = Patch(
     target=f"{_BACKEND}.delete_traffic_mirror_session",
-    fixes="DeleteTrafficMirrorSession refuses an unknown id (InvalidTrafficMirrorSessionId.NotFound) and drops its tags",
+    fixes="DeleteTrafficMirrorSession refuses an unknown id (InvalidTrafficMirrorSessionId.NotFound), drops its tags",
     relies_on="moto's delete_traffic_mirror_session(self, traffic_mirror_session_id) popped the id from "
     "traffic_mirror_sessions",
     watch={f"{_BACKEND}.delete_traffic_mirror_session": "c503d767543e"},
@@ -63,7 +63,10 @@ DELETE_ENI = Patch(
     fixes="deleting a network interface (DeleteNetworkInterface, instance termination) deletes its sessions",
     relies_on="moto's delete_network_interface(self, eni_id) removes the ENI; NetworkInterface.delete and "
     "instance termination call it with eni_id=",
-    watch={f"{_ENIS}.delete_network_interface": "744456159848", "moto.ec2.models.elastic_network_interfaces:NetworkInterface.delete": "d3edd3d17293"},
+    watch={
+        f"{_ENIS}.delete_network_interface": "744456159848",
+        "moto.ec2.models.elastic_network_interfaces:NetworkInterface.delete": "d3edd3d17293",
+    },
 )
 
 

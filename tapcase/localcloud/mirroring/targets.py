@@ -78,7 +78,9 @@ def create_traffic_mirror_target(
         if network_interface_id:
             eni = self.get_network_interface(network_interface_id)
             if getattr(eni, "interface_type", "interface") != "interface":
-                raise errors.invalid(f"The network interface {eni.id} is not of type 'interface' and cannot be a target.")
+                raise errors.invalid(
+                    f"The network interface {eni.id} is not of type 'interface' and cannot be a target."
+                )
         if len(self.traffic_mirror_targets) >= limits.TARGETS_PER_ACCOUNT:
             raise errors.refused(
                 "TrafficMirrorTargetLimitExceeded",
