@@ -19,7 +19,14 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Protocol
 
-from tapcase.localcloud.cfn import Evaluator, TemplateError, load_template, references
+from tapcase.localcloud.cfn import (
+    Evaluator,
+    TemplateError,
+    load_template,
+    references,
+    resolve_parameters,
+    substitute_definition,
+)
 
 
 class CloudClients(Protocol):
@@ -102,36 +109,6 @@ def _tags_list(tags: dict[str, str] | list[dict[str, str]] | None) -> list[dict[
     if isinstance(tags, dict):
         return [{"Key": k, "Value": str(v)} for k, v in tags.items()]
     return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]
-
-
-def resolve_parameters(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Parameter values from defaults and overrides, checked like CloudFormation checks them."""
-    declared = template.get("Parameters", {})
-    unknown = set(given) - set(declared)
-    if unknown:
-        raise TemplateError(f"unknown template parameters: {sorted(unknown)}")
-    values: dict[str, Any] = {}
-    for name, spec in declared.items():
-        if name in given:
-            value: Any = given[name]
-        elif "Default" in spec:
-            value = spec["Default"]
-        else:
-            raise TemplateError(f"template parameter {name} has no default and was not given")
-        allowed = spec.get("AllowedValues")
-        if allowed is not None and str(value) not in [str(a) for a in allowed]:
-            raise TemplateError(f"parameter {name}={value!r} not in {allowed}")
-        if spec.get("Type") == "Number":
-            try:
-                number = float(value)
-            except ValueError:
-                raise TemplateError(f"parameter {name}={value!r} is not a number") from None
-            if "MinValue" in spec and number < float(spec["MinValue"]):
-                raise TemplateError(f"parameter {name}={value} below MinValue {spec['MinValue']}")
-            if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                raise TemplateError(f"parameter {name}={value} above MaxValue {spec['MaxValue']}")
-        values[name] = str(value).split(",") if spec.get("Type") == "CommaDelimitedList" else str(value)
-    return values
 
 
 class Deployer:
@@ -497,19 +474,6 @@ def coerce_to_api(client: Any, operation: str, params: dict[str, Any]) -> dict[s
         return value
 
     return walk(model, params)
-
-
-def substitute_definition(text: str, substitutions: dict[str, Any], where: str = "definition") -> str:
-    """Apply SAM ``DefinitionSubstitutions`` (``${Key}``); every placeholder must be defined."""
-    import re
-
-    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
-    missing = placeholders - set(substitutions)
-    if missing:
-        raise TemplateError(f"{where}: DefinitionSubstitutions lack {sorted(missing)}")
-    for key, value in substitutions.items():
-        text = text.replace("${" + key + "}", str(value))
-    return text
 
 
 def deploy_template(
