@@ -9,6 +9,7 @@ moto code; ``tests/localcloud/test_moto_patches.py`` fails when it changes. Reco
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any, Final
@@ -27,7 +28,7 @@ BACKEND_PATCHES: Final[tuple[patching.Patch, ...]] = (
     targets.CREATE, targets.DELETE, targets.DESCRIBE,
     sessions.CREATE, sessions.MODIFY, sessions.DELETE, sessions.DESCRIBE,
 )
-#: Every record of the package, in install order.
+#: Every record of the package.
 PATCHES: Final[tuple[patching.Patch, ...]] = (
     resources.FILTER_INIT, resources.FILTER_TO_DICT, resources.TARGET_TO_DICT, resources.SESSION_TO_DICT,
     resources.ID_PREFIXES, resources.PREFIX_RESOURCES,
@@ -50,8 +51,11 @@ _applied = False
 
 
 def _exists_in_moto(record: patching.Patch) -> bool:
-    owner: Any = patching.resolve(f"{record.module_name}:{'.'.join(record.attr_path[:-1])}")
-    return hasattr(owner, record.attr_path[-1])
+    *owner_path, attr = record.attr_path
+    owner: Any = importlib.import_module(record.module_name)
+    for part in owner_path:
+        owner = getattr(owner, part)
+    return hasattr(owner, attr)
 
 
 def check_moto_compatibility() -> list[str]:

@@ -9,8 +9,8 @@ moto's ``call_action`` looks it up) does the same four things:
    :mod:`.filter_rules`, :mod:`.targets`, :mod:`.sessions`);
 4. the answer built in the row's shape (describes paged with ``MaxResults``/``NextToken``).
 
-moto 5.2.5 answers nine of the fifteen actions itself (without checks, pages or DryRun); the six
-others it lacks are added.
+moto 5.2.5 answers eight of the fifteen actions itself (without checks, pages or DryRun); the seven
+it lacks are added.
 """
 
 from __future__ import annotations
@@ -29,17 +29,18 @@ _RESPONSES = "moto.ec2.responses.traffic_mirrors:TrafficMirrors"
 _BASE = "moto.core.responses:BaseResponse"
 _EC2_BASE = "moto.ec2.responses._base_response:EC2BaseResponse"
 
-#: The actions moto 5.2.5's TrafficMirrors answers itself (the others are added).
-MOTO_ANSWERS = frozenset({
-    "CreateTrafficMirrorFilter",
-    "CreateTrafficMirrorTarget",
-    "CreateTrafficMirrorSession",
-    "DescribeTrafficMirrorFilters",
-    "DescribeTrafficMirrorTargets",
-    "DescribeTrafficMirrorSessions",
-    "ModifyTrafficMirrorSession",
-    "DeleteTrafficMirrorSession",
-})
+#: The actions moto 5.2.5's TrafficMirrors answers itself, with the fingerprint of its method (the
+#: other actions are added).
+MOTO_ANSWERS: dict[str, str] = {
+    "CreateTrafficMirrorFilter": "5c1f898de97c",
+    "CreateTrafficMirrorTarget": "31ef26dda37d",
+    "CreateTrafficMirrorSession": "3a12729bc460",
+    "DescribeTrafficMirrorFilters": "d922ff5b3d4e",
+    "DescribeTrafficMirrorTargets": "1a63e9f01909",
+    "DescribeTrafficMirrorSessions": "653111fb68b5",
+    "ModifyTrafficMirrorSession": "861d5584a5a4",
+    "DeleteTrafficMirrorSession": "dfedc793278f",
+}
 
 #: What every response method relies on in moto (besides its own moto method, when moto has one).
 _COMMON_WATCH = {
@@ -47,16 +48,6 @@ _COMMON_WATCH = {
     f"{_BASE}._get_param": "2125ae237500",
     f"{_EC2_BASE}.error_on_dryrun": "4f66688c133b",
     f"{_EC2_BASE}._filters_from_querystring": "d6063a1d48b7",
-}
-_FINGERPRINTS = {
-    "create_traffic_mirror_filter": "5c1f898de97c",
-    "create_traffic_mirror_target": "31ef26dda37d",
-    "create_traffic_mirror_session": "3a12729bc460",
-    "describe_traffic_mirror_filters": "d922ff5b3d4e",
-    "describe_traffic_mirror_targets": "1a63e9f01909",
-    "describe_traffic_mirror_sessions": "653111fb68b5",
-    "modify_traffic_mirror_session": "861d5584a5a4",
-    "delete_traffic_mirror_session": "dfedc793278f",
 }
 
 
@@ -100,7 +91,7 @@ def response_method(action: Action) -> Callable[[Any], ActionResult]:
 
 def _record(action: Action) -> Patch:
     moto_has = action.name in MOTO_ANSWERS
-    own = {f"{_RESPONSES}.{action.method}": _FINGERPRINTS[action.method]} if moto_has else {}
+    own = {f"{_RESPONSES}.{action.method}": MOTO_ANSWERS[action.name]} if moto_has else {}
     return Patch(
         target=f"{_RESPONSES}.{action.method}",
         fixes=f"{action.name} checks its parameters as AWS does, honours DryRun"
