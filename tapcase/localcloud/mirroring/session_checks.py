@@ -1,10 +1,10 @@
 """What a Traffic Mirror session may be: the checks of Create/ModifyTrafficMirrorSession that involve
 other resources, and the VNI AWS picks.
 
-- "Maximum number of sessions per source network interface: 3" (``TrafficMirrorSessionsPerInterfaceLimitExceeded``);
-  10 sources per ENI target (``TrafficMirrorSourcesPerTargetLimitExceeded``; NLB and Gateway Load
-  Balancer endpoint targets take any number); 10,000 sessions per account
-  (``TrafficMirrorSessionLimitExceeded``): the Traffic Mirroring quotas page.
+- The Traffic Mirroring quotas: 3 sessions per source network interface
+  (``TrafficMirrorSessionsPerInterfaceLimitExceeded``), 10 sources per ENI target
+  (``TrafficMirrorSourcesPerTargetLimitExceeded``; NLB and Gateway Load Balancer endpoint targets
+  take any number), 10,000 sessions per account (``TrafficMirrorSessionLimitExceeded``).
 - One session number per source ENI (it orders the sessions: "The first session with a matching
   filter is the one that mirrors the packets").
 - An ENI cannot be a mirror source and a mirror target at once.
