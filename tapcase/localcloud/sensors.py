@@ -4,7 +4,7 @@ When ``RunInstances`` creates an instance tagged ``tapcase:role=sensor``, the ag
 (``tapcase_sensor``) starts in a thread with its configuration from the instance's user data, the
 same JSON the sensor reads on AWS, and :class:`~tapcase.localcloud.sensor_engines.MirroredEngines`: the engines answer "ready" at
 once, and when the agent collects (after ``StopMirroring``), the sensor's interface capture is
-built by the mirror data plane (:mod:`tapcase.localcloud.mirror_dataplane`) from the capture set
+built by the mirror data plane (:mod:`tapcase.localcloud.mirroring.dataplane`) from the capture set
 with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the suspect's network
 interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
 then the real engines (Suricata, Zeek when available) run on it. Without a capture the interface

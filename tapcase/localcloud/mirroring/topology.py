@@ -1,16 +1,13 @@
-"""Traffic-mirroring checks of the EC2 API reference that moto lacks (used by ec2_mirroring).
+"""Where a mirror target may be: checks of the EC2 API reference that need the account's network.
 
 - ``CreateTrafficMirrorTarget`` on a Network Load Balancer or a Gateway Load Balancer endpoint
   that does not exist is refused (a Network Load Balancer must be of type ``network``, an
   endpoint of type ``GatewayLoadBalancer``).
 - ``CreateTrafficMirrorSession``: "The Traffic Mirror source and the Traffic Mirror target
   (monitoring appliances) can be in the same VPC, or in a different VPC connected via VPC
-  peering or a transit gateway" (CreateTrafficMirrorSession); a target elsewhere is refused.
+  peering or a transit gateway"; a target elsewhere is refused (also on ModifyTrafficMirrorSession).
 - "For sessions with Network Load Balancer (NLB) Traffic Mirror targets the default PacketLength
   will be set to 8500" (CreateTrafficMirrorSession, ModifyTrafficMirrorSession).
-- A malformed parameter (``RuleNumber=abc``) is an EC2 ``InvalidParameterValue`` error, never an
-  HTTP 500: moto's model-based parser raises ``ValueError`` on it before the action runs, so
-  :func:`apply_parse_errors` defers the failure into the action, where it becomes an EC2 error.
 
 Error codes: ``InvalidVpcEndpointId.NotFound`` is in the EC2 error-code reference. The code AWS
 returns for a missing load balancer and for an unconnected VPC is not documented:
@@ -19,16 +16,9 @@ returns for a missing load balancer and for an unconnected VPC is not documented
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.ec2.exceptions import EC2ClientError
-
-#: PacketLength AWS sets on sessions to a Network Load Balancer target when none is given.
-NLB_DEFAULT_PACKET_LENGTH = 8500
-
-_MARK = "__tapcase_parse_errors__"
+from tapcase.localcloud.mirroring import errors, limits
 
 
 def _elbv2(backend: Any) -> Any | None:
@@ -51,25 +41,19 @@ def check_target_destination(backend: Any, nlb_arn: str | None, gwlb_endpoint_id
         balancer = load_balancer(backend, nlb_arn)
         if balancer is None:
             # UNCONFIRMED: the code AWS returns for an unknown load balancer ARN.
-            raise EC2ClientError(
-                "InvalidParameterValue", f"The Network Load Balancer '{nlb_arn}' does not exist."
-            )
+            raise errors.invalid(f"The Network Load Balancer '{nlb_arn}' does not exist.")
         if getattr(balancer, "type", "network") != "network":
-            raise EC2ClientError(
-                "InvalidParameterValue",
-                f"The load balancer '{nlb_arn}' is of type '{balancer.type}', not a Network Load Balancer.",
+            raise errors.invalid(
+                f"The load balancer '{nlb_arn}' is of type '{balancer.type}', not a Network Load Balancer."
             )
     if gwlb_endpoint_id:
         endpoint = getattr(backend, "vpc_end_points", {}).get(gwlb_endpoint_id)
         if endpoint is None:
-            raise EC2ClientError(
+            raise errors.refused(
                 "InvalidVpcEndpointId.NotFound", f"The VPC endpoint '{gwlb_endpoint_id}' does not exist."
             )
         if (endpoint.vpc_endpoint_type or "").lower() != "gatewayloadbalancer":
-            raise EC2ClientError(
-                "InvalidParameterValue",
-                f"The VPC endpoint '{gwlb_endpoint_id}' is not a Gateway Load Balancer endpoint.",
-            )
+            raise errors.invalid(f"The VPC endpoint '{gwlb_endpoint_id}' is not a Gateway Load Balancer endpoint.")
 
 
 def _vpc_of_target(backend: Any, target: Any) -> str | None:
@@ -103,67 +87,14 @@ def check_target_reachable(backend: Any, source_eni: Any, target: Any) -> None:
     target_vpc = _vpc_of_target(backend, target)
     if source_vpc and target_vpc and not vpcs_connected(backend, source_vpc, target_vpc):
         # UNCONFIRMED: the code AWS returns for a target in an unconnected VPC.
-        raise EC2ClientError(
-            "InvalidParameterValue",
+        raise errors.invalid(
             f"The Traffic Mirror target {target.id} is in {target_vpc}, which is neither the source's VPC "
-            f"({source_vpc}) nor connected to it by VPC peering or a transit gateway.",
+            f"({source_vpc}) nor connected to it by VPC peering or a transit gateway."
         )
 
 
 def default_packet_length(target: Any, packet_length: int | None) -> int | None:
     """AWS's PacketLength for a session: 8500 for an NLB target when none is given."""
     if packet_length is None and getattr(target, "network_load_balancer_arn", None):
-        return NLB_DEFAULT_PACKET_LENGTH
+        return limits.NLB_DEFAULT_PACKET_LENGTH
     return packet_length
-
-
-# --- malformed parameters ---------------------------------------------------------------------
-_LITERAL = re.compile(r"invalid literal for int\(\) with base 10: (.*)$")
-
-
-def _offending(response: Any, exc: Exception) -> str:
-    found = _LITERAL.search(str(exc))
-    if found:
-        value = found.group(1).strip("'\"")
-        for key, values in getattr(response, "querystring", {}).items():
-            if value in values:
-                return f"Value ({value}) for parameter {key} is invalid. It must be an integer."
-    return f"A parameter is malformed: {exc}"
-
-
-def apply_parse_errors(response_cls: Any, actions: set[str]) -> None:
-    """Make a malformed parameter of ``actions`` an ``InvalidParameterValue`` EC2 error (idempotent).
-
-    moto parses parameters in ``setup_class``, outside the action's error handling: the parse
-    error is kept, the parameters left empty, and the action raises it as an EC2 error.
-    """
-    if response_cls.__dict__.get(_MARK):
-        return
-    original_parse = response_cls.parse_parameters
-    original_call = response_cls.call_action
-
-    def parse_parameters(self: Any, request: Any) -> None:
-        self._tapcase_parse_error = None
-        try:
-            original_parse(self, request)
-        except (ValueError, TypeError) as exc:
-            if self._get_action() not in actions:
-                raise
-            self.params = {}
-            self._tapcase_parse_error = _offending(self, exc)
-
-    def call_action(self: Any) -> Any:
-        message = getattr(self, "_tapcase_parse_error", None)
-        if message:
-            self._tapcase_parse_error = None
-            # Serialized as moto's call_action serializes an action's ServiceException.
-            status, headers, body = self.serialized(ActionResult(EC2ClientError("InvalidParameterValue", message)))
-            headers["status"] = status
-            status, headers, body = self._transform_response(self.response_headers, (body, headers))
-            headers, body = self._enrich_response(headers, body)
-            return status, headers, body
-        return original_call(self)
-
-    response_cls.parse_parameters = parse_parameters
-    response_cls.call_action = call_action
-    setattr(response_cls, _MARK, True)
