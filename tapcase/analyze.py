@@ -95,7 +95,7 @@ def run_pack(
     names: list[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Every runnable query of the pack: (``{"queries": {...}}``, ``{name: error}``)."""
-    from workflow.querypack import render_pack
+    from tapcase_workflow.querypack import render_pack
 
     queries: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -126,8 +126,8 @@ def analyze(logs: Path, out: Path, investigation_id: str | None = None) -> dict[
     from tapcase_sensor.lake.curate import curate, discover_logs
     from tapcase_sensor.lake.schema import CURATED_PREFIX, INVESTIGATION_ID_RE
     from tapcase_sensor.lake.views import create_parquet_views
-    from workflow.logic.report import build_report, render_markdown
-    from workflow.querypack import skipped_queries
+    from tapcase_workflow.logic.report import build_report, render_markdown
+    from tapcase_workflow.querypack import skipped_queries
 
     logs = Path(logs)
     if not logs.is_dir():

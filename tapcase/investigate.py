@@ -15,9 +15,9 @@ import boto3
 from botocore.config import Config
 from rich.console import Console
 
-from workflow.errors import TapcaseError
-from workflow.logic.plan import TAG_KEY
-from workflow.logic.request import normalise
+from tapcase_workflow.errors import TapcaseError
+from tapcase_workflow.logic.plan import TAG_KEY
+from tapcase_workflow.logic.request import normalise
 
 STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
 LOCK_TABLE = "tapcase-LockTable"

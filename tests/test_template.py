@@ -13,7 +13,7 @@ import pytest
 from tapcase.localcloud.cfn import load_template
 from tapcase.localcloud.lambda_runtime import resolve_handler
 from tests.conftest import REPO
-from workflow import errors
+from tapcase_workflow import errors
 
 TEMPLATE = load_template(REPO / "template.yaml")
 RESOURCES = TEMPLATE["Resources"]

@@ -37,7 +37,7 @@ from tapcase_sensor.lake.schema import CURATED_PREFIX, SURICATA_EVENT_TYPES, TAB
 from tapcase_sensor.lake.views import create_parquet_views
 from tests.bench.bench_convert import conversion_figures
 from tests.lake.synth import PLANTED, generate
-from workflow.querypack import render_pack
+from tapcase_workflow.querypack import render_pack
 
 MB = 1_000_000
 ATHENA_MINIMUM = 10 * MB

@@ -10,7 +10,7 @@ import pytest
 
 from tests.lake.helpers import first_difference
 from tests.lake.synth import PLANTED as P
-from workflow.querypack import load_pack
+from tapcase_workflow.querypack import load_pack
 
 DATASETS = {
     "brim_json": {

@@ -14,7 +14,7 @@ from tapcase.scenario.findings import render
 from tapcase.scenario.model import INSTANCE_TYPE
 from tests.conftest import REPO, shared
 from tests.scenario.conftest import mirrored
-from workflow.logic.request import normalise
+from tapcase_workflow.logic.request import normalise
 
 ALL = names()
 SAMPLES = REPO / "samples" / "findings"

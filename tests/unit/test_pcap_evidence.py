@@ -15,11 +15,11 @@ from tapcase.localcloud.cfn import load_template
 from tapcase_sensor.config import AgentConfig
 from tapcase_sensor.packet_log import DEFAULT_PCAP_MAX_MB, MIN_FILE_MB
 from tests.conftest import REPO
-from workflow.logic.capture_context import capture_context
-from workflow.logic.plan import StackSettings, make_plan
-from workflow.logic.report import build_report, render_html, render_markdown
-from workflow.logic.request import normalise
-from workflow.settings import MIN_PCAP_MB, Settings
+from tapcase_workflow.logic.capture_context import capture_context
+from tapcase_workflow.logic.plan import StackSettings, make_plan
+from tapcase_workflow.logic.report import build_report, render_html, render_markdown
+from tapcase_workflow.logic.request import normalise
+from tapcase_workflow.settings import MIN_PCAP_MB, Settings
 
 TEMPLATE = load_template(REPO / "template.yaml")
 REQUEST = normalise({"instance_id": "i-0123456789abcdef0", "duration_seconds": 300}, execution_name="case-1")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.conftest import shared
-from workflow.errors import InvalidRequest, NotAnEc2Finding
-from workflow.logic.request import investigation_id_for_finding, normalise
+from tapcase_workflow.errors import InvalidRequest, NotAnEc2Finding
+from tapcase_workflow.logic.request import investigation_id_for_finding, normalise
 
 
 def _load(*parts):

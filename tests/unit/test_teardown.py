@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.errors import TeardownIncomplete
-from workflow.logic.teardown import KINDS, teardown
+from tapcase_workflow.errors import TeardownIncomplete
+from tapcase_workflow.logic.teardown import KINDS, teardown
 
 
 class FakeCloud:

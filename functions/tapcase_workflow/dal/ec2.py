@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workflow.dal.clients import client
+from tapcase_workflow.dal.clients import client
 
 GONE_CODES = frozenset(
     {

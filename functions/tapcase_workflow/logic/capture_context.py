@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.models.plan import InvestigationPlan
+from tapcase_workflow.models.plan import InvestigationPlan
 
 
 def truncation_note(packet_length: int) -> str:

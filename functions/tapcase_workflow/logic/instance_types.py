@@ -1,7 +1,7 @@
 """Which instance types VPC Traffic Mirroring can use as a source (from AWS's documentation).
 
 A static list goes stale, so the state machine also turns AWS's own refusal at session creation
-into :class:`~workflow.errors.MirrorSetupFailed`.
+into :class:`~tapcase_workflow.errors.MirrorSetupFailed`.
 """
 
 from __future__ import annotations

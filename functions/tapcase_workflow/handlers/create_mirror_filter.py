@@ -6,10 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from workflow.dal import ec2
-from workflow.logic.mirror_filter import rule_requests
-from workflow.models.plan import InvestigationPlan
-from workflow.observability import logger
+from tapcase_workflow.dal import ec2
+from tapcase_workflow.logic.mirror_filter import rule_requests
+from tapcase_workflow.models.plan import InvestigationPlan
+from tapcase_workflow.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True)

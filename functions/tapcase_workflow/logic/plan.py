@@ -6,18 +6,18 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from workflow.errors import (
+from tapcase_workflow.errors import (
     InstanceNotFound,
     InstanceNotRunning,
     NoFreeMirrorSlot,
     NoSensorSubnet,
     UnsupportedInstanceType,
 )
-from workflow.logic.instance_types import mirroring_supported
-from workflow.logic.mirror_filter import NETWORK_SERVICES
-from workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorConfig, SensorPlacement
-from workflow.models.request import InvestigationRequest
-from workflow.quotas import MAX_PACKET_LENGTH, MAX_SESSIONS_PER_ENI
+from tapcase_workflow.logic.instance_types import mirroring_supported
+from tapcase_workflow.logic.mirror_filter import NETWORK_SERVICES
+from tapcase_workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorConfig, SensorPlacement
+from tapcase_workflow.models.request import InvestigationRequest
+from tapcase_workflow.quotas import MAX_PACKET_LENGTH, MAX_SESSIONS_PER_ENI
 
 TAG_KEY = "tapcase:investigation-id"
 DEFAULT_RULE_NUMBER = 100

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from workflow.querypack import load_pack
+from tapcase_workflow.querypack import load_pack
 
 REPORT_VERSION = 1
 DEFAULT_MAX_ROWS = 20

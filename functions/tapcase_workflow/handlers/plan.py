@@ -8,13 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from workflow.dal import ec2, evidence
-from workflow.errors import AlreadyInvestigated
-from workflow.logic.queries import pack_queries
-from workflow.logic.plan import StackSettings, make_plan
-from workflow.logic.request import normalise
-from workflow.observability import logger
-from workflow.settings import settings
+from tapcase_workflow.dal import ec2, evidence
+from tapcase_workflow.errors import AlreadyInvestigated
+from tapcase_workflow.logic.queries import pack_queries
+from tapcase_workflow.logic.plan import StackSettings, make_plan
+from tapcase_workflow.logic.request import normalise
+from tapcase_workflow.observability import logger
+from tapcase_workflow.settings import settings
 
 
 def _private_ips(instance: dict[str, Any] | None) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from workflow.quotas import MAX_REQUESTED_RULES, MAX_RULES_PER_FILTER, SENSOR_EXCLUSION_RULES
+from tapcase_workflow.quotas import MAX_REQUESTED_RULES, MAX_RULES_PER_FILTER, SENSOR_EXCLUSION_RULES
 
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
 # At most 48 characters: queue names (80), client tokens (64) and names built from it stay within AWS limits.

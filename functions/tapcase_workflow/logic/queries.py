@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from workflow.models.plan import PackQuery
-from workflow.models.request import InvestigationRequest
-from workflow.querypack import finding_parameters, render_pack
+from tapcase_workflow.models.plan import PackQuery
+from tapcase_workflow.models.request import InvestigationRequest
+from tapcase_workflow.querypack import finding_parameters, render_pack
 
 
 def pack_queries(request: InvestigationRequest, database: str, suspect_ips: list[str] | None = None) -> list[PackQuery]:

@@ -7,13 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from workflow.dal import athena, evidence
-from workflow.logic.capture_context import capture_context
-from workflow.logic.report import build_report, render_html, render_markdown
-from workflow.models.plan import InvestigationPlan
-from workflow.observability import logger
-from workflow.querypack import finding_parameters, skipped_queries
-from workflow.settings import settings
+from tapcase_workflow.dal import athena, evidence
+from tapcase_workflow.logic.capture_context import capture_context
+from tapcase_workflow.logic.report import build_report, render_html, render_markdown
+from tapcase_workflow.models.plan import InvestigationPlan
+from tapcase_workflow.observability import logger
+from tapcase_workflow.querypack import finding_parameters, skipped_queries
+from tapcase_workflow.settings import settings
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from workflow.errors import InvalidRequest, NotAnEc2Finding
-from workflow.models.guardduty import Finding, FindingEvent
-from workflow.models.request import (
+from tapcase_workflow.errors import InvalidRequest, NotAnEc2Finding
+from tapcase_workflow.models.guardduty import Finding, FindingEvent
+from tapcase_workflow.models.request import (
     INVESTIGATION_ID_PATTERN,
     FindingContext,
     InvestigationRequest,

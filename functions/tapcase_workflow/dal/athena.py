@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.dal.clients import client
+from tapcase_workflow.dal.clients import client
 
 _INTEGER = {"tinyint", "smallint", "integer", "int", "bigint"}
 _FLOAT = {"double", "float", "real", "decimal"}

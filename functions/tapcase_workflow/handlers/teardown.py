@@ -7,10 +7,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from workflow.dal.teardown import AwsTeardown
-from workflow.logic.teardown import teardown
-from workflow.observability import logger
-from workflow.settings import settings
+from tapcase_workflow.dal.teardown import AwsTeardown
+from tapcase_workflow.logic.teardown import teardown
+from tapcase_workflow.observability import logger
+from tapcase_workflow.settings import settings
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workflow.dal.clients import client
+from tapcase_workflow.dal.clients import client
 
 
 def split_uri(uri: str) -> tuple[str, str]:

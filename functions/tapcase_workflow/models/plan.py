@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.models.request import InvestigationRequest
-from workflow.quotas import MAX_PACKET_LENGTH
+from tapcase_workflow.models.request import InvestigationRequest
+from tapcase_workflow.quotas import MAX_PACKET_LENGTH
 
 
 class _Model(BaseModel):

@@ -7,15 +7,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workflow.dal import ec2
-from workflow.dal.clients import client
-from workflow.logic.plan import TAG_KEY
+from tapcase_workflow.dal import ec2
+from tapcase_workflow.dal.clients import client
+from tapcase_workflow.logic.plan import TAG_KEY
 
 _LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
 class AwsTeardown:
-    """Implements :class:`workflow.logic.teardown.Cloud` with boto3."""
+    """Implements :class:`tapcase_workflow.logic.teardown.Cloud` with boto3."""
 
     def __init__(self, *, lock_table: str, instance_id: str, control_queue_name: str, execution_arn: str,
                  wait_seconds: float = 600.0) -> None:
@@ -76,7 +76,7 @@ class AwsTeardown:
                 return ec2.delete_quietly("delete_security_group", GroupId=resource_id)
             except ClientError as exc:
                 if ec2.error_code(exc) == "DependencyViolation":
-                    from workflow.errors import TeardownIncomplete
+                    from tapcase_workflow.errors import TeardownIncomplete
 
                     raise TeardownIncomplete(f"security group {resource_id} still in use") from exc
                 raise

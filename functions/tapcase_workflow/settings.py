@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from workflow.quotas import MAX_PACKET_LENGTH
+from tapcase_workflow.quotas import MAX_PACKET_LENGTH
 
 #: Suricata's smallest pcap-log file (tapcase_sensor.packet_log.MIN_FILE_MB): a cap must be 0 or at least this.
 MIN_PCAP_MB = 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from workflow.errors import TeardownIncomplete
+from tapcase_workflow.errors import TeardownIncomplete
 
 KINDS = ("mirror_sessions", "mirror_targets", "mirror_filters", "sensor_instances", "security_groups",
          "control_queues", "locks")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.models.plan import MirrorRule
-from workflow.quotas import MAX_REQUESTED_RULES
+from tapcase_workflow.models.plan import MirrorRule
+from tapcase_workflow.quotas import MAX_REQUESTED_RULES
 
 SENSOR_EXCLUSION_RULE_NUMBER = 1
 #: Network services every investigation filter mirrors. DNS to the Amazon-provided resolver is
