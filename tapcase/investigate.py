@@ -15,8 +15,8 @@ import boto3
 from botocore.config import Config
 from rich.console import Console
 
+from tapcase_contract import tags
 from tapcase_workflow.errors import TapcaseError
-from tapcase_workflow.logic.plan import TAG_KEY
 from tapcase_workflow.logic.request import normalise
 
 STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
@@ -62,7 +62,7 @@ def state_machine_arn(sfn: Any) -> str:
 
 def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
     """What an investigation left behind (all 0 after a clean run)."""
-    tag = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
+    tag = [{"Name": f"tag:{tags.INVESTIGATION_ID}", "Values": [investigation_id]}]
     sensors = c.ec2.describe_instances(Filters=[*tag, {"Name": "instance-state-name",
                                                        "Values": ["pending", "running", "stopping", "stopped"]}])
     lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": instance_id}}).get("Item")

@@ -45,7 +45,13 @@ class MirrorSetupFailed(TapcaseError):
 
 
 class TeardownIncomplete(TapcaseError):
-    """Some investigation resources could not be deleted yet (retried by the state machine)."""
+    """Some investigation resources could not be deleted yet (retried by the state machine).
+
+    ``leftovers``: how many of each kind are still there, as far as known."""
+
+    def __init__(self, message: str, leftovers: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.leftovers = dict(leftovers or {})
 
 
 # Plan's refusals: the workflow ends with one of these before anything is created.

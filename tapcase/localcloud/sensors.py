@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract import tags as tag_keys
+
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -74,7 +76,7 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
 
 def _start(instance: Any, region: str) -> None:
     from tapcase_sensor.agent import Agent, AwsClients
-    from tapcase_sensor.config import AgentConfig
+    from tapcase_sensor.config import parse_config
 
     from tapcase.localcloud.sensor_engines import MirroredEngines
 
@@ -85,7 +87,7 @@ def _start(instance: Any, region: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
-    agent_config = AgentConfig.from_dict(config)
+    agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb,
@@ -117,7 +119,7 @@ def stop_all() -> None:
 
 def _is_sensor(backend: Any, instance_id: str) -> bool:
     tags = backend.tags.get(instance_id, {}) if hasattr(backend, "tags") else {}
-    return tags.get("tapcase:role") == "sensor"
+    return tags.get(tag_keys.ROLE) == tag_keys.ROLE_SENSOR
 
 
 def apply() -> None:

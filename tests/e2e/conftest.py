@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tapcase.investigate import Clients, investigate_once
-from tapcase_workflow.logic.plan import TAG_KEY
+from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 
 # 600 s capture windows take 3 s; the 900 s sensor timeout 4.5 s.
 TIME_SCALE = 0.005

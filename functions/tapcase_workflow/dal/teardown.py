@@ -7,9 +7,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tapcase_contract import tags
 from tapcase_workflow.dal import ec2
 from tapcase_workflow.dal.clients import client
-from tapcase_workflow.logic.plan import TAG_KEY
+from tapcase_workflow.errors import TeardownIncomplete
+
+TAG_KEY = tags.INVESTIGATION_ID
 
 _LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
@@ -38,7 +41,7 @@ class AwsTeardown:
         if kind == "sensor_instances":
             pages = client("ec2").get_paginator("describe_instances").paginate(
                 Filters=[{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]},
-                         {"Name": "tag:tapcase:role", "Values": ["sensor"]},
+                         {"Name": f"tag:{tags.ROLE}", "Values": [tags.ROLE_SENSOR]},
                          {"Name": "instance-state-name", "Values": _LIVE_STATES}]
             )
             return [i["InstanceId"] for page in pages for r in page["Reservations"] for i in r["Instances"]]
@@ -76,9 +79,7 @@ class AwsTeardown:
                 return ec2.delete_quietly("delete_security_group", GroupId=resource_id)
             except ClientError as exc:
                 if ec2.error_code(exc) == "DependencyViolation":
-                    from tapcase_workflow.errors import TeardownIncomplete
-
-                    raise TeardownIncomplete(f"security group {resource_id} still in use") from exc
+                    raise TeardownIncomplete(f"security group {resource_id} still in use", {kind: 1}) from exc
                 raise
         if kind == "control_queues":
             try:

@@ -7,45 +7,53 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from tapcase_workflow.dal import ec2, evidence
-from tapcase_workflow.errors import AlreadyInvestigated
+from tapcase_contract.layout import evidence_prefix, manifest_key
+from tapcase_workflow.dal import ec2, s3
+from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest
+from tapcase_workflow.logic.plan import StackSettings, instance_private_ips, make_plan
 from tapcase_workflow.logic.queries import pack_queries
-from tapcase_workflow.logic.plan import StackSettings, make_plan
 from tapcase_workflow.logic.request import normalise
-from tapcase_workflow.observability import logger
-from tapcase_workflow.settings import settings
+from tapcase_workflow.models.payloads import PlanInput
+from tapcase_workflow.models.plan import InvestigationPlan
+from tapcase_workflow.observability import logger, start_investigation_log
+from tapcase_workflow.settings import PlanSettings, load_settings
+
+EVENT_MODEL = PlanInput
+SETTINGS_MODEL = PlanSettings
 
 
-def _private_ips(instance: dict[str, Any] | None) -> list[str]:
-    return [
-        p["PrivateIpAddress"]
-        for n in (instance or {}).get("NetworkInterfaces", [])
-        for p in n.get("PrivateIpAddresses", [])
-        if p.get("PrivateIpAddress")
-    ]
+def parse_event(event: Any) -> PlanInput:
+    try:
+        return PlanInput.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidRequest(
+            'Plan takes {"request": <what started the execution>, "execution_name": ...} as the state machine '
+            f"sends it: {exc.errors(include_url=False)}"
+        ) from None
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    cfg = settings()
+    cfg = load_settings(PlanSettings)
+    inp = parse_event(event)
     request = normalise(
-        event.get("request", event),
-        execution_name=event.get("execution_name"),
+        inp.request,
+        execution_name=inp.execution_name,
         default_duration_seconds=cfg.default_capture_seconds,
         max_duration_seconds=cfg.max_capture_seconds,
     )
-    logger.append_keys(investigation_id=request.investigation_id)
-    if request.trigger == "guardduty" and evidence.complete_manifest_exists(
-        cfg.evidence_bucket, f"investigations/{request.investigation_id}/raw/manifest.json"
-    ):
+    start_investigation_log(request.investigation_id)
+    prefix = evidence_prefix(request.investigation_id)
+    if request.trigger == "guardduty" and s3.complete_manifest_exists(cfg.evidence_bucket, manifest_key(prefix)):
         raise AlreadyInvestigated(
             f"finding {request.finding.id if request.finding else ''} was investigated already: "
-            f"s3://{cfg.evidence_bucket}/investigations/{request.investigation_id}/"
+            f"s3://{cfg.evidence_bucket}/{prefix}/"
         )
     instance = ec2.describe_instance(request.instance_id)
     eni_ids = [n["NetworkInterfaceId"] for n in (instance or {}).get("NetworkInterfaces", [])]
-    plan = make_plan(
+    plan: InvestigationPlan = make_plan(
         request,
         instance,
         ec2.mirror_sessions_by_eni(eni_ids) if eni_ids else {},
@@ -59,8 +67,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             evidence_pcap_max_mb=cfg.evidence_pcap_max_mb,
         ),
         now_epoch=int(time.time()),
-        run_name=event.get("execution_name") or "",
-        queries=pack_queries(request, cfg.glue_database, _private_ips(instance)),
+        run_name=inp.execution_name or "",
+        queries=pack_queries(request, cfg.glue_database, instance_private_ips(instance)),
     )
     for warning in plan.warnings:
         logger.warning(warning)

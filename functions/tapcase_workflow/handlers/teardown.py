@@ -3,29 +3,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tapcase_workflow.dal.teardown import AwsTeardown
+from tapcase_workflow.errors import TeardownIncomplete
 from tapcase_workflow.logic.teardown import teardown
-from tapcase_workflow.observability import logger
-from tapcase_workflow.settings import settings
+from tapcase_workflow.models.payloads import TeardownInput, TeardownOutput
+from tapcase_workflow.observability import logger, metrics, record_leftovers, record_outcome, start_investigation_log
+from tapcase_workflow.settings import TeardownSettings, load_settings
+
+EVENT_MODEL = TeardownInput
+SETTINGS_MODEL = TeardownSettings
+#: Seconds kept to report back before the function's own timeout.
+REPORT_BACK_SECONDS = 30
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    investigation_id = event["investigation_id"]
-    logger.append_keys(investigation_id=investigation_id)
-    # leave time to report back before the function's own timeout
-    wait = max(0.0, context.get_remaining_time_in_millis() / 1000 - 30)
+    cfg = load_settings(TeardownSettings)
+    inp = TeardownInput.model_validate(event)
+    start_investigation_log(inp.investigation_id)
     cloud = AwsTeardown(
-        lock_table=settings().lock_table,
-        instance_id=event["instance_id"],
-        control_queue_name=event["control_queue_name"],
-        execution_arn=event["execution_arn"],
-        wait_seconds=wait,
+        lock_table=cfg.lock_table,
+        instance_id=inp.instance_id,
+        control_queue_name=inp.control_queue_name,
+        execution_arn=inp.execution_arn,
+        wait_seconds=max(0.0, context.get_remaining_time_in_millis() / 1000 - REPORT_BACK_SECONDS),
     )
-    result = teardown(cloud, investigation_id)
-    logger.info("teardown done", extra=result)
-    return result
+    try:
+        result = teardown(cloud, inp.investigation_id)
+    except TeardownIncomplete as exc:
+        record_leftovers(sum(exc.leftovers.values()))
+        raise
+    seconds = (datetime.now(timezone.utc) - inp.started_at).total_seconds()
+    record_outcome(inp.outcome.status, seconds, sum(result["leftovers"].values()))
+    logger.info("teardown done", extra={**result, "outcome": inp.outcome.status, "error": inp.outcome.error})
+    return TeardownOutput.model_validate(result).model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""WriteReport: fetch the Athena results, build the report, store it (JSON + a readable page) in
+"""WriteReport: fetch the Athena results, build the report, store it (JSON + readable pages) in
 S3 and publish a summary to SNS (Lambda handler; thin)."""
 
 from __future__ import annotations
@@ -7,61 +7,56 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tapcase_workflow.dal import athena, evidence
+from tapcase_contract.layout import REPORT_HTML, REPORT_JSON
+from tapcase_workflow.dal import athena, s3, sns
+from tapcase_workflow.logic import publication
 from tapcase_workflow.logic.capture_context import capture_context
-from tapcase_workflow.logic.report import build_report, render_html, render_markdown
-from tapcase_workflow.models.plan import InvestigationPlan
-from tapcase_workflow.observability import logger
+from tapcase_workflow.logic.report import build_report
+from tapcase_workflow.models.payloads import WriteReportInput, WriteReportOutput
+from tapcase_workflow.observability import logger, metrics, record_analysis, start_investigation_log
 from tapcase_workflow.querypack import finding_parameters, skipped_queries
-from tapcase_workflow.settings import settings
+from tapcase_workflow.settings import WriteReportSettings, load_settings
+
+EVENT_MODEL = WriteReportInput
+SETTINGS_MODEL = WriteReportSettings
 
 
 @logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    cfg = settings()
-    plan = InvestigationPlan.model_validate(event["plan"])
-    logger.append_keys(investigation_id=plan.investigation_id)
-    proof = event.get("evidence") or {}
-    manifest = evidence.read_json(proof["manifest_uri"]) if proof.get("manifest_uri") else None
+    cfg = load_settings(WriteReportSettings)
+    inp = WriteReportInput.model_validate(event)
+    plan = inp.plan
+    start_investigation_log(plan.investigation_id)
+    evidence = inp.evidence.model_dump()
+    manifest = s3.read_json(inp.evidence.manifest_uri) if inp.evidence.manifest_uri else None
 
-    results: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for item in event.get("analysis") or []:
-        if item.get("state") == "SUCCEEDED":
-            results[item["name"]] = athena.query_results(item["query_execution_id"])
-        else:
-            errors[item["name"]] = f"{item.get('error', item.get('state'))}: {item.get('cause', '')}"[:2000]
-
+    succeeded, errors = publication.split_analysis(inp.analysis)
+    results = {name: athena.query_results(execution_id) for name, execution_id in succeeded.items()}
     ctx = capture_context(
         plan,
-        sensor=event.get("sensor") or {},
-        sensor_ready=event.get("sensor_ready") or {},
-        mirror_sessions=event.get("mirror_sessions") or [],
-        mirror_filter=event.get("mirror_filter") or {},
-        mirror_target=event.get("mirror_target") or {},
-        evidence=proof,
+        sensor=inp.sensor,
+        sensor_ready=inp.sensor_ready,
+        mirror_sessions=inp.mirror_sessions,
+        mirror_filter=inp.mirror_filter,
+        mirror_target=inp.mirror_target,
+        evidence=evidence,
         manifest=manifest,
-        execution_arn=event.get("execution_arn", ""),
+        execution_arn=inp.execution_arn,
     )
     suspect_ips = [ip for source in plan.sources for ip in source.private_ips]
     skipped = skipped_queries(finding_parameters(plan.request.finding, suspect_ips))
     report = build_report({"queries": results}, investigation_id=plan.investigation_id, context=ctx,
                           skipped=skipped, errors=errors)
-    import json
-
-    base = f"{plan.evidence_prefix}/report"
-    report_uri = evidence.put(cfg.evidence_bucket, f"{base}/report.json", json.dumps(report, indent=2, default=str),
-                              "application/json", plan.investigation_id)
-    evidence.put(cfg.evidence_bucket, f"{base}/report.md", render_markdown(report),
-                 "text/markdown; charset=utf-8", plan.investigation_id)
-    page_uri = evidence.put(cfg.evidence_bucket, f"{base}/report.html", render_html(report),
-                            "text/html; charset=utf-8", plan.investigation_id)
-    headline = [h["text"] for h in report["highlights"]]
+    uris = {f.name: s3.put_text(cfg.evidence_bucket, f.key, f.body, f.content_type, plan.investigation_id)
+            for f in publication.report_files(plan.evidence_prefix, report)}
+    report_uri, page_uri = uris[REPORT_JSON], uris[REPORT_HTML]
     if cfg.report_topic_arn:
-        lines = [f"tapcase investigation {plan.investigation_id} of {plan.instance_id} ({plan.request.reason})", ""]
-        lines += [f"- {h}" for h in headline] or ["- nothing stood out"]
-        lines += ["", f"report: {report_uri}", f"page: {page_uri}"]
-        evidence.publish(cfg.report_topic_arn, f"tapcase: {plan.instance_id} investigated", "\n".join(lines))
+        note = publication.summary(investigation_id=plan.investigation_id, instance_id=plan.instance_id,
+                                   reason=plan.request.reason, report=report, report_uri=report_uri, page_uri=page_uri)
+        sns.publish(cfg.report_topic_arn, note.subject, note.message)
+    record_analysis(inp.evidence.packets.seen, inp.evidence.packets.dropped, len(errors))
+    headline = publication.headline(report)
     logger.info("report written", extra={"report_uri": report_uri, "highlights": len(headline)})
-    return {"report_uri": report_uri, "page_uri": page_uri, "headline": headline[:10],
-            "summary": report["summary"]}
+    return WriteReportOutput(report_uri=report_uri, page_uri=page_uri, headline=headline[:10],
+                             summary=report["summary"]).model_dump(mode="json")

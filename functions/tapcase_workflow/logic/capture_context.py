@@ -3,8 +3,16 @@ the capture filter the sensor used and the pcap evidence files."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tapcase_workflow.models.payloads import (
+    CreateMirrorFilterOutput,
+    MirrorSessionCreated,
+    MirrorTargetCreated,
+    SensorLaunched,
+    SensorReady,
+)
 from tapcase_workflow.models.plan import InvestigationPlan
 
 
@@ -24,15 +32,17 @@ def truncation_note(packet_length: int) -> str:
 def capture_context(
     plan: InvestigationPlan,
     *,
-    sensor: dict[str, Any],
-    sensor_ready: dict[str, Any],
-    mirror_sessions: list[dict[str, Any]],
-    mirror_filter: dict[str, Any],
-    mirror_target: dict[str, Any],
-    evidence: dict[str, Any],
-    manifest: dict[str, Any] | None,
+    sensor: SensorLaunched | None,
+    sensor_ready: SensorReady | None,
+    mirror_sessions: Sequence[MirrorSessionCreated],
+    mirror_filter: CreateMirrorFilterOutput | None,
+    mirror_target: MirrorTargetCreated | None,
+    evidence: Mapping[str, Any],
+    manifest: Mapping[str, Any] | None,
     execution_arn: str,
 ) -> dict[str, Any]:
+    """The report's ``context``: the plan, what the states created and the sensor's answers
+    (``evidence``: CollectEvidence's answer; ``manifest``: the manifest it names, read from S3)."""
     files = (manifest or {}).get("files") or evidence.get("files") or []
     finding = plan.request.finding
     packets = evidence.get("packets") or {}
@@ -48,23 +58,24 @@ def capture_context(
         } if finding else None,
         "mirroring": {
             "sessions": [
-                {"eni": s["eni_id"], "session_id": s["session_id"], "session_number": s["session_number"],
-                 "vni": s["vni"], "packet_length": s.get("packet_length")}
+                {"eni": s.eni_id, "session_id": s.session_id, "session_number": s.session_number,
+                 "vni": s.vni, "packet_length": s.packet_length}
                 for s in mirror_sessions
             ],
             "skipped_enis": plan.skipped_enis,
             "vni": plan.vni,
-            "filter_id": mirror_filter.get("filter_id"),
+            "filter_id": mirror_filter.filter_id if mirror_filter else None,
             "filter_rules": [r.model_dump(exclude_none=True) for r in plan.filter_rules],
-            "network_services": mirror_filter.get("network_services", []),
+            "network_services": mirror_filter.network_services if mirror_filter else [],
             "packet_length": plan.packet_length,
             "truncation": truncation_note(plan.packet_length),
-            "target_id": mirror_target.get("target_id"),
+            "target_id": mirror_target.target_id if mirror_target else None,
         },
         "sensor": {
-            "instance_id": sensor.get("instance_id"), "private_ip": sensor.get("private_ip"),
+            "instance_id": sensor.instance_id if sensor else None,
+            "private_ip": sensor.private_ip if sensor else None,
             "subnet_id": plan.sensor.subnet_id, "availability_zone": plan.sensor.availability_zone,
-            "mode": sensor_ready.get("mode"),
+            "mode": sensor_ready.mode if sensor_ready else None,
         },
         "window": {
             "requested_seconds": plan.duration_seconds,
@@ -98,7 +109,7 @@ def foreign_vni_warnings(vni: int, seen: dict[str, int] | None) -> list[str]:
             "those packets were not mirrored by this investigation's sessions"]
 
 
-def pcap_context(manifest: dict[str, Any] | None, evidence: dict[str, Any]) -> dict[str, Any] | None:
+def pcap_context(manifest: Mapping[str, Any] | None, evidence: Mapping[str, Any]) -> dict[str, Any] | None:
     """The pcap evidence files (S3 URI, sha256, packets) and whether the size cap was reached."""
     pcap = (manifest or {}).get("pcap") or evidence.get("pcap")
     if not pcap:

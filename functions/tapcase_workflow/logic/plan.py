@@ -6,6 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from tapcase_contract import tags as tag_keys
+from tapcase_contract.layout import evidence_prefix
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, VXLAN_PORT
+from tapcase_contract.sensor_config import SensorConfig
 from tapcase_workflow.errors import (
     InstanceNotFound,
     InstanceNotRunning,
@@ -15,11 +19,10 @@ from tapcase_workflow.errors import (
 )
 from tapcase_workflow.logic.instance_types import mirroring_supported
 from tapcase_workflow.logic.mirror_filter import NETWORK_SERVICES
-from tapcase_workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorConfig, SensorPlacement
+from tapcase_workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorPlacement
 from tapcase_workflow.models.request import InvestigationRequest
 from tapcase_workflow.quotas import MAX_PACKET_LENGTH, MAX_SESSIONS_PER_ENI
 
-TAG_KEY = "tapcase:investigation-id"
 DEFAULT_RULE_NUMBER = 100
 LOCK_MARGIN_SECONDS = 3600
 
@@ -33,6 +36,16 @@ def vni_for(investigation_id: str) -> int:
 def run_token(execution_name: str) -> str:
     """8 hex characters unique to one execution."""
     return hashlib.sha256(execution_name.encode()).hexdigest()[:8]
+
+
+def instance_private_ips(instance: dict[str, Any] | None) -> list[str]:
+    """Every private IP of an EC2 ``DescribeInstances`` instance (all its ENIs)."""
+    return [
+        p["PrivateIpAddress"]
+        for n in (instance or {}).get("NetworkInterfaces", [])
+        for p in n.get("PrivateIpAddresses", [])
+        if p.get("PrivateIpAddress")
+    ]
 
 
 def _lowest_free(used: set[int]) -> int:
@@ -83,7 +96,7 @@ class StackSettings:
     sensor_ready_timeout_seconds: int = 900
     collect_timeout_seconds: int = 1800
     packet_length: int = MAX_PACKET_LENGTH
-    evidence_pcap_max_mb: int = 1024  # EvidencePcapMaxMB: the sensor's pcap evidence cap (0: none)
+    evidence_pcap_max_mb: int = DEFAULT_PCAP_MAX_MB  # EvidencePcapMaxMB: the sensor's pcap evidence cap (0: none)
 
 
 def make_plan(
@@ -158,9 +171,9 @@ def make_plan(
         raise NoSensorSubnet(f"cannot tell the subnet/AZ of {iid}")
     inv = request.investigation_id
     run = run_token(run_name or f"{inv}-{now_epoch}")
-    tags = [{"Key": TAG_KEY, "Value": inv}, {"Key": "tapcase:instance-id", "Value": iid}]
+    tags = tag_keys.investigation_tags(inv, iid)
     cidrs = sorted({f"{ip}/32" for s in sources for ip in s.private_ips})
-    prefix = f"investigations/{inv}"
+    prefix = evidence_prefix(inv)
     queue_name = f"tapcase-{inv}-{run}-control"
     plan = InvestigationPlan(
         investigation_id=inv,
@@ -179,8 +192,8 @@ def make_plan(
             ip_permissions=[
                 {
                     "IpProtocol": "udp",
-                    "FromPort": 4789,
-                    "ToPort": 4789,
+                    "FromPort": VXLAN_PORT,
+                    "ToPort": VXLAN_PORT,
                     "IpRanges": [{"CidrIp": c, "Description": f"VXLAN from mirrored {iid}"} for c in cidrs],
                 }
             ],
@@ -198,12 +211,11 @@ def make_plan(
         collect_timeout_seconds=stack.collect_timeout_seconds,
         sensor_config=SensorConfig(
             investigation_id=inv, control_queue_name=queue_name, bucket=stack.bucket, prefix=prefix,
-            region=stack.region, vni=vni_for(inv), capture_seconds=request.duration_seconds,
-            pcap_max_mb=stack.evidence_pcap_max_mb,
+            region=stack.region, pcap_max_mb=stack.evidence_pcap_max_mb,
         ),
         tags=tags,
-        sensor_tags=[*tags, {"Key": "tapcase:role", "Value": "sensor"}, {"Key": "Name", "Value": f"tapcase-sensor-{inv}"}],
-        queue_tags={t["Key"]: t["Value"] for t in tags},
+        sensor_tags=tag_keys.sensor_tags(inv, iid),
+        queue_tags=tag_keys.as_mapping(tags),
         queries=list(queries or []),
         warnings=warnings,
     )

@@ -1,23 +1,22 @@
-"""Normalising what starts an investigation into one :class:`InvestigationRequest` (pure)."""
+"""Normalising what starts an investigation into one :class:`InvestigationRequest` (pure).
+
+Three triggers: a GuardDuty finding as EventBridge delivers it (parsed with powertools' parser:
+its EventBridge model with our tolerant :class:`Finding` as ``detail``), and a manual or scheduled
+request (:class:`ManualRequest`). A finding without its EventBridge envelope (a bare finding, or
+a test event holding only ``detail``) is accepted too.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
+from tapcase_contract.ids import investigation_id_for_execution, investigation_id_for_finding
 from tapcase_workflow.errors import InvalidRequest, NotAnEc2Finding
-from tapcase_workflow.models.guardduty import Finding, FindingEvent
-from tapcase_workflow.models.request import (
-    INVESTIGATION_ID_PATTERN,
-    FindingContext,
-    InvestigationRequest,
-    ManualRequest,
-)
-
-_ID_RE = re.compile(INVESTIGATION_ID_PATTERN)
+from tapcase_workflow.models.guardduty import Finding, GuardDutyFindingEvent
+from tapcase_workflow.models.request import FindingContext, InvestigationRequest, ManualRequest
 
 
 def _errors(exc: ValidationError) -> str:
@@ -26,26 +25,6 @@ def _errors(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(input)"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
-
-
-def investigation_id_for_finding(finding_id: str) -> str:
-    """Stable id per finding, so GuardDuty's repeated events map to one investigation."""
-    cleaned = re.sub(r"[^a-z0-9]", "", finding_id.lower())
-    if not cleaned:
-        cleaned = hashlib.sha256(finding_id.encode()).hexdigest()
-    return f"gd-{cleaned[:45]}"
-
-
-def investigation_id_for_execution(execution_name: str | None, instance_id: str) -> str:
-    """Manual and scheduled runs are keyed by their execution name (unique per state machine)."""
-    if execution_name:
-        candidate = execution_name.lower()
-        if _ID_RE.match(candidate):
-            return candidate
-        digest = hashlib.sha256(execution_name.encode()).hexdigest()[:16]
-    else:
-        digest = hashlib.sha256(instance_id.encode()).hexdigest()[:16]
-    return f"run-{digest}"
 
 
 def _finding_context(finding: Finding) -> FindingContext:
@@ -90,14 +69,26 @@ def _finding_context(finding: Finding) -> FindingContext:
     )
 
 
-def _looks_like_finding_event(event: dict[str, Any]) -> bool:
-    return isinstance(event.get("detail"), dict) and (
-        event.get("source") == "aws.guardduty" or "resource" in event["detail"]
-    )
+def _is_eventbridge_event(event: dict[str, Any]) -> bool:
+    return event.get("source") == "aws.guardduty" and "detail" in event
+
+
+def _is_detail_only(event: dict[str, Any]) -> bool:
+    return isinstance(event.get("detail"), dict) and "resource" in event["detail"]
 
 
 def _looks_like_bare_finding(event: dict[str, Any]) -> bool:
     return {"id", "type", "resource"} <= set(event) and "schemaVersion" in event
+
+
+def _finding(event: dict[str, Any]) -> Finding:
+    """The one finding of a GuardDuty trigger (:class:`InvalidRequest` when it is malformed)."""
+    try:
+        if _is_eventbridge_event(event):
+            return parse(event=event, model=GuardDutyFindingEvent).detail
+        return Finding.model_validate(event["detail"] if _is_detail_only(event) else event)
+    except ValidationError as exc:
+        raise InvalidRequest(f"not a valid GuardDuty finding: {_errors(exc)}") from None
 
 
 def normalise(
@@ -112,11 +103,8 @@ def normalise(
     if not isinstance(event, dict):
         raise InvalidRequest(f"expected a JSON object, got {type(event).__name__}")
 
-    if _looks_like_finding_event(event) or _looks_like_bare_finding(event):
-        try:
-            finding = FindingEvent.model_validate(event).detail if "detail" in event else Finding.model_validate(event)
-        except ValidationError as exc:
-            raise InvalidRequest(f"not a valid GuardDuty finding: {_errors(exc)}") from None
+    if _is_eventbridge_event(event) or _is_detail_only(event) or _looks_like_bare_finding(event):
+        finding = _finding(event)
         resource_type = finding.resource.resourceType
         details = finding.resource.instanceDetails
         if resource_type != "Instance" or details is None or not details.instanceId:

@@ -31,11 +31,11 @@ def teardown(cloud: Cloud, investigation_id: str) -> dict[str, dict[str, int]]:
             deleted[kind] += int(cloud.delete(kind, rid))
     pending = cloud.wait_terminated(cloud.list("sensor_instances", investigation_id))
     if pending:
-        raise TeardownIncomplete(f"sensor instance(s) {pending} not terminated yet")
+        raise TeardownIncomplete(f"sensor instance(s) {pending} not terminated yet", {"sensor_instances": len(pending)})
     for kind in ("security_groups", "control_queues", "locks"):
         for rid in cloud.list(kind, investigation_id):
             deleted[kind] += int(cloud.delete(kind, rid))
     leftovers = {kind: len(cloud.list(kind, investigation_id)) for kind in KINDS}
     if any(leftovers.values()):
-        raise TeardownIncomplete(f"still present after teardown: { {k: v for k, v in leftovers.items() if v} }")
+        raise TeardownIncomplete(f"still present after teardown: { {k: v for k, v in leftovers.items() if v} }", leftovers)
     return {"deleted": deleted, "leftovers": leftovers}

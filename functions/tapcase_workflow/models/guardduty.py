@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -62,12 +63,8 @@ class Finding(_Tolerant):
     updatedAt: str | None = None
 
 
-class FindingEvent(_Tolerant):
-    """The EventBridge envelope: ``detail`` is one finding."""
+class GuardDutyFindingEvent(EventBridgeModel):
+    """A GuardDuty finding as EventBridge delivers it: powertools' EventBridge model (the envelope,
+    every field EventBridge always sends) whose ``detail`` is one :class:`Finding`."""
 
-    source: str | None = None
-    detail_type: str | None = Field(default=None, alias="detail-type")
-    region: str | None = None
-    account: str | None = None
-    time: Any = None
-    detail: Finding
+    detail: Finding  # type: ignore[assignment]  # narrows powertools' RawDictOrModel

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tapcase_workflow.models.request import InvestigationRequest
+from tapcase_contract.sensor_config import SensorConfig
+from tapcase_workflow.models.request import InvestigationId, InvestigationRequest
 from tapcase_workflow.quotas import MAX_PACKET_LENGTH
 
 
@@ -30,21 +31,6 @@ class SensorPlacement(_Model):
     ip_permissions: list[dict[str, object]]
 
 
-class SensorConfig(_Model):
-    """What the sensor agent reads from its user data (tapcase_sensor.config.AgentConfig)."""
-
-    investigation_id: str
-    control_queue_name: str
-    bucket: str
-    prefix: str
-    region: str
-    vni: int
-    capture_seconds: int
-    # MiB of received packets the sensor keeps as pcap evidence (stack parameter EvidencePcapMaxMB);
-    # 0: none. Suricata's smallest pcap file is 4 MiB (tapcase_sensor.packet_log.MIN_FILE_MB).
-    pcap_max_mb: int = Field(default=1024, ge=0)
-
-
 class PackQuery(_Model):
     name: str
     title: str
@@ -63,7 +49,7 @@ class MirrorRule(_Model):
 
 
 class InvestigationPlan(_Model):
-    investigation_id: str
+    investigation_id: InvestigationId
     # Per execution: client tokens and the names of per-run resources (a later run for the same
     # finding must not reuse a token or a just-deleted queue name).
     run_token: str
@@ -85,6 +71,7 @@ class InvestigationPlan(_Model):
     lock_expires_at: int
     sensor_ready_timeout_seconds: int
     collect_timeout_seconds: int
+    # The sensor's user data (the one model the agent reads: tapcase_contract.sensor_config).
     sensor_config: SensorConfig
     tags: list[dict[str, str]]
     sensor_tags: list[dict[str, str]]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tapcase_contract.ids import check_investigation_id
 from tapcase_workflow.quotas import MAX_REQUESTED_RULES, MAX_RULES_PER_FILTER, SENSOR_EXCLUSION_RULES
 
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
-# At most 48 characters: queue names (80), client tokens (64) and names built from it stay within AWS limits.
-INVESTIGATION_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{2,47}$"
+#: An investigation id (the rule: :mod:`tapcase_contract.ids`).
+InvestigationId = Annotated[str, AfterValidator(check_investigation_id)]
 
 
 class FilterRule(BaseModel):
@@ -56,7 +57,7 @@ class ManualRequest(BaseModel):
     duration_seconds: int = Field(default=600, ge=60, le=86_400)
     reason: str = Field(default="manual investigation", min_length=1, max_length=1024)
     trigger: Literal["manual", "scheduled"] = "manual"
-    investigation_id: str | None = Field(default=None, pattern=INVESTIGATION_ID_PATTERN)
+    investigation_id: InvestigationId | None = None
     filter_rules: list[FilterRule] | None = None
     requested_by: str | None = Field(default=None, max_length=256)
 
@@ -86,7 +87,7 @@ class InvestigationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    investigation_id: str = Field(pattern=INVESTIGATION_ID_PATTERN)
+    investigation_id: InvestigationId
     trigger: Literal["guardduty", "manual", "scheduled"]
     instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
     duration_seconds: int

@@ -35,9 +35,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract import ContractError, ids
+
 PACK_DIR = Path(__file__).resolve().parent
 
-INVESTIGATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,47}$")
 DATABASE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -196,9 +197,10 @@ def get_query(name: str) -> Query:
 
 
 def check_investigation_id(value: str) -> str:
-    if not isinstance(value, str) or not INVESTIGATION_ID_RE.match(value):
-        raise QueryPackError(f"invalid investigation id {value!r} (expected {INVESTIGATION_ID_RE.pattern})")
-    return value
+    try:
+        return ids.check_investigation_id(value)
+    except ContractError as exc:
+        raise QueryPackError(str(exc)) from None
 
 
 def check_database(value: str) -> str:

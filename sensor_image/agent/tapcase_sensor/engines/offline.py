@@ -16,6 +16,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tapcase_contract.layout import PCAP_DIR, RAW_DIR
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor import paths
 from tapcase_sensor.capture_filter import CaptureFilter
 from tapcase_sensor.engines.base import (
@@ -37,8 +39,6 @@ from tapcase_sensor.errors import (
 )
 from tapcase_sensor.model import CaptureResult, EngineInfo, EngineStatus
 from tapcase_sensor.packet_log import (
-    DEFAULT_PCAP_MAX_MB,
-    DIR_NAME,
     PCAP_LOG_OUTPUT,
     PacketEvidence,
     PacketLog,
@@ -123,15 +123,15 @@ class OfflineEngines(Engines):
     # -- helpers ----------------------------------------------------------------------------
     @property
     def suricata_dir(self) -> Path:
-        return self.workdir / "raw" / "suricata"
+        return self.workdir / RAW_DIR / "suricata"
 
     @property
     def zeek_dir(self) -> Path:
-        return self.workdir / "raw" / "zeek"
+        return self.workdir / RAW_DIR / "zeek"
 
     @property
     def pcap_dir(self) -> Path:
-        return self.workdir / "raw" / DIR_NAME
+        return self.workdir / RAW_DIR / PCAP_DIR
 
     @property
     def packets_to_analyse(self) -> int:

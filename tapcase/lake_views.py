@@ -1,4 +1,5 @@
-"""DuckDB views of the curated tables, generated from :mod:`tapcase_sensor.lake.schema`.
+"""DuckDB views of the curated tables, generated from :mod:`tapcase_sensor.lake.schema` (the CLI's:
+``tapcase analyze`` and the tests; DuckDB is not on the sensor).
 
 Two sources, one set of columns (``schema.TABLES``) plus the partition columns:
 
@@ -18,17 +19,37 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tapcase_contract.ids import check_investigation_id
+from tapcase_contract.layout import CURATED_PREFIX
 from tapcase_sensor.lake.schema import (
-    CURATED_PREFIX,
     EVENT_TYPE_OTHER,
     SURICATA_EVENT_TYPES,
     TABLES,
     Column,
     Table,
-    check_investigation_id,
-    duckdb_type,
+    TypeNode,
     parse_type,
 )
+
+
+def duckdb_type(node: TypeNode | str) -> str:
+    """The DuckDB spelling of a Hive type."""
+    if isinstance(node, str):
+        node = parse_type(node)
+    if node.kind == "string":
+        return "VARCHAR"
+    if node.kind == "bigint":
+        return "BIGINT"
+    if node.kind == "double":
+        return "DOUBLE"
+    if node.kind == "boolean":
+        return "BOOLEAN"
+    if node.kind == "array":
+        return f"{duckdb_type(node.children[0])}[]"
+    if node.kind == "map":
+        return f"MAP({duckdb_type(node.children[0])}, {duckdb_type(node.children[1])})"
+    inner = ", ".join(f'"{n}" {duckdb_type(c)}' for n, c in zip(node.fields, node.children, strict=True))
+    return f"STRUCT({inner})"
 
 
 def quote_ident(name: str) -> str:

@@ -1,11 +1,15 @@
-"""Evidence bucket and report topic access."""
+"""The evidence bucket: the sensor's manifest read back, the report written."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from tapcase_workflow.dal.clients import client
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -18,7 +22,8 @@ def read_json(uri: str) -> Any:
     return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def put(bucket: str, key: str, body: str, content_type: str, investigation_id: str) -> str:
+def put_text(bucket: str, key: str, body: str, content_type: str, investigation_id: str) -> str:
+    """Store ``body`` (UTF-8) tagged with the investigation in its metadata; its S3 URI."""
     client("s3").put_object(
         Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType=content_type,
         Metadata={"investigation-id": investigation_id},
@@ -26,18 +31,12 @@ def put(bucket: str, key: str, body: str, content_type: str, investigation_id: s
     return f"s3://{bucket}/{key}"
 
 
-def publish(topic_arn: str, subject: str, message: str) -> str:
-    return str(client("sns").publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)["MessageId"])
-
-
 def complete_manifest_exists(bucket: str, key: str) -> bool:
     """Whether a complete evidence manifest is stored at ``key``."""
-    from botocore.exceptions import ClientError
-
     try:
         body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
+        if exc.response.get("Error", {}).get("Code") in _MISSING:
             return False
         raise
     try:
