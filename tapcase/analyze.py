@@ -123,8 +123,8 @@ def default_investigation_id(logs: Path) -> str:
 
 def analyze(logs: Path, out: Path, investigation_id: str | None = None) -> dict[str, Any]:
     """Curate, run the pack, write results and report. Returns what the command prints."""
-    from tapcase_sensor.errors import LogParseError
     from tapcase.lake_views import create_parquet_views
+    from tapcase_sensor.errors import LogParseError
     from tapcase_sensor.lake.curate import curate, discover_logs
     from tapcase_workflow.logic.report import build_report, render_markdown
     from tapcase_workflow.querypack import skipped_queries

@@ -12,8 +12,8 @@ import pytest
 
 from tapcase.localcloud.cfn import load_template
 from tapcase.localcloud.lambda_runtime import resolve_handler
-from tests.conftest import REPO
 from tapcase_workflow import errors
+from tests.conftest import REPO
 
 TEMPLATE = load_template(REPO / "template.yaml")
 RESOURCES = TEMPLATE["Resources"]

@@ -17,14 +17,13 @@ DEFAULT_PCAP_MAX_MB = 1024
 
 def check_pcap_max_mb(value: object) -> int:
     """The pcap evidence cap in MiB: 0 (keep no packets) or at least :data:`MIN_PCAP_MB`."""
-    if isinstance(value, bool):
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value, whole = int(value), True
+    if isinstance(value, bool) or not whole:
         raise ContractError(f"pcap_max_mb must be a whole number of MiB, not {value!r}")
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ContractError(f"pcap_max_mb must be a whole number of MiB, not {value!r}") from None
-    if isinstance(value, float) and value != number:
-        raise ContractError(f"pcap_max_mb must be a whole number of MiB, not {value!r}")
+    assert isinstance(value, (int, float))
+    number = int(value)
     if number < 0 or 0 < number < MIN_PCAP_MB:
         raise ContractError(
             f"pcap_max_mb must be 0 (keep no packets) or at least {MIN_PCAP_MB} MiB "

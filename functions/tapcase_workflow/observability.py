@@ -2,8 +2,8 @@
 
 Every log line carries the investigation id as its correlation id (``logger.set_correlation_id``).
 Metrics are CloudWatch embedded metric format (EMF) lines in the function's log, namespace
-``POWERTOOLS_METRICS_NAMESPACE`` (the template sets it), the investigation id as metadata (an id
-per run would make every datapoint its own metric if it were a dimension):
+``tapcase``, the investigation id as metadata (an id per run would make every datapoint its own
+metric if it were a dimension):
 
 * Teardown, the last step of every investigation that created anything: ``Investigations``
   (1, dimension ``outcome`` succeeded / failed), ``InvestigationSeconds`` (execution start to
@@ -22,33 +22,36 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "tapcase-workflow"
+NAMESPACE = "tapcase"
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
-def start_investigation_log(investigation_id: str) -> None:
-    """Correlate this invocation's log lines and metrics with the investigation."""
+def correlate(investigation_id: str) -> None:
+    """Every log line of this invocation carries the investigation id."""
     logger.set_correlation_id(investigation_id)
-    metrics.add_metadata(key="investigation_id", value=investigation_id)
 
 
-def record_outcome(outcome: str, seconds: float, leftovers: int) -> None:
+def record_outcome(investigation_id: str, outcome: str, seconds: float, leftovers: int) -> None:
     """Teardown is done: how the investigation ended, how long it took, what was left."""
+    metrics.add_metadata(key="investigation_id", value=investigation_id)
     metrics.add_dimension(name="outcome", value=outcome)
     metrics.add_metric(name="Investigations", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="InvestigationSeconds", unit=MetricUnit.Seconds, value=max(0.0, seconds))
     metrics.add_metric(name="Leftovers", unit=MetricUnit.Count, value=leftovers)
 
 
-def record_leftovers(leftovers: int) -> None:
+def record_leftovers(investigation_id: str, leftovers: int) -> None:
     """A teardown attempt left resources behind (the state machine retries it)."""
+    metrics.add_metadata(key="investigation_id", value=investigation_id)
     metrics.add_metric(name="Leftovers", unit=MetricUnit.Count, value=leftovers)
 
 
-def record_analysis(seen: int | None, dropped: int | None, queries_failed: int) -> None:
+def record_analysis(investigation_id: str, seen: int | None, dropped: int | None, queries_failed: int) -> None:
     """What the sensor's engines received and dropped (absent counters are not emitted), and how
     many queries of the pack failed."""
+    metrics.add_metadata(key="investigation_id", value=investigation_id)
     metrics.add_metric(name="QueriesFailed", unit=MetricUnit.Count, value=queries_failed)
     if seen is not None:
         metrics.add_metric(name="PacketsSeen", unit=MetricUnit.Count, value=seen)

@@ -75,10 +75,9 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
 
 
 def _start(instance: Any, region: str) -> None:
+    from tapcase.localcloud.sensor_engines import MirroredEngines
     from tapcase_sensor.agent import Agent, AwsClients
     from tapcase_sensor.config import parse_config
-
-    from tapcase.localcloud.sensor_engines import MirroredEngines
 
     config = _config_from_user_data(instance)
     clients = AwsClients.create(region)

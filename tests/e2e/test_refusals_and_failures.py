@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 from tests.conftest import shared
 from tests.e2e.conftest import created_anything, load_report, make_instance, run
-from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 
 NOTHING = {"security_groups": 0, "instances": 0, "filters": 0, "targets": 0, "sessions": 0, "queues": 0, "locks": 0}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from tapcase_workflow.querypack import load_pack
 from tests.lake.helpers import first_difference
 from tests.lake.synth import PLANTED as P
-from tapcase_workflow.querypack import load_pack
 
 DATASETS = {
     "brim_json": {

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import shared, wait_for_execution
 
+
 @pytest.fixture(scope="module")
 def instance_id(deployed_cloud):
     ec2 = deployed_cloud.client("ec2")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.conftest import shared
 from tapcase_workflow.errors import InvalidRequest, NotAnEc2Finding
 from tapcase_workflow.logic.request import investigation_id_for_finding, normalise
+from tests.conftest import shared
 
 
 def _load(*parts):

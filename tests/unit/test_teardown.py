@@ -14,7 +14,7 @@ class FakeCloud:
         self.calls = []
         self.stuck = set(stuck_instances)
 
-    def list(self, kind, investigation_id):
+    def find(self, kind, investigation_id):
         return list(self.resources.get(kind, []))
 
     def delete(self, kind, rid):

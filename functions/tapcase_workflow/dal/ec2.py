@@ -33,7 +33,7 @@ def describe_instance(instance_id: str) -> dict[str, Any] | None:
         raise
     for reservation in reservations:
         for instance in reservation.get("Instances", []):
-            return instance
+            return dict(instance)
     return None
 
 

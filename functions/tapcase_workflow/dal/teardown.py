@@ -28,7 +28,7 @@ class AwsTeardown:
         self.control_queue_name = control_queue_name
         self.wait_seconds = wait_seconds
 
-    def list(self, kind: str, investigation_id: str) -> list[str]:
+    def find(self, kind: str, investigation_id: str) -> list[str]:
         if kind == "mirror_sessions":
             items = ec2.tagged("describe_traffic_mirror_sessions", "TrafficMirrorSessions", TAG_KEY, investigation_id)
             return [s["TrafficMirrorSessionId"] for s in items]
@@ -108,7 +108,7 @@ class AwsTeardown:
         if not instance_ids:
             return []
         deadline = time.monotonic() + self.wait_seconds
-        pending = list(instance_ids)
+        pending: list[str] = list(instance_ids)
         while pending and time.monotonic() < deadline:
             resp: Any = client("ec2").describe_instances(InstanceIds=pending)
             pending = [i["InstanceId"] for r in resp["Reservations"] for i in r["Instances"]

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tapcase_workflow.dal import ec2
 from tapcase_workflow.logic.mirror_filter import rule_requests
 from tapcase_workflow.models.payloads import CreateMirrorFilterInput, CreateMirrorFilterOutput
-from tapcase_workflow.observability import logger, start_investigation_log
+from tapcase_workflow.observability import correlate, logger
 from tapcase_workflow.settings import CreateMirrorFilterSettings
 
 EVENT_MODEL = CreateMirrorFilterInput
@@ -20,7 +20,7 @@ SETTINGS_MODEL = CreateMirrorFilterSettings
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     inp = CreateMirrorFilterInput.model_validate(event)
     plan = inp.plan
-    start_investigation_log(plan.investigation_id)
+    correlate(plan.investigation_id)
     filter_id = ec2.create_mirror_filter(
         description=f"tapcase {plan.investigation_id}", tags=plan.tags, token=f"{plan.investigation_id}-{plan.run_token}-filter"
     )

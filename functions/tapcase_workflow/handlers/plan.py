@@ -17,7 +17,7 @@ from tapcase_workflow.logic.queries import pack_queries
 from tapcase_workflow.logic.request import normalise
 from tapcase_workflow.models.payloads import PlanInput
 from tapcase_workflow.models.plan import InvestigationPlan
-from tapcase_workflow.observability import logger, start_investigation_log
+from tapcase_workflow.observability import correlate, logger
 from tapcase_workflow.settings import PlanSettings, load_settings
 
 EVENT_MODEL = PlanInput
@@ -44,7 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         default_duration_seconds=cfg.default_capture_seconds,
         max_duration_seconds=cfg.max_capture_seconds,
     )
-    start_investigation_log(request.investigation_id)
+    correlate(request.investigation_id)
     prefix = evidence_prefix(request.investigation_id)
     if request.trigger == "guardduty" and s3.complete_manifest_exists(cfg.evidence_bucket, manifest_key(prefix)):
         raise AlreadyInvestigated(

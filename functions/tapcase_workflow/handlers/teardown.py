@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,7 +12,7 @@ from tapcase_workflow.dal.teardown import AwsTeardown
 from tapcase_workflow.errors import TeardownIncomplete
 from tapcase_workflow.logic.teardown import teardown
 from tapcase_workflow.models.payloads import TeardownInput, TeardownOutput
-from tapcase_workflow.observability import logger, metrics, record_leftovers, record_outcome, start_investigation_log
+from tapcase_workflow.observability import correlate, logger, metrics, record_leftovers, record_outcome
 from tapcase_workflow.settings import TeardownSettings, load_settings
 
 EVENT_MODEL = TeardownInput
@@ -26,7 +26,7 @@ REPORT_BACK_SECONDS = 30
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = load_settings(TeardownSettings)
     inp = TeardownInput.model_validate(event)
-    start_investigation_log(inp.investigation_id)
+    correlate(inp.investigation_id)
     cloud = AwsTeardown(
         lock_table=cfg.lock_table,
         instance_id=inp.instance_id,
@@ -37,9 +37,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         result = teardown(cloud, inp.investigation_id)
     except TeardownIncomplete as exc:
-        record_leftovers(sum(exc.leftovers.values()))
+        record_leftovers(inp.investigation_id, sum(exc.leftovers.values()))
         raise
-    seconds = (datetime.now(timezone.utc) - inp.started_at).total_seconds()
-    record_outcome(inp.outcome.status, seconds, sum(result["leftovers"].values()))
+    seconds = (datetime.now(UTC) - inp.started_at).total_seconds()
+    record_outcome(inp.investigation_id, inp.outcome.status, seconds, sum(result["leftovers"].values()))
     logger.info("teardown done", extra={**result, "outcome": inp.outcome.status, "error": inp.outcome.error})
     return TeardownOutput.model_validate(result).model_dump(mode="json")

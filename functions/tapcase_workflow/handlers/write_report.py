@@ -13,7 +13,7 @@ from tapcase_workflow.logic import publication
 from tapcase_workflow.logic.capture_context import capture_context
 from tapcase_workflow.logic.report import build_report
 from tapcase_workflow.models.payloads import WriteReportInput, WriteReportOutput
-from tapcase_workflow.observability import logger, metrics, record_analysis, start_investigation_log
+from tapcase_workflow.observability import correlate, logger, metrics, record_analysis
 from tapcase_workflow.querypack import finding_parameters, skipped_queries
 from tapcase_workflow.settings import WriteReportSettings, load_settings
 
@@ -27,7 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = load_settings(WriteReportSettings)
     inp = WriteReportInput.model_validate(event)
     plan = inp.plan
-    start_investigation_log(plan.investigation_id)
+    correlate(plan.investigation_id)
     evidence = inp.evidence.model_dump()
     manifest = s3.read_json(inp.evidence.manifest_uri) if inp.evidence.manifest_uri else None
 
@@ -55,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         note = publication.summary(investigation_id=plan.investigation_id, instance_id=plan.instance_id,
                                    reason=plan.request.reason, report=report, report_uri=report_uri, page_uri=page_uri)
         sns.publish(cfg.report_topic_arn, note.subject, note.message)
-    record_analysis(inp.evidence.packets.seen, inp.evidence.packets.dropped, len(errors))
+    record_analysis(plan.investigation_id, inp.evidence.packets.seen, inp.evidence.packets.dropped, len(errors))
     headline = publication.headline(report)
     logger.info("report written", extra={"report_uri": report_uri, "highlights": len(headline)})
     return WriteReportOutput(report_uri=report_uri, page_uri=page_uri, headline=headline[:10],

@@ -12,9 +12,8 @@ analyst's attention first (alerts, beacons, DGA-like lookups, invalid certificat
 
 from __future__ import annotations
 
-from collections import Counter
-
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any

@@ -17,7 +17,7 @@ KINDS = ("mirror_sessions", "mirror_targets", "mirror_filters", "sensor_instance
 
 
 class Cloud(Protocol):
-    def list(self, kind: str, investigation_id: str) -> list[str]: ...
+    def find(self, kind: str, investigation_id: str) -> list[str]: ...
     def delete(self, kind: str, resource_id: str) -> bool: ...
     def wait_terminated(self, instance_ids: list[str]) -> list[str]:
         """Instance ids still not terminated when the wait gave up."""
@@ -27,15 +27,15 @@ class Cloud(Protocol):
 def teardown(cloud: Cloud, investigation_id: str) -> dict[str, dict[str, int]]:
     deleted = {kind: 0 for kind in KINDS}
     for kind in ("mirror_sessions", "mirror_targets", "mirror_filters", "sensor_instances"):
-        for rid in cloud.list(kind, investigation_id):
+        for rid in cloud.find(kind, investigation_id):
             deleted[kind] += int(cloud.delete(kind, rid))
-    pending = cloud.wait_terminated(cloud.list("sensor_instances", investigation_id))
+    pending = cloud.wait_terminated(cloud.find("sensor_instances", investigation_id))
     if pending:
         raise TeardownIncomplete(f"sensor instance(s) {pending} not terminated yet", {"sensor_instances": len(pending)})
     for kind in ("security_groups", "control_queues", "locks"):
-        for rid in cloud.list(kind, investigation_id):
+        for rid in cloud.find(kind, investigation_id):
             deleted[kind] += int(cloud.delete(kind, rid))
-    leftovers = {kind: len(cloud.list(kind, investigation_id)) for kind in KINDS}
+    leftovers = {kind: len(cloud.find(kind, investigation_id)) for kind in KINDS}
     if any(leftovers.values()):
         raise TeardownIncomplete(f"still present after teardown: { {k: v for k, v in leftovers.items() if v} }", leftovers)
     return {"deleted": deleted, "leftovers": leftovers}

@@ -67,4 +67,4 @@ class GuardDutyFindingEvent(EventBridgeModel):
     """A GuardDuty finding as EventBridge delivers it: powertools' EventBridge model (the envelope,
     every field EventBridge always sends) whose ``detail`` is one :class:`Finding`."""
 
-    detail: Finding  # type: ignore[assignment]  # narrows powertools' RawDictOrModel
+    detail: Finding  # narrows powertools' RawDictOrModel

@@ -336,7 +336,10 @@ def skipped_queries(parameters: Mapping[str, Any] | None = None) -> dict[str, li
 
 def finding_parameters(finding: Any | None, suspect_ips: Iterable[str] = ()) -> dict[str, list[Any]]:
     """Query values from a finding (``FindingContext`` or its dict) and the suspect's IPs."""
-    get = (lambda k: finding.get(k)) if isinstance(finding, Mapping) else (lambda k: getattr(finding, k, None))
+
+    def get(key: str) -> Any:
+        return finding.get(key) if isinstance(finding, Mapping) else getattr(finding, key, None)
+
     params: dict[str, list[Any]] = {"suspect_ips": list(suspect_ips)}
     if finding is not None:
         params["finding_remote_ips"] = list(get("remote_ips") or [])
