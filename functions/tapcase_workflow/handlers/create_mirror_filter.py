@@ -13,6 +13,7 @@ from tapcase_workflow.observability import correlate, logger
 from tapcase_workflow.settings import CreateMirrorFilterSettings
 
 EVENT_MODEL = CreateMirrorFilterInput
+RESULT_MODEL = CreateMirrorFilterOutput
 SETTINGS_MODEL = CreateMirrorFilterSettings
 
 

@@ -21,6 +21,7 @@ from tapcase_workflow.observability import correlate, logger
 from tapcase_workflow.settings import PlanSettings, load_settings
 
 EVENT_MODEL = PlanInput
+RESULT_MODEL = InvestigationPlan
 SETTINGS_MODEL = PlanSettings
 
 

@@ -16,6 +16,7 @@ from tapcase_workflow.observability import correlate, logger, metrics, record_le
 from tapcase_workflow.settings import TeardownSettings, load_settings
 
 EVENT_MODEL = TeardownInput
+RESULT_MODEL = TeardownOutput
 SETTINGS_MODEL = TeardownSettings
 #: Seconds kept to report back before the function's own timeout.
 REPORT_BACK_SECONDS = 30

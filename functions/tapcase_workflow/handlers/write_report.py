@@ -18,6 +18,7 @@ from tapcase_workflow.querypack import finding_parameters, skipped_queries
 from tapcase_workflow.settings import WriteReportSettings, load_settings
 
 EVENT_MODEL = WriteReportInput
+RESULT_MODEL = WriteReportOutput
 SETTINGS_MODEL = WriteReportSettings
 
 
