@@ -138,6 +138,10 @@ def investigate_once(
             console.print(f"instance {seeded['instance_id']} {'seeded' if seeded['created'] else 'present'}")
     if name is None:
         name = request.investigation_id if request and request.trigger == "guardduty" else f"run-{uuid.uuid4().hex[:12]}"
+    if request is not None and request.trigger != "guardduty":
+        # a manual or scheduled run is keyed by its execution name, as Plan keys it (the summary's
+        # id and the leftovers lookup must be the run's, also when the execution fails)
+        request = normalise(event, execution_name=name, max_duration_seconds=86_400)
     started = time.monotonic()
     try:
         execution_arn = c.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))["executionArn"]
