@@ -1,9 +1,9 @@
 """Local sensors: a sensor instance launched in the local cloud runs the real agent in-process.
 
-When ``RunInstances`` creates an instance tagged ``tapcase:role=sensor``, the agent
+When ``RunInstances`` creates an instance tagged ``tapcase:role=sensor`` (``tapcase_contract.tags``), the agent
 (``tapcase_sensor``) starts in a thread with its configuration from the instance's user data, the
-same JSON the sensor reads on AWS, and :class:`~tapcase.localcloud.sensor_engines.MirroredEngines`: the engines answer "ready" at
-once, and when the agent collects (after ``StopMirroring``), the sensor's interface capture is
+same JSON the sensor reads on AWS, and :class:`~tapcase.localcloud.sensor_engines.MirroredEngines`: the engines answer ``WaitForSensor`` at
+once, and on ``CollectEvidence`` (after ``StopMirroring``), the sensor's interface capture is
 built by the mirror data plane (:mod:`tapcase.localcloud.mirror_dataplane`) from the capture set
 with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the suspect's network
 interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
