@@ -219,9 +219,11 @@ def run(
         if endpoint is None:
             from tapcase.localcloud import LocalCloud
 
-            endpoint = stack.enter_context(
-                LocalCloud(time_scale=time_scale, parameters={"LogLevel": os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")})
-            ).endpoint
+            level = os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")
+            # The functions run in this process and print to its stderr what AWS keeps in their
+            # logs: their metrics (EMF) show with their INFO/DEBUG logs only.
+            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false" if level in ("DEBUG", "INFO") else "true")
+            endpoint = stack.enter_context(LocalCloud(time_scale=time_scale, parameters={"LogLevel": level})).endpoint
         try:
             summary = investigate_once(endpoint, event, pcap=pcap, rules=rules, out=out,
                                        console=None if as_json else console, timeout=timeout)

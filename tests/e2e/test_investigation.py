@@ -175,9 +175,10 @@ def test_evidence_in_s3_matches_the_manifest(cloud, investigations):
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] and body[:4] == b"\xd4\xc3\xb2\xa1"
 
 
-def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path, capsys):
+def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path, capsys, monkeypatch):
     # The real AWS Traffic Mirroring capture (2019): the mirrored ENI is 172.31.0.238, probed
     # over SSH by 18.196.145.224. A real GuardDuty finding, adapted to those addresses.
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     event = adapted_real_finding()
     summary = run(cloud, event, tmp_path, pcap=shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap"))
     assert summary["status"] == "SUCCEEDED", summary

@@ -101,7 +101,8 @@ def test_locked_instance_ends_as_already_under_investigation(cloud, tmp_path):
     assert created_anything(cloud) == NOTHING
 
 
-def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path, capsys):
+def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     # The sensor's engines fail on a truncated capture: the agent answers with a failure.
     data = shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap").read_bytes()
     truncated = tmp_path / "truncated.pcap"
