@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSSTAMP := $(VENV)/.system-deps
 
-.PHONY: setup test demo lint bench clean
+.PHONY: setup test demo lint bench sensor-bundle clean
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -30,6 +30,10 @@ demo: setup
 
 lint: setup
 	$(BIN)/cfn-lint template.yaml
+
+# The tarball the sensor AMI is built from (sensor_image/ and functions/tapcase_contract): sensor_image/README.md
+sensor-bundle: setup
+	$(BIN)/python -m tapcase.sensor_bundle dist/sensor_image.tar.gz
 
 bench: setup
 	$(BIN)/python -m tests.bench.bench_lake

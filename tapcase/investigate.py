@@ -15,9 +15,9 @@ import boto3
 from botocore.config import Config
 from rich.console import Console
 
-from workflow.errors import TapcaseError
-from workflow.logic.plan import TAG_KEY
-from workflow.logic.request import normalise
+from tapcase_contract import tags
+from tapcase_workflow.errors import TapcaseError
+from tapcase_workflow.logic.request import normalise
 
 STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
 LOCK_TABLE = "tapcase-LockTable"
@@ -62,7 +62,7 @@ def state_machine_arn(sfn: Any) -> str:
 
 def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
     """What an investigation left behind (all 0 after a clean run)."""
-    tag = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
+    tag = [{"Name": f"tag:{tags.INVESTIGATION_ID}", "Values": [investigation_id]}]
     sensors = c.ec2.describe_instances(Filters=[*tag, {"Name": "instance-state-name",
                                                        "Values": ["pending", "running", "stopping", "stopped"]}])
     lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": instance_id}}).get("Item")
@@ -138,6 +138,10 @@ def investigate_once(
             console.print(f"instance {seeded['instance_id']} {'seeded' if seeded['created'] else 'present'}")
     if name is None:
         name = request.investigation_id if request and request.trigger == "guardduty" else f"run-{uuid.uuid4().hex[:12]}"
+    if request is not None and request.trigger != "guardduty":
+        # a manual or scheduled run is keyed by its execution name, as Plan keys it (the summary's
+        # id and the leftovers lookup must be the run's, also when the execution fails)
+        request = normalise(event, execution_name=name, max_duration_seconds=86_400)
     started = time.monotonic()
     try:
         execution_arn = c.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))["executionArn"]
@@ -215,9 +219,11 @@ def run(
         if endpoint is None:
             from tapcase.localcloud import LocalCloud
 
-            endpoint = stack.enter_context(
-                LocalCloud(time_scale=time_scale, parameters={"LogLevel": os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")})
-            ).endpoint
+            level = os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")
+            # The functions run in this process and print to its stderr what AWS keeps in their
+            # logs: their metrics (EMF) show with their INFO/DEBUG logs only.
+            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false" if level in ("DEBUG", "INFO") else "true")
+            endpoint = stack.enter_context(LocalCloud(time_scale=time_scale, parameters={"LogLevel": level})).endpoint
         try:
             summary = investigate_once(endpoint, event, pcap=pcap, rules=rules, out=out,
                                        console=None if as_json else console, timeout=timeout)

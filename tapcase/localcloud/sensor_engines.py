@@ -1,9 +1,9 @@
 """The local sensor's engines: what its interface received, then the real engines on it.
 
 A sensor on AWS listens on its interface from boot; the mirror sessions are created after it
-answered "ready" and deleted before it collects. Locally the packets exist only as a capture
-file, so :class:`MirroredEngines` answers readiness at once (after checking that Suricata runs)
-and, when the agent collects, builds the sensor's interface capture with the mirror data plane
+answered ``WaitForSensor`` and deleted before ``CollectEvidence``. Locally the packets exist only
+as a capture file, so :class:`MirroredEngines` answers readiness at once (after checking that
+Suricata runs) and, on ``CollectEvidence``, builds the sensor's interface capture with the mirror data plane
 (:func:`tapcase.localcloud.mirroring.dataplane.materialize`: what the sessions that targeted this
 sensor delivered, plus the sensor's own traffic) and runs
 :class:`tapcase_sensor.engines.OfflineEngines` on it.

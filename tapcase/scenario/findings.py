@@ -35,6 +35,7 @@ from tapcase.scenario.model import (
     iso,
 )
 from tapcase.scenario.stories import Story
+from tapcase_contract import tags
 
 # The finding precedes the capture: GuardDuty saw the activity, the workflow then mirrored it.
 FIRST_SEEN = EPOCH - 47 * 60
@@ -202,7 +203,7 @@ def finding_event(name: str) -> dict[str, Any]:
                         "vpcId": VPC_ID,
                     }
                 ],
-                "tags": [{"key": "Name", "value": s.name_tag}, {"key": "tapcase:scenario", "value": name}],
+                "tags": [{"key": "Name", "value": s.name_tag}, {"key": tags.SCENARIO, "value": name}],
                 "instanceState": "running",
                 "availabilityZone": AVAILABILITY_ZONE,
                 "imageId": IMAGE_ID,

@@ -42,8 +42,6 @@ OUTER_ROUTER_MAC = "06:3b:77:d0:12:01"
 # The suspect-side virtual router MAC seen inside the mirrored frames.
 INNER_ROUTER_MAC = "02:4a:1f:63:9e:01"
 
-VXLAN_PORT = 4789
-
 
 @dataclass(frozen=True)
 class Suspect:

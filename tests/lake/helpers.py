@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tapcase.analyze import DATABASE, duckdb_connection, run_pack
+from tapcase.lake_views import create_parquet_views, create_raw_json_views
 from tapcase_sensor.lake.curate import CurateResult, LogSource, curate, discover_logs
-from tapcase_sensor.lake.views import create_parquet_views, create_raw_json_views
 
 
 @dataclass

@@ -27,11 +27,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tapcase_contract.ids import check_investigation_id
 from tapcase_sensor.lake.schema import (
     SURICATA_TABLE,
     Table,
     TypeNode,
-    check_investigation_id,
     parse_type,
     suricata_partition,
     table_for_zeek_log,
