@@ -22,13 +22,18 @@ $(SYSSTAMP): scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
 	touch $@
 
-test: setup
+# Lint first: a lint or type error fails `make test` (and so CI) before any test runs.
+test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
 
 demo: setup
 	$(BIN)/tapcase local demo
 
+# ruff (pyflakes, bugbear, isort, pyupgrade), mypy (strict on functions/ and the agent, checked
+# on the CLI and local cloud), cfn-lint on the template: settings in pyproject.toml.
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy tapcase functions/tapcase_workflow functions/tapcase_contract sensor_image/agent/tapcase_sensor
 	$(BIN)/cfn-lint template.yaml
 
 # The tarball the sensor AMI is built from (sensor_image/ and functions/tapcase_contract): sensor_image/README.md
@@ -40,4 +45,4 @@ bench: setup
 	$(BIN)/python -m tests.bench.bench_dataplane
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

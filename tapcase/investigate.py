@@ -92,7 +92,7 @@ def _progress(c: Clients, execution_arn: str, console: Console | None, seen: set
                 seen.add(name)
                 console.print(f"  [cyan]→[/cyan] {name}", highlight=False)
         elif event["type"].endswith("Failed") and event["type"] != "ExecutionFailed":
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             console.print(f"    [yellow]{event['type']}[/yellow] {details.get('error', '')}", highlight=False)
 
 
@@ -184,7 +184,7 @@ def investigate_once(
         if request is not None and investigation_id else {},
     }
     report = output.get("report") or {}
-    if report.get("report_uri"):
+    if report.get("report_uri") and investigation_id:
         local = _download(c, report["report_uri"], out / investigation_id / "report.json")
         page = (_download(c, report["page_uri"], out / investigation_id / Path(report["page_uri"]).name)
                 if report.get("page_uri") else None)

@@ -16,15 +16,14 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from tapcase_sensor.engines import Engines, OfflineEngines
-from tapcase_sensor.errors import SensorBadCapture
-from tapcase_sensor.model import CaptureResult, EngineStatus
-
 from tapcase.localcloud import timescale
 from tapcase.localcloud.mirroring import dataplane, ledger
 from tapcase.localcloud.mirroring.dataplane import SensorEndpoint
 from tapcase.localcloud.mirroring.wire import CaptureError
 from tapcase.localcloud.sensor_traffic import own_traffic
+from tapcase_sensor.engines import Engines, OfflineEngines
+from tapcase_sensor.errors import SensorBadCapture
+from tapcase_sensor.model import CaptureResult, EngineStatus
 
 log = logging.getLogger(__name__)
 

@@ -130,8 +130,8 @@ def test_patch_fits_installed_moto(cloud: LocalCloud) -> None:
     from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
     from moto.ec2.models.traffic_mirrors import (
         TrafficMirrorFilter,
-        TrafficMirrorSession,
         TrafficMirrorsBackend,
+        TrafficMirrorSession,
         TrafficMirrorTarget,
     )
     from moto.ec2.responses import EC2Response

@@ -21,11 +21,11 @@ from scapy.layers.vxlan import VXLAN
 from scapy.utils import rdpcap
 
 from tapcase.localcloud import sensor_traffic, timescale
+from tapcase.localcloud.cloud import LocalCloud
 from tapcase.localcloud.mirroring import dataplane as dp
 from tapcase.localcloud.mirroring import ledger as mirror_ledger
 from tapcase.localcloud.mirroring import packet_filter as mr
 from tapcase.localcloud.mirroring import wire
-from tapcase.localcloud.cloud import LocalCloud
 from tapcase.scenario import ScenarioInfo, generate
 from tapcase.scenario.model import RESOLVER_IP, SENSOR_ENI_MAC, SENSOR_IP, VPC_CIDR
 from tests.conftest import shared

@@ -264,9 +264,9 @@ def test_unfiltered_aws_sdk_result_is_json_with_iso_timestamps(cloud: LocalCloud
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (datetime.datetime(2024, 5, 8, 15, 16, 43, tzinfo=datetime.timezone.utc), "2024-05-08T15:16:43Z"),
-        (datetime.datetime(2024, 5, 8, 15, 16, 43, 120000, tzinfo=datetime.timezone.utc), "2024-05-08T15:16:43.120Z"),
-        (datetime.datetime(2024, 5, 8, 15, 16, 43, 123456, tzinfo=datetime.timezone.utc), "2024-05-08T15:16:43.123456Z"),
+        (datetime.datetime(2024, 5, 8, 15, 16, 43, tzinfo=datetime.UTC), "2024-05-08T15:16:43Z"),
+        (datetime.datetime(2024, 5, 8, 15, 16, 43, 120000, tzinfo=datetime.UTC), "2024-05-08T15:16:43.120Z"),
+        (datetime.datetime(2024, 5, 8, 15, 16, 43, 123456, tzinfo=datetime.UTC), "2024-05-08T15:16:43.123456Z"),
         (
             datetime.datetime(2024, 5, 8, 17, 16, 43, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
             "2024-05-08T15:16:43Z",

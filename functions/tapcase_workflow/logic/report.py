@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tapcase_workflow.querypack import load_pack
@@ -35,7 +35,7 @@ def iso_time(epoch: Any) -> str | None:
     """Epoch seconds -> ``2018-03-24T17:15:20.865716Z`` (None for anything else)."""
     if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
         return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def human_bytes(value: Any) -> str:
@@ -51,7 +51,7 @@ def human_bytes(value: Any) -> str:
 
 def _records(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     columns = list(result.get("columns") or [])
-    return [dict(zip(columns, row)) for row in result.get("rows") or []]
+    return [dict(zip(columns, row, strict=True)) for row in result.get("rows") or []]
 
 
 def _cell(column: str, value: Any) -> str:
@@ -280,7 +280,7 @@ def build_report(
     return {
         "version": REPORT_VERSION,
         "investigation_id": investigation_id,
-        "generated_at": generated_at or datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "context": dict(context or {}),
         "summary": {
             "queries_run": len(sections),
@@ -363,7 +363,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out.append("| " + " | ".join(_md_escape(c) for c in columns) + " |")
         out.append("|" + "---|" * len(columns))
         for row in section["rows"]:
-            out.append("| " + " | ".join(_md_escape(_cell(c, v)) for c, v in zip(columns, row)) + " |")
+            out.append("| " + " | ".join(_md_escape(_cell(c, v)) for c, v in zip(columns, row, strict=True)) + " |")
         if section["truncated"]:
             out.append("")
             out.append(f"First {len(section['rows'])} of {section['row_count']} rows.")
@@ -435,7 +435,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         columns = section["columns"]
         parts.append("<table><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>")
         for row in section["rows"]:
-            parts.append("<tr>" + "".join(f"<td>{escape(_cell(c, v))}</td>" for c, v in zip(columns, row)) + "</tr>")
+            parts.append("<tr>" + "".join(f"<td>{escape(_cell(c, v))}</td>" for c, v in zip(columns, row, strict=True)) + "</tr>")
         parts.append("</table>")
         if section["truncated"]:
             parts.append(f"<p class=muted>First {len(section['rows'])} of {section['row_count']} rows.</p>")

@@ -17,7 +17,7 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     from tapcase_sensor.logs import ZeekLog, read_eve, sniff_format
 
     fmt = sniff_format(args.file)
+    records: Iterator[dict[str, Any]]
     try:
         if fmt == "eve":
             records = (event.data for event in read_eve(args.file))

@@ -249,7 +249,8 @@ class LiveEngines(Engines):
             return None
         if not isinstance(answer, dict) or answer.get("return") != "OK" or not isinstance(answer.get("message"), dict):
             return None
-        return answer["message"]
+        message: dict[str, Any] = answer["message"]
+        return message
 
     def _version(self, service: str) -> str | None:
         if self._versions.get(service):
