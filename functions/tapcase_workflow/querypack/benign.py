@@ -51,7 +51,8 @@ def aws_endpoint_pattern(region: str | None = None) -> str:
     """Endpoints of :data:`AWS_SERVICES` in ``region`` (any region when None), FIPS and dual-stack
     forms included, and the global ``s3``/``sts`` ones. Bucket host names (``<bucket>.s3...``) and
     EC2 public names (``ec2-…compute.amazonaws.com``) are not endpoints: they can be anyone's."""
-    where = re.escape(region) if check_region(region) else ANY_REGION
+    checked = check_region(region)
+    where = re.escape(checked) if checked else ANY_REGION
     services = "|".join(re.escape(s) for s in AWS_SERVICES)
     return (
         rf"^((api|dkr)\.)?({services})(-fips)?(\.dualstack)?\.{where}\.amazonaws\.com$"
