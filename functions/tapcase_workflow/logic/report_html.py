@@ -287,7 +287,7 @@ def render_html(report: Mapping[str, Any], *, csv_text: str | None = None, stix_
         left = {k: n for k, n in (teardown.get("leftovers") or {}).items() if n}
         parts.append('<section id="teardown"><h2>Teardown</h2><p>Deleted: ' + escape(cell("", teardown.get("deleted") or {}))
                      + ". Left over: " + escape(cell("", left) if left else "nothing") + ".</p></section>")
-    else:
+    elif (report.get("context") or {}).get("execution_arn"):
         parts.append('<section id="teardown"><h2>Teardown</h2><p class="muted">Teardown runs after this report: the '
                      "execution's output has its record.</p></section>")
     data = json.dumps(summary).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -142,6 +142,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out += [f"- `{name}`: {md_escape(text)}" for name, text in report["errors"].items()]
         out.append("")
     teardown = report.get("teardown")
+    if not teardown and not (report.get("context") or {}).get("execution_arn"):
+        return "\n".join(out).rstrip() + "\n"  # not a workflow run (tapcase analyze): nothing was torn down
     out += ["## Teardown", ""]
     if teardown:
         left = {k: n for k, n in (teardown.get("leftovers") or {}).items() if n}
