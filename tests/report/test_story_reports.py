@@ -51,6 +51,10 @@ def test_no_story_highlights_the_ssm_endpoint_or_other_aws_endpoints(stories):
                 assert site.name not in text and site.ip not in text, (name, text)
         for item in report["indicators"]:
             assert item["value"] not in {s.name for s in aws} | {s.ip for s in aws}, (name, item)
+        # the SSM agent's polling is never scored as a beacon (the query leaves AWS endpoints out)
+        beacons = stories[name].results["beaconing"]
+        dst = beacons["columns"].index("dst")
+        assert not {row[dst] for row in beacons["rows"]} & {s.ip for s in aws}, name
 
 
 def test_beacon_story_names_the_beacon_and_its_user_agent(stories):

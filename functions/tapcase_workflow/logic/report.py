@@ -43,6 +43,8 @@ REPORT_VERSION = 2
 DEFAULT_MAX_ROWS = 50
 
 Results = Mapping[str, Mapping[str, Any]]
+#: Characters of a highlight the timeline repeats (the highlight has it all).
+TIMELINE_TEXT = 110
 
 
 def _title(context: Mapping[str, Any], investigation_id: str) -> str:
@@ -87,10 +89,11 @@ def _timeline(context: Mapping[str, Any], highlights: Sequence[Highlight]) -> li
     if end is not None:
         events.append((end, "capture ends (last packet the sensor analysed)"))
     for h in highlights:
+        label = h.text if len(h.text) <= TIMELINE_TEXT else h.text[: TIMELINE_TEXT - 1] + "\u2026"
         if h.first_ts is not None and h.evidence:
-            events.append((h.first_ts, f"first: {h.text}"))
+            events.append((h.first_ts, f"first: {label}"))
         if h.last_ts is not None and h.evidence and h.last_ts != h.first_ts:
-            events.append((h.last_ts, f"last: {h.text}"))
+            events.append((h.last_ts, f"last: {label}"))
     return [{"ts": ts, "time": iso_time(ts), "what": what} for ts, what in sorted(events, key=lambda e: e[0])][:60]
 
 

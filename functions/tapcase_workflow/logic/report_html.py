@@ -31,7 +31,7 @@ border-color:var(--red);background:#fff1f0}.warning{color:var(--red);font-weight
 text-align:center;color:#fff}.tier1{background:var(--red)}.tier2{background:var(--amber)}.tier3{background:#57606a}
 ol.highlights li{margin:.35em 0}.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;
 font-size:12px;margin:.4em 0}td,th{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top;
-max-width:40em;overflow-wrap:anywhere}th{background:var(--bg2);position:sticky;top:0}.charts{display:flex;
+max-width:40em;min-width:3.5em;overflow-wrap:anywhere}th{background:var(--bg2);position:sticky;top:0}.charts{display:flex;
 flex-wrap:wrap;gap:1em}figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:.5em;max-width:100%;
 overflow-x:auto}figcaption{font-weight:600;margin-bottom:.3em}.box{border:1px solid var(--amber);
 background:#fff8c5;border-radius:8px;padding:.6em 1em}details{margin:.5em 0}summary{cursor:pointer}

@@ -2,7 +2,7 @@
 -- title: TLS clients and servers: JA3, JA4, SNI, certificates
 -- description: TLS sessions per server, port, server name (SNI) and client fingerprint (JA3 hash,
 --   JA4) with the server's JA3S and certificate subject and issuer: which client stack talked to
---   which server. Fingerprints to block or hunt come from here. Suricata TLS events (JA3/JA4
+--   which server; busiest first. Fingerprints to block or hunt come from here. Suricata TLS events (JA3/JA4
 --   enabled); Zeek ssl.log (SNI, JA3 where the ja3 package logs it) when Suricata logged no TLS.
 -- tables: suricata_eve, zeek_ssl
 WITH tls AS (
@@ -35,5 +35,5 @@ SELECT server,
        max(ts) AS last_ts
 FROM tls
 GROUP BY server, port, sni, ja3, ja4, ja3s
-ORDER BY sessions, server, port, sni, ja3, ja4, ja3s
-LIMIT 500
+ORDER BY sessions DESC, server, port, sni, ja3, ja4, ja3s
+LIMIT 1000
