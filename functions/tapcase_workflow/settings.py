@@ -57,6 +57,10 @@ class WriteReportSettings(_Settings):
     aws_region: str = "us-east-1"
 
 
+class RecordTeardownSettings(_Settings):
+    """RecordTeardown reads no environment: the report's location comes with its input."""
+
+
 class TeardownSettings(_Settings):
     lock_table: str = ""
 

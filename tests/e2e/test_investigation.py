@@ -69,6 +69,10 @@ def test_story_succeeds_and_leaves_nothing(investigations, story):
     assert summary["outcome"] == "succeeded"
     report = load_report(summary)
     assert report["verdict"]["outcome"] == "succeeded" and report["summary"]["rules_loaded"] >= 7
+    # RecordTeardown added Teardown's record to the report after the fact
+    assert report["teardown"]["leftovers"] and not any(report["teardown"]["leftovers"].values())
+    assert report["teardown"]["deleted"]["sensor_instances"] == 1
+    assert '<section id="teardown"><h2>Teardown</h2><p>Deleted: ' in page and "Left over: nothing." in page
 
 
 @pytest.mark.parametrize("story", STORIES)

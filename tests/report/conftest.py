@@ -15,8 +15,8 @@ import pytest
 
 from tapcase.analyze import run_pack
 from tapcase.scenario import generate, names
-from tapcase_workflow.logic.request import normalise
 from tapcase_workflow.logic.report import build_report
+from tapcase_workflow.logic.request import normalise
 from tapcase_workflow.querypack import finding_parameters
 from tests.conftest import REPO, shared
 from tests.lake.helpers import build_lake

@@ -285,7 +285,8 @@ def render_html(report: Mapping[str, Any], *, csv_text: str | None = None, stix_
     teardown = report.get("teardown")
     if teardown:
         left = {k: n for k, n in (teardown.get("leftovers") or {}).items() if n}
-        parts.append('<section id="teardown"><h2>Teardown</h2><p>Deleted: ' + escape(cell("", teardown.get("deleted") or {}))
+        deleted = {k: n for k, n in (teardown.get("deleted") or {}).items() if n}
+        parts.append('<section id="teardown"><h2>Teardown</h2><p>Deleted: ' + escape(cell("", deleted) or "nothing")
                      + ". Left over: " + escape(cell("", left) if left else "nothing") + ".</p></section>")
     elif (report.get("context") or {}).get("execution_arn"):
         parts.append('<section id="teardown"><h2>Teardown</h2><p class="muted">Teardown runs after this report: the '

@@ -147,7 +147,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     out += ["## Teardown", ""]
     if teardown:
         left = {k: n for k, n in (teardown.get("leftovers") or {}).items() if n}
-        out.append(f"Deleted: {cell('', teardown.get('deleted') or {})}. Left over: {cell('', left) if left else 'nothing'}.")
+        deleted = {k: n for k, n in (teardown.get("deleted") or {}).items() if n}
+        out.append(f"Deleted: {cell('', deleted) or 'nothing'}. Left over: {cell('', left) if left else 'nothing'}.")
     else:
         out.append("Teardown runs after this report: the execution's output (and the CLI) has its record.")
     return "\n".join(out).rstrip() + "\n"

@@ -178,6 +178,27 @@ class WriteReportOutput(_Ours):
     notification: Notification
 
 
+# -- RecordTeardown -------------------------------------------------------------------------------
+
+
+class TeardownRecord(_Ours):
+    """``$.teardown``: Teardown's ResultSelector."""
+
+    deleted: dict[str, int]
+    leftovers: dict[str, int]
+
+
+class RecordTeardownInput(_Ours):
+    investigation_id: InvestigationId
+    report_uri: str
+    teardown: TeardownRecord
+
+
+class RecordTeardownOutput(_Ours):
+    report_uri: str
+    files: int
+
+
 # -- Teardown -------------------------------------------------------------------------------------
 
 
