@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages tapcase needs locally: Suricata 7 (Debian bookworm-backports) for
-# the sensor's engines, and tshark (Wireshark's reader) that the tests use as a second opinion on
-# the pcap evidence. Idempotent. On systems without apt it prints what to install and exits non-zero.
+# the sensor's engines, tshark (Wireshark's reader) that the tests use as a second opinion on
+# the pcap evidence, and Chromium (Debian's package, no browser download) that loads the report
+# page headless in the tests. Idempotent. On systems without apt it prints what to install and
+# exits non-zero.
 set -euo pipefail
 
 need_suricata=1
@@ -10,12 +12,14 @@ if command -v suricata >/dev/null 2>&1 && suricata -V 2>/dev/null | grep -qE 've
 fi
 need_tshark=1
 if command -v tshark >/dev/null 2>&1; then need_tshark=0; fi
-if [ "$need_suricata" = 0 ] && [ "$need_tshark" = 0 ]; then
+need_chromium=1
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then need_chromium=0; fi
+if [ "$need_suricata" = 0 ] && [ "$need_tshark" = 0 ] && [ "$need_chromium" = 0 ]; then
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "tapcase needs Suricata >= 7 (https://suricata.io/download/) and tshark (Wireshark) on PATH." >&2
+  echo "tapcase needs Suricata >= 7 (https://suricata.io/download/), tshark (Wireshark) and Chromium on PATH." >&2
   echo "Install them with your system's package manager, then re-run." >&2
   exit 1
 fi
@@ -49,5 +53,9 @@ if [ "$need_tshark" = 1 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
   $SUDO apt-get install -y -qq --no-install-recommends tshark >/dev/null
 fi
+if [ "$need_chromium" = 1 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 suricata -V
 tshark --version | head -n1
+chromium --version 2>/dev/null | head -n1 || true

@@ -8,7 +8,8 @@
    run every query of the pack that needs no finding values, transpiled from Athena SQL by
    :mod:`tapcase.athena_sql`;
 4. write ``<out>/results.json`` (``{"queries": {name: {"columns": [...], "rows": [...]}}}``) and
-   the report the workflow writes (``report.json``, ``report.md``).
+   the report the workflow writes (``report.json``, ``report.md``, ``report.html``, the indicator
+   list ``indicators.csv`` and ``indicators.stix.json``).
 """
 
 from __future__ import annotations
@@ -126,8 +127,9 @@ def analyze(logs: Path, out: Path, investigation_id: str | None = None) -> dict[
     from tapcase.lake_views import create_parquet_views
     from tapcase_sensor.errors import LogParseError
     from tapcase_sensor.lake.curate import curate, discover_logs
-    from tapcase_workflow.logic.report import build_report, render_markdown
-    from tapcase_workflow.querypack import skipped_queries
+    from tapcase_workflow.logic.publication import report_files
+    from tapcase_workflow.logic.report import build_report
+    from tapcase_workflow.querypack import render_pack, skipped_queries
 
     logs = Path(logs)
     if not logs.is_dir():
@@ -181,9 +183,10 @@ def analyze(logs: Path, out: Path, investigation_id: str | None = None) -> dict[
         context=context,
         skipped=skipped_queries(),
         errors=errors,
+        sql={q.name: q.sql for q in render_pack(database=DATABASE, investigation_id=inv)},
     )
-    (out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    for item in report_files("", report):  # report.json, report.md, report.html, indicators.csv/.stix.json
+        (out / item.name).write_text(item.body, encoding="utf-8")
     return {
         "investigation_id": inv,
         "results": results,
@@ -225,7 +228,8 @@ def _print_summary(outcome: dict[str, Any]) -> None:
     for name, error in outcome["errors"].items():
         table.add_row(name, error[:80], "failed", style="red")
     console.print(table)
-    console.print(f"results: {Path(outcome['out']) / 'results.json'}  report: {Path(outcome['out']) / 'report.md'}")
+    console.print(f"results: {Path(outcome['out']) / 'results.json'}  report: {Path(outcome['out']) / 'report.md'}  "
+                  f"page: {Path(outcome['out']) / 'report.html'}")
 
 
 def run(logs: Path, investigation_id: str | None, out: Path, as_json: bool) -> int:

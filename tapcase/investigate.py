@@ -16,6 +16,7 @@ from botocore.config import Config
 from rich.console import Console
 
 from tapcase_contract import tags
+from tapcase_contract.layout import INDICATORS_CSV, INDICATORS_STIX, REPORT_MARKDOWN
 from tapcase_workflow.errors import TapcaseError
 from tapcase_workflow.logic.request import normalise
 
@@ -188,6 +189,12 @@ def investigate_once(
         local = _download(c, report["report_uri"], out / investigation_id / "report.json")
         page = (_download(c, report["page_uri"], out / investigation_id / Path(report["page_uri"]).name)
                 if report.get("page_uri") else None)
+        for name in (REPORT_MARKDOWN, INDICATORS_CSV, INDICATORS_STIX):  # the rest of the report, beside them
+            sibling = report["report_uri"].rsplit("/", 1)[0] + "/" + name
+            try:
+                _download(c, sibling, out / investigation_id / name)
+            except c.s3.exceptions.ClientError:
+                pass
         summary["report"] = {"s3_uri": report["report_uri"], "local_path": str(local),
                              "page_uri": report.get("page_uri"), "local_page": str(page) if page else None,
                              "headline": report.get("headline", [])}

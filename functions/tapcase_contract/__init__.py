@@ -11,7 +11,9 @@ Standard library only: the Lambda package (``CodeUri: functions/``), the agent d
   names of the states that send them);
 * :mod:`.sensor_config` - the sensor's configuration: what Plan writes into the user data is what
   the agent reads;
-* :mod:`.limits` - numbers both sides must agree on (VXLAN port, pcap cap).
+* :mod:`.limits` - numbers both sides must agree on (VXLAN port, pcap cap);
+* :mod:`.outcomes` - how an investigation ends (the execution output's ``status``) and the
+  report's ``verdict`` fields, which the CLI shows.
 """
 
 from tapcase_contract.errors import ContractError

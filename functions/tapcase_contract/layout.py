@@ -7,6 +7,7 @@
     investigations/<id>/raw/pcap/packets.<s>.<us>.pcap the packets the sensor received
     investigations/<id>/raw/manifest.json             sha256 of every file, written last
     investigations/<id>/report/report.{json,md,html}  the report
+    investigations/<id>/report/indicators.{csv,stix.json}  its indicator list (CSV, STIX 2.1 bundle)
     investigations/curated/<table>/investigation_id=<id>/part-00000.parquet
     investigations/curated/suricata_eve/investigation_id=<id>/event_type=<type>/part-00000.parquet
     athena-results/                                   Athena query results (expire after 30 days)
@@ -35,6 +36,8 @@ INVESTIGATION_PARTITION = "investigation_id"
 EVENT_TYPE_PARTITION = "event_type"
 #: The report's files under ``<prefix>/report/``.
 REPORT_JSON, REPORT_MARKDOWN, REPORT_HTML = "report.json", "report.md", "report.html"
+#: The report's indicator list: CSV and a STIX 2.1 bundle, beside the report.
+INDICATORS_CSV, INDICATORS_STIX = "indicators.csv", "indicators.stix.json"
 
 
 def _join(*parts: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,17 @@ class CreateMirrorFilterSettings(_Settings):
 class WriteReportSettings(_Settings):
     evidence_bucket: str = ""
     report_topic_arn: str = ""
+    #: Seconds the page link in the notification stays valid (SigV4 allows at most 7 days; a link
+    #: signed with the function's role credentials ends with their session at the latest).
+    report_link_seconds: int = Field(default=43_200, ge=60, le=604_800)
+    #: "securityhub": add a note to the finding in Security Hub (skipped where the account does not
+    #: allow it); "off": no note.
+    finding_note: Literal["securityhub", "off"] = "securityhub"
+    aws_region: str = "us-east-1"
+
+
+class RecordTeardownSettings(_Settings):
+    """RecordTeardown reads no environment: the report's location comes with its input."""
 
 
 class TeardownSettings(_Settings):

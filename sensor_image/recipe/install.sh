@@ -9,7 +9,8 @@
 #
 # Result: Docker + the compose plugin, both engine images built (from pinned upstream images,
 # so nothing is pulled when a sensor launches), the agent in /opt/tapcase-sensor/venv, and
-# the systemd units enabled. Optional: TAPCASE_ET_OPEN=1 adds the ET Open ruleset.
+# the systemd units enabled. The Suricata image holds the ET Open ruleset (fetched by suricata-update
+# at build time, suricata/Dockerfile); TAPCASE_ET_OPEN=0 leaves it out, TAPCASE_ET_OPEN_SHA256 pins it.
 set -euo pipefail
 
 SRC="$(cd "${1:?usage: install.sh SENSOR_IMAGE_DIR}" && pwd)"
@@ -49,15 +50,9 @@ rm -rf "${DEST}/suricata" "${DEST}/zeek" "${DEST}/boot"
 cp -a "${SRC}/suricata" "${SRC}/zeek" "${SRC}/boot" "${DEST}/"
 chmod 0755 "${DEST}/boot/firewall.sh"
 
-if [[ "${TAPCASE_ET_OPEN:-0}" == "1" ]]; then
-    log "ET Open ruleset -> ${DEST}/suricata/rules/suricata.rules"
-    docker run --rm --entrypoint suricata-update \
-        -v "${DEST}/suricata/rules:/out" jasonish/suricata:7.0.10 \
-        --no-test --no-reload -o /out
-fi
-
-log "engine images (built from pinned upstream images)"
-docker build --pull -t "${SURICATA_IMAGE}" "${DEST}/suricata"
+log "engine images (built from pinned upstream images; ET Open ${TAPCASE_ET_OPEN:-1})"
+docker build --pull --build-arg "ET_OPEN=${TAPCASE_ET_OPEN:-1}" \
+    --build-arg "ET_OPEN_SHA256=${TAPCASE_ET_OPEN_SHA256:-}" -t "${SURICATA_IMAGE}" "${DEST}/suricata"
 docker build --pull -t "${ZEEK_IMAGE}" "${DEST}/zeek"
 SENSOR_INTERFACE=eth0 SENSOR_CAPTURE_FILTER="udp dst port 4789" SENSOR_PCAP_ENABLED=no \
     SENSOR_PCAP_FILE_LIMIT=4mb SENSOR_PCAP_MAX_FILES=1 docker compose --file "${DEST}/compose.yaml" config --quiet

@@ -63,7 +63,16 @@ def test_story_succeeds_and_leaves_nothing(investigations, story):
     assert summary["report"]["s3_uri"].startswith("s3://")
     assert Path(summary["report"]["local_path"]).is_file()
     page = Path(summary["report"]["local_page"]).read_text()
-    assert page.startswith("<!doctype html>") and info.instance_id in page and "<script" not in page
+    assert page.startswith("<!doctype html>") and info.instance_id in page
+    assert page.count("<script") == 2 and " src=" not in page  # its summary (JSON) and its one inline script
+    # the execution output carries the outcome and the verdict (the CLI shows them)
+    assert summary["outcome"] == "succeeded"
+    report = load_report(summary)
+    assert report["verdict"]["outcome"] == "succeeded" and report["summary"]["rules_loaded"] >= 7
+    # RecordTeardown added Teardown's record to the report after the fact
+    assert report["teardown"]["leftovers"] and not any(report["teardown"]["leftovers"].values())
+    assert report["teardown"]["deleted"]["sensor_instances"] == 1
+    assert '<section id="teardown"><h2>Teardown</h2><p>Deleted: ' in page and "Left over: nothing." in page
 
 
 @pytest.mark.parametrize("story", STORIES)
@@ -113,6 +122,16 @@ def test_another_hosts_traffic_never_reaches_the_report(cloud, investigations, s
     for ip in info.neighbour_ips:
         assert f'"{ip}"' not in page and f">{ip}<" not in page, ip
     assert f'"{info.suspect_ip}"' in page
+
+
+def test_demo_highlights_lead_with_the_c2_domain_its_answer_and_the_alert(investigations):
+    """What `make demo` shows (issue 12): the C2 domain, its DNS answer and the alert come first."""
+    info, summary = investigations["c2-dns"]
+    lead = summary["report"]["headline"][:3]
+    assert "Suricata alert" in lead[0] and info.expected.c2_domain in lead[0] and info.expected.c2_ip in lead[0]
+    assert any(info.expected.c2_domain in line and f"answered {info.expected.c2_ip}" in line for line in lead)
+    for story, (_info, other) in investigations.items():
+        assert not any("ssm." in line or "192.0.2.11" in line for line in other["report"]["headline"]), story
 
 
 def test_c2_dns_report_names_the_c2_domain(investigations):
@@ -219,3 +238,33 @@ def test_repeated_finding_event_is_idempotent(cloud, investigations, tmp_path):
     summary = investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, name=str(uuid.uuid4()))
     assert (summary["status"], summary["outcome"]) == ("SUCCEEDED", "skipped")
     assert created_anything(cloud)["instances"] == 0 and created_anything(cloud)["queues"] == 0
+
+
+def test_report_is_noted_on_the_finding_in_security_hub_and_published(cloud, tmp_path):
+    """With Security Hub on and the GuardDuty finding in it, WriteReport adds a note linking the page
+    (BatchUpdateFindings); the SNS message carries the verdict and a pre-signed link to the page."""
+    import copy
+
+    event = copy.deepcopy(json.loads((REPO / "samples" / "findings" / "beaconing.json").read_text()))
+    detail = event["detail"]
+    detail["id"] = detail["id"][:-4] + "5ec0"
+    detail["arn"] = f"arn:aws:guardduty:{detail['region']}:{detail['accountId']}:detector/d0/finding/{detail['id']}"
+    hub = cloud.client("securityhub")
+    hub.enable_security_hub()
+    hub.batch_import_findings(Findings=[{
+        "SchemaVersion": "2018-10-08", "Id": detail["arn"], "GeneratorId": "guardduty", "AwsAccountId": detail["accountId"],
+        "ProductArn": f"arn:aws:securityhub:{detail['region']}::product/aws/guardduty", "Types": [detail["type"]],
+        "CreatedAt": detail["createdAt"], "UpdatedAt": detail["updatedAt"], "Severity": {"Label": "HIGH"},
+        "Title": detail["title"], "Description": "d", "Resources": [{"Type": "AwsEc2Instance", "Id": "i-x"}],
+    }])
+    generate("beaconing", tmp_path / "beaconing.pcap")
+    summary = run(cloud, event, tmp_path, pcap=tmp_path / "beaconing.pcap")
+    assert summary["status"] == "SUCCEEDED", summary
+    output = json.loads(cloud.client("stepfunctions").describe_execution(executionArn=summary["execution_arn"])["output"])
+    notification = output["report"]["notification"]
+    assert notification["finding_note"] == "added" and notification["published"] is True
+    assert output["status"] == "succeeded" and output["verdict"]["assessment"] == "engine_alerts"
+    (stored,) = [f for f in hub.get_findings()["Findings"] if f["Id"] == detail["arn"]]
+    assert stored["Note"]["Text"].startswith(f"tapcase investigation {summary['investigation_id']}: succeeded")
+    assert stored["Note"]["Text"].endswith("report.html") and len(stored["Note"]["Text"]) <= 512
+    hub.disable_security_hub()

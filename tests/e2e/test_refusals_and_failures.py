@@ -71,6 +71,21 @@ def test_no_free_session_slot_is_refused(cloud, tmp_path):
         ec2.delete_traffic_mirror_session(TrafficMirrorSessionId=sid)
 
 
+def test_zero_packets_end_as_no_traffic_in_the_output_the_summary_and_the_report(cloud, tmp_path):
+    """The sensor received nothing (no capture): the execution SUCCEEDED, but its outcome is no_traffic
+    with a loud warning, never plain success (issue 12)."""
+    inst = make_instance(cloud, cidr="10.36")
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert (summary["status"], summary["outcome"]) == ("SUCCEEDED", "no_traffic")
+    assert summary["warnings"][0].startswith("NO TRAFFIC: the sensor received no mirrored packet")
+    assert summary["leftovers"] and not any(summary["leftovers"].values())
+    report = load_report(summary)
+    assert report["verdict"]["outcome"] == "no_traffic" and report["verdict"]["assessment"] == "not_assessed"
+    assert report["summary"]["outcome"] == "no_traffic"
+    page = (tmp_path / summary["investigation_id"] / "report.html").read_text()
+    assert '<p class="warning">NO TRAFFIC' in page
+
+
 def test_lower_numbered_session_is_warned_in_the_report(cloud, tmp_path):
     inst = make_instance(cloud, cidr="10.33", enis=2)
     (always_on,) = _occupy(cloud, inst["enis"][0], [1])

@@ -10,7 +10,9 @@ Planted (see :data:`PLANTED`):
 * a DGA burst: one client looks up 40 random-looking names in 30 s, 36 of them NXDOMAIN;
 * DNS tunnelling: 60 long hex labels (TXT) under one domain;
 * a long SSH session (1.5 h), a 500 MB upload to a public address, an HTTP POST of 5 MB,
-  HTTP to a raw IP, an executable download, a self-signed certificate without SNI.
+  HTTP to a raw IP, an executable download (a PE), a self-signed certificate without SNI;
+* RDP attempts from an outside address to the suspect (with a cookie), SMB admin shares and
+  NTLM/Kerberos logons between two internal hosts, one mail, software versions.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ class Planted:
     rare_ja3: str = "e7d705a3286e19ea42f587b344ee6865"
     exe_sha256: str = hashlib.sha256(b"planted update.exe").hexdigest()
     alert_signature: str = "ET MALWARE Planted Beacon Check-in"
+    rdp_attacker: str = "45.9.20.11"
+    rdp_cookie: str = "administr"
+    admin_src: str = "10.0.0.15"
+    admin_dst: str = "10.0.0.16"
 
 
 PLANTED = Planted()
@@ -296,6 +302,43 @@ def planted(rng: random.Random, w: Writer, p: Planted = PLANTED) -> None:
         "version": "1.1", "user_agent": COMMON_UAS[0], "request_body_len": 5_000_000, "response_body_len": 2,
         "status_code": 200, "status_msg": "OK", "tags": [],
     })
+    # The long SSH session's banners; RDP attempts from outside; SMB admin share, NTLM and Kerberos
+    # between internal hosts; the executable's PE header; a mail; software versions.
+    w.write("ssh.log", {
+        "ts": T0 + 10.2, "uid": "CplantedSsh01", "id.orig_h": p.long_src, "id.orig_p": 40022, "id.resp_h": p.long_dst,
+        "id.resp_p": 22, "version": 2, "auth_success": True, "auth_attempts": 1, "client": "SSH-2.0-OpenSSH_9.6",
+        "server": "SSH-2.0-OpenSSH_8.9p1", "hassh": "ec7378c1a92f5a8dde7e8b7a1ddf33d1",
+        "hasshServer": "b12d2871a1189eff20364cf5333619ee",
+    })
+    for i in range(5):
+        uid = _uid(rng)
+        w.write("conn.log", _conn(rng, T0 + 2400 + i * 4, p.rdp_attacker, p.suspect, 3389, "tcp", "rdp", 1.5,
+                                  1200, 900, uid=uid))
+        w.write("rdp.log", {"ts": T0 + 2400.1 + i * 4, "uid": uid, "id.orig_h": p.rdp_attacker, "id.orig_p": 40000 + i,
+                            "id.resp_h": p.suspect, "id.resp_p": 3389, "cookie": p.rdp_cookie, "result": "encrypted",
+                            "security_protocol": "HYBRID"})
+    pair = {"id.orig_h": p.admin_src, "id.orig_p": 49800, "id.resp_h": p.admin_dst, "id.resp_p": 445}
+    w.write("smb_mapping.log", {"ts": T0 + 2600, "uid": "CplantedSmb01", **pair,
+                                "path": f"\\\\{p.admin_dst}\\ADMIN$", "share_type": "DISK"})
+    w.write("smb_files.log", {"ts": T0 + 2600.5, "uid": "CplantedSmb01", **pair, "action": "SMB::FILE_OPEN",
+                              "name": "svcctl", "size": 0})
+    w.write("ntlm.log", {"ts": T0 + 2599.9, "uid": "CplantedSmb01", **pair, "username": "Administrator",
+                         "hostname": "WKS01", "domainname": "CORP", "success": True})
+    w.write("kerberos.log", {"ts": T0 + 2599.5, "uid": "CplantedKrb01", **{**pair, "id.resp_p": 88},
+                             "request_type": "TGS", "client": "admin/CORP", "service": "cifs/10.0.0.16",
+                             "success": True, "forwardable": True, "renewable": True})
+    w.write("pe.log", {"ts": T0 + 100.03, "id": "FplantedExe01", "machine": "AMD64", "compile_ts": T0 - 86400 * 30,
+                       "os": "Windows XP x64 or Server 2003", "subsystem": "WINDOWS_GUI", "is_exe": True,
+                       "is_64bit": True, "uses_aslr": False, "uses_dep": False, "uses_code_integrity": False,
+                       "uses_seh": True, "has_import_table": True, "has_export_table": False, "has_cert_table": False,
+                       "has_debug_data": False, "section_names": [".text", ".rdata", ".data"]})
+    w.write("smtp.log", {"ts": T0 + 3000, "uid": _uid(rng), "id.orig_h": p.suspect, "id.orig_p": 50125,
+                         "id.resp_h": "203.0.113.25", "id.resp_p": 25, "trans_depth": 1, "helo": "web01",
+                         "mailfrom": "noreply@web01.example", "rcptto": ["drop@mail.example.net"],
+                         "subject": "report", "tls": False, "fuids": [], "is_webmail": False})
+    w.write("software.log", {"ts": T0 + 100.01, "host": p.suspect, "software_type": "HTTP::BROWSER",
+                             "name": "python-requests", "version.major": 2, "version.minor": 31,
+                             "unparsed_version": p.rare_ua})
     # Notices, and a Suricata anomaly.
     for i in range(3):
         w.write("notice.log", {

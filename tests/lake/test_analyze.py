@@ -37,8 +37,12 @@ def test_analyze_writes_results_and_report(planted_logs, tmp_path, capsys):
     assert {h["query"] for h in report["highlights"]} >= {"beaconing", "dns_label_entropy", "suricata_alert_summary"}
     assert report["skipped"]["suspect_host_peers"] == ["suspect_ips"]
     md = (out / "report.md").read_text()
-    assert md.startswith("# tapcase investigation report: case-42")
-    assert f"{P.suspect} -> {P.c2}" in md
+    assert md.startswith(f"# Logs of {logs}") and "`case-42`" in md
+    assert f"{P.suspect} \u2192 {P.c2}" in md  # the beacon highlight
+    # the page and the indicator list beside it, as the workflow writes them
+    assert (out / "report.html").read_text().startswith("<!doctype html>")
+    assert (out / "indicators.csv").read_text().startswith("type,value,first_seen,last_seen,seen")
+    assert json.loads((out / "indicators.stix.json").read_text())["type"] == "bundle"
     assert (out / "investigations/curated/zeek_dns/investigation_id=case-42/part-00000.parquet").is_file()
     printed = capsys.readouterr().out
     assert "beaconing" in printed and "Highlights" in printed

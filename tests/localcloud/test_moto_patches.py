@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tapcase.localcloud import athena, mirroring, patches, patching, sfn
+from tapcase.localcloud import athena, mirroring, patches, patching, securityhub, sfn
 from tapcase.localcloud.mirroring import moto_fixes
 
 patches.apply_all()
@@ -29,6 +29,7 @@ PATCH_PACKAGES = {
     "tapcase.localcloud.sfn": sfn,
     "tapcase.localcloud.athena": athena,
     "tapcase.localcloud.mirroring": mirroring,
+    "tapcase.localcloud.securityhub": securityhub,
 }
 
 

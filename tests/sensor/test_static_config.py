@@ -48,10 +48,12 @@ def test_suricata_config_passes_suricata_T(tmp_path: Path, suricata_bin: str) ->
 def test_suricata_T_loads_rules_a_user_drops_in(tmp_path: Path, suricata_bin: str) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(SENSOR_IMAGE / "suricata" / "rules", rules)
-    (rules / "mine.rules").write_text('alert udp any any -> any 4789 (msg:"VXLAN seen"; sid:9100001; rev:1;)\n')
+    # beside tapcase.rules (sids 9100000-9100999): every *.rules file of the directory is loaded
+    (rules / "mine.rules").write_text('alert udp any any -> any 4789 (msg:"VXLAN seen"; sid:9200001; rev:1;)\n')
+    shipped = sum(1 for line in (rules / "tapcase.rules").read_text().splitlines() if line.startswith("alert "))
     proc = _suricata_test(tmp_path, rules, "-v")
     assert proc.returncode == 0, proc.stderr
-    assert re.search(r"1 signatures processed", proc.stdout + proc.stderr)
+    assert re.search(rf"\b{shipped + 1} signatures processed", proc.stdout + proc.stderr)
     (rules / "broken.rules").write_text("alert nonsense\n")
     assert _suricata_test(tmp_path, rules).returncode != 0  # a bad rule fails the check
 

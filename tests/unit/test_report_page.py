@@ -1,6 +1,8 @@
-"""The report's HTML page escapes what the traffic put in it."""
+"""The report's HTML page escapes what the traffic put in it, and fetches nothing."""
 
 from __future__ import annotations
+
+import re
 
 from tapcase_workflow.logic.report import build_report, render_html
 
@@ -10,5 +12,9 @@ def test_page_escapes_hostile_values():
                                                 "rows": [["<script>alert(1)</script>", 1]]}}}
     report = build_report(results, investigation_id="gd-abc", context={"instance": {"id": "i-1<b>"}})
     page = render_html(report)
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "i-1&lt;b&gt;" in page and page.startswith("<!doctype html>")
+    # the page's own script is the only one, inline; nothing is loaded from anywhere
+    assert page.count("<script>") == 1
+    assert not re.search(r"<(script|img|link|iframe)[^>]+(src|href)=", page)
+    assert "@import" not in page and "url(" not in page

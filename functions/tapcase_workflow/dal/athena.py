@@ -20,6 +20,10 @@ def _convert(value: str | None, athena_type: str) -> Any:
         return float(value)
     if kind == "boolean":
         return value.lower() == "true"
+    if kind == "array" and value.startswith("[") and value.endswith("]"):
+        # Athena writes arrays as text: "[a, b]" (elements of the pack's arrays hold no ", ")
+        inner = value[1:-1]
+        return [item for item in inner.split(", ")] if inner else []
     return value
 
 
@@ -51,3 +55,10 @@ def query_results(query_execution_id: str, max_rows: int = 1000) -> dict[str, An
         if not token:
             break
     return {"columns": columns, "rows": rows[:max_rows], "truncated": bool(token) or len(rows) > max_rows}
+
+
+def result_location(query_execution_id: str) -> str | None:
+    """Where Athena wrote the query's full result (its CSV in the workgroup's output location)."""
+    execution = client("athena").get_query_execution(QueryExecutionId=query_execution_id)["QueryExecution"]
+    location = (execution.get("ResultConfiguration") or {}).get("OutputLocation")
+    return str(location) if location else None

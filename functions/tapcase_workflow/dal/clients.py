@@ -12,15 +12,16 @@ from botocore.config import Config
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
 
 
-def client(service: str) -> Any:
+def client(service: str, region: str | None = None) -> Any:
+    """``region``: another region than the function's (default: the function's)."""
     # boto3 honours AWS_ENDPOINT_URL, which the local cloud sets (a new port per local cloud, so
     # it is part of the cache key); on AWS it is unset.
-    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION"))
+    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), region or os.environ.get("AWS_REGION"))
 
 
 @lru_cache(maxsize=64)
 def _client(service: str, endpoint: str | None, region: str | None) -> Any:
-    return boto3.client(service, config=_CONFIG)
+    return boto3.client(service, config=_CONFIG, **({"region_name": region} if region else {}))
 
 
 def reset() -> None:

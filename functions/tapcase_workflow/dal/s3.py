@@ -43,3 +43,11 @@ def complete_manifest_exists(bucket: str, key: str) -> bool:
         return bool(json.loads(body).get("complete"))
     except ValueError:
         return False
+
+
+def presign(uri: str, seconds: int) -> str:
+    """A pre-signed GET URL of an object (valid ``seconds``, at most until the signing role's
+    session ends: S3 user guide, "Sharing objects with presigned URLs")."""
+    bucket, key = split_uri(uri)
+    return str(client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                                   ExpiresIn=seconds))

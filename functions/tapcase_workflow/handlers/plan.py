@@ -69,7 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ),
         now_epoch=int(time.time()),
         run_name=inp.execution_name or "",
-        queries=pack_queries(request, cfg.glue_database, instance_private_ips(instance)),
+        queries=pack_queries(request, cfg.glue_database, instance_private_ips(instance), cfg.aws_region),
     )
     for warning in plan.warnings:
         logger.warning(warning)

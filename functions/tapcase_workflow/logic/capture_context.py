@@ -50,9 +50,11 @@ def capture_context(
         "trigger": plan.request.trigger,
         "reason": plan.request.reason,
         "execution_arn": execution_arn,
-        "instance": {"id": plan.instance_id, "type": plan.instance_type},
+        "instance": {"id": plan.instance_id, "type": plan.instance_type,
+                     "name": finding.instance_name if finding else None},
         "finding": {
-            "id": finding.id, "type": finding.type, "severity": finding.severity, "title": finding.title,
+            "id": finding.id, "arn": finding.arn, "type": finding.type, "severity": finding.severity,
+            "title": finding.title,
             "remote_ips": finding.remote_ips, "domains": finding.domains,
             "ports": sorted(set(finding.remote_ports + finding.local_ports)),
         } if finding else None,
@@ -84,6 +86,7 @@ def capture_context(
         },
         "packets": packets,
         "engines": evidence.get("engine_versions") or {},
+        "rules": rules_context(manifest),
         "zeek_skipped_reason": evidence.get("zeek_skipped_reason"),
         "evidence": {
             "manifest_uri": evidence.get("manifest_uri"),
@@ -96,6 +99,13 @@ def capture_context(
         "pcap": pcap_context(manifest, evidence),
         "warnings": plan.warnings + foreign_vni_warnings(plan.vni, packets.get("vnis")),
     }
+
+
+def rules_context(manifest: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Suricata's signatures loaded and failed, as the sensor read them from its stats (manifest
+    ``engines.suricata``; None when Suricata did not run, e.g. no packets)."""
+    suricata = ((manifest or {}).get("engines") or {}).get("suricata") or {}
+    return {"loaded": suricata.get("rules_loaded"), "failed": suricata.get("rules_failed")}
 
 
 def foreign_vni_warnings(vni: int, seen: dict[str, int] | None) -> list[str]:

@@ -1,240 +1,197 @@
-"""The investigation report, built from the query pack's results (pure: no AWS, no engine).
+"""The investigation report, built from the query pack's results and the capture context (pure:
+no AWS, no engine).
 
 The workflow (results read back from Athena) and ``tapcase analyze`` (results from the local
 engine) both call :func:`build_report` with the same ``{"queries": {name: {"columns": [...],
-"rows": [...]}}}`` document and write :func:`render_markdown` next to it, so a report reads the
-same wherever the queries ran.
+"rows": [...]}}}`` document, and write :func:`render_markdown` and :func:`render_html` beside it, so
+a report reads the same wherever the queries ran.
 
-The report keeps, per query, its title and description (from the pack), the number of rows and
-the first rows; and a list of *highlights*: one sentence per query whose rows are worth an
-analyst's attention first (alerts, beacons, DGA-like lookups, invalid certificates...).
+The document (``version`` 2): ``title`` (from the finding), ``verdict`` (outcome, assessment,
+headline, warnings: :mod:`tapcase_contract.outcomes`), ``highlights`` ranked by evidence strength
+(:mod:`.highlights`), ``indicators`` (with where each was seen), ``timeline``, ``charts`` (the
+series the page draws), ``attack`` (MITRE ATT&CK), ``next_steps``, ``capture`` (the facts of the
+capture), ``notes`` (what is missing and why: no Zeek logs, no alerts, failed queries), one
+``section`` per query (rows, the exact SQL, the full result's location), ``context`` as given.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tapcase_workflow.logic import attack, indicators, verdict
+from tapcase_workflow.logic.highlights import TIER_1_2, Facts, Highlight
+from tapcase_workflow.logic.highlights_behaviour import BEHAVIOURS
+from tapcase_workflow.logic.report_data import (
+    epoch_of,
+    human_bytes,
+    integer,
+    iso_time,
+    number,
+    plural,
+    records,
+)
+from tapcase_workflow.logic.report_html import render_html
+from tapcase_workflow.logic.report_markdown import render_markdown
 from tapcase_workflow.querypack import load_pack
 
-REPORT_VERSION = 1
-DEFAULT_MAX_ROWS = 20
+__all__ = ["REPORT_VERSION", "build_report", "render_html", "render_markdown", "iso_time", "human_bytes"]
+
+REPORT_VERSION = 2
+#: Rows of each query kept in the report (all rows: the result file in S3).
+DEFAULT_MAX_ROWS = 50
 
 Results = Mapping[str, Mapping[str, Any]]
+#: Characters of a highlight the timeline repeats (the highlight has it all).
+TIMELINE_TEXT = 110
 
 
-# ---------------------------------------------------------------------------------------------
-# Formatting helpers
-# ---------------------------------------------------------------------------------------------
+def _title(context: Mapping[str, Any], investigation_id: str) -> str:
+    finding = context.get("finding") or {}
+    instance = context.get("instance") or {}
+    target = instance.get("id")
+    if instance.get("name") and target:
+        target = f"{instance['name']} ({target})"
+    if finding.get("type") and target:
+        return f"{finding['type']} on {target}"
+    if target:
+        return f"{str(context.get('trigger') or 'manual').capitalize()} investigation of {target}"
+    if context.get("logs"):
+        return f"Logs of {context['logs']}"
+    return f"Investigation {investigation_id}"
 
 
-def iso_time(epoch: Any) -> str | None:
-    """Epoch seconds -> ``2018-03-24T17:15:20.865716Z`` (None for anything else)."""
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
-        return None
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def human_bytes(value: Any) -> str:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return str(value)
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"  # pragma: no cover
-
-
-def _records(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    columns = list(result.get("columns") or [])
-    return [dict(zip(columns, row, strict=True)) for row in result.get("rows") or []]
-
-
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column.endswith("_ts") or column in {"ts", "minute_start"}:
-        return iso_time(value) or str(value)
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_cell("", v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell('', v)}" for k, v in value.items())
-    return str(value)
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
-
-
-# ---------------------------------------------------------------------------------------------
-# Highlights: one sentence per query worth reading first
-# ---------------------------------------------------------------------------------------------
-
-Highlighter = Callable[[list[dict[str, Any]]], "str | None"]
-
-
-def _alerts(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    total = sum(int(r.get("alerts") or 0) for r in rows)
-    top = rows[0]
-    return (
-        f"{total} Suricata alert(s) from {len(rows)} signature(s); most frequent: "
-        f"{top.get('signature') or top.get('signature_id')} ({top.get('alerts')}x, severity {top.get('severity')})"
+def _facts(queries: Results, context: Mapping[str, Any], suspect_ips: Sequence[str], region: str | None) -> Facts:
+    finding = context.get("finding") or {}
+    return Facts(
+        results=queries,
+        finding_domains=[str(d).lower().rstrip(".") for d in finding.get("domains") or []],
+        finding_ips=[str(i) for i in finding.get("remote_ips") or []],
+        finding_ports=[integer(p) for p in finding.get("ports") or []],
+        suspect_ips=list(suspect_ips),
+        region=region,
     )
 
 
-def _beacons(rows: list[dict[str, Any]]) -> str | None:
-    strong = [r for r in rows if isinstance(r.get("score"), (int, float)) and r["score"] >= 0.8]
-    if not strong:
-        return None
-    top = strong[0]
-    return (
-        f"{len(strong)} beacon-like pair(s) (score >= 0.8); strongest {top['src']} -> {top['dst']}: "
-        f"{top.get('connections')} connections about every {_cell('', top.get('median_interval'))} s "
-        f"(score {_cell('', top.get('score'))})"
-    )
+def rank(facts: Facts) -> list[Highlight]:
+    """Every highlight, strongest evidence first (tier, then the order of the highlighters)."""
+    found = [h for highlighter in (*TIER_1_2, *BEHAVIOURS) for h in highlighter(facts)]
+    return sorted(found, key=lambda h: (h.tier, not h.evidence))  # stable: highlighter order within a tier
 
 
-def _entropy(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    top = rows[0]
-    return (
-        f"{len(rows)} client(s) looked up random-looking (DGA-like) names; {top['client']}: "
-        f"{top.get('high_entropy_names')} names under {top.get('base_domains')} domain(s), "
-        f"{top.get('high_entropy_nxdomain')} NXDOMAIN"
-    )
+def _timeline(context: Mapping[str, Any], highlights: Sequence[Highlight]) -> list[dict[str, Any]]:
+    window = context.get("window") or {}
+    events: list[tuple[float, str]] = []
+    start, end = epoch_of(window.get("start")), epoch_of(window.get("end"))
+    if start is not None:
+        events.append((start, "capture starts (first packet the sensor analysed)"))
+    if end is not None:
+        events.append((end, "capture ends (last packet the sensor analysed)"))
+    for h in highlights:
+        label = h.text if len(h.text) <= TIMELINE_TEXT else h.text[: TIMELINE_TEXT - 1] + "\u2026"
+        if h.first_ts is not None and h.evidence:
+            events.append((h.first_ts, f"first: {label}"))
+        if h.last_ts is not None and h.evidence and h.last_ts != h.first_ts:
+            events.append((h.last_ts, f"last: {label}"))
+    return [{"ts": ts, "time": iso_time(ts), "what": what} for ts, what in sorted(events, key=lambda e: e[0])][:60]
 
 
-def _nxdomain(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    top = rows[0]
-    return (
-        f"{len(rows)} NXDOMAIN burst(s); largest: {top['client']} got {top.get('nxdomain')} NXDOMAIN answers "
-        f"in the minute from {iso_time(top.get('minute_start'))}"
-    )
+def _charts(queries: Results) -> dict[str, Any]:
+    minutes = records(queries.get("activity_timeline"))
+    talkers = records(queries.get("top_talkers"))[:10]
+    alerts = records(queries.get("suricata_alert_summary"))[:10]
+    return {
+        "connections": [[number(r.get("minute_start")), integer(r.get("connections"))] for r in minutes],
+        "dns": [[number(r.get("minute_start")), integer(r.get("dns_lookups")), integer(r.get("nxdomain"))]
+                for r in minutes],
+        "top_talkers": [[f"{r.get('src')} \u2192 {r.get('dst')}", integer(r.get("total_bytes"))] for r in talkers],
+        "alerts": [[str(r.get("signature")), integer(r.get("alerts"))] for r in alerts],
+    }
 
 
-def _tunnel(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    top = rows[0]
-    return (
-        f"{len(rows)} client/domain pair(s) with DNS tunnelling volume; top: {top['client']} sent "
-        f"{top.get('names')} distinct names under {top.get('base_domain')}"
-    )
+def _capture(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The capture facts the page lists (from the context, whatever produced it)."""
+    mirroring = context.get("mirroring") or {}
+    window = context.get("window") or {}
+    rules = context.get("rules") or {}
+    return {
+        "enis": [s.get("eni") for s in mirroring.get("sessions") or []],
+        "sessions": mirroring.get("sessions") or [],
+        "vni": mirroring.get("vni"),
+        "window": {"requested_seconds": window.get("requested_seconds"), "start": window.get("start"),
+                   "end": window.get("end")},
+        "packets": context.get("packets") or {},
+        "engines": context.get("engines") or {},
+        "rules_loaded": rules.get("loaded"),
+        "rules_failed": rules.get("failed"),
+        "zeek_skipped_reason": context.get("zeek_skipped_reason"),
+        "files": (context.get("evidence") or {}).get("files") or [],
+        "manifest_uri": (context.get("evidence") or {}).get("manifest_uri"),
+        "pcap": context.get("pcap"),
+    }
 
 
-def _tls(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    counts: dict[str, int] = {}
-    for row in rows:
-        for issue in str(row.get("issues") or "").split(","):
-            if issue:
-                counts[issue] = counts.get(issue, 0) + int(row.get("sessions") or 0)
-    detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    return f"{len(rows)} TLS server(s) with certificate/SNI issues (sessions: {detail})"
+def _notes(queries: Results, context: Mapping[str, Any], errors: Mapping[str, str]) -> dict[str, str]:
+    notes: dict[str, str] = {}
+    curated = context.get("curated_rows")
+    zeek_missing = bool(context.get("zeek_skipped_reason")) or (
+        isinstance(curated, Mapping) and not any(str(k).startswith("zeek_") for k in curated))
+    if zeek_missing:
+        notes["zeek"] = ("No Zeek logs" + (f": {context['zeek_skipped_reason']}" if context.get("zeek_skipped_reason")
+                                           else " among the logs") + ". Queries used Suricata's events where they can.")
+    if "suricata_alert_summary" in queries and not records(queries.get("suricata_alert_summary")):
+        loaded = (context.get("rules") or {}).get("loaded")
+        notes["alerts"] = "No Suricata alert fired" + (f" ({plural(integer(loaded), 'rule')} loaded)." if loaded
+                                                        is not None else ".")
+    if errors:
+        notes["failed"] = f"{plural(len(errors), 'query')} failed ({', '.join(sorted(errors))}): their sections say why."
+    return notes
 
 
-def _files(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    names = sorted({str(r.get("filename") or r.get("file_type") or "?") for r in rows})[:3]
-    return f"{len(rows)} executable or script file(s) transferred, e.g. {', '.join(names)}"
+def _next_steps(context: Mapping[str, Any], outcome: str, items: Sequence[Mapping[str, Any]]) -> list[str]:
+    instance = (context.get("instance") or {}).get("id") or "the instance"
+    if outcome == "no_traffic":
+        return [
+            "Nothing was captured: do not close the finding on this report.",
+            f"Check that {instance} runs and sends traffic, that its ENIs were mirrored (capture facts), and that no "
+            "lower-numbered mirror session took the packets; then investigate again.",
+        ]
+    steps = [
+        f"Isolate {instance}: replace its security groups with one that allows nothing (keep it running for memory "
+        "capture), and detach it from its Auto Scaling group and load balancers.",
+        f"Snapshot its EBS volumes before changing anything: aws ec2 create-snapshots --instance-specification "
+        f"InstanceId={instance} --copy-tags-from-source volume",
+    ]
+    blockable = [i["value"] for i in items if i["type"] in ("ipv4", "ipv6", "domain")][:8]
+    if blockable:
+        steps.append("Block the indicators at the network firewall and Route 53 Resolver DNS Firewall: "
+                     + ", ".join(blockable) + (" (full list: indicators.csv / indicators.stix.json)"
+                                               if len(items) > len(blockable) else ""))
+    steps.append("Rotate the credentials the instance could read (its instance role's sessions, secrets on disk).")
+    return steps
 
 
-def _outbound(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    top = rows[0]
-    return f"largest outbound volume: {top['src']} -> {top['dst']} sent {human_bytes(top.get('bytes_out'))}"
-
-
-def _long(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    top = rows[0]
-    hours = (top.get("total_duration") or 0) / 3600
-    return f"{len(rows)} long-lived connection pair(s); longest {top['src']} -> {top['dst']}:{top.get('dst_port')} ({hours:.1f} h)"
-
-
-def _raw_ip(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    return f"{len(rows)} HTTP client/server pair(s) using raw-IP hosts, no Host, or large uploads"
-
-
-def _notices(rows: list[dict[str, Any]]) -> str | None:
-    notices = [r for r in rows if r.get("log") == "notice"]
-    if not notices:
-        return None
-    parts = ", ".join(f"{r['name']} ({r['events']})" for r in notices[:3])
-    return f"Zeek notices: {parts}"
-
-
-def _joined(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    return f"{len(rows)} alert(s) matched to their Zeek connection by community ID"
-
-
-def _finding(label: str, *keys: str) -> Highlighter:
-    """``keys``: the columns naming the finding's value (e.g. the domain), listed in the sentence."""
-
-    def highlight(rows: list[dict[str, Any]]) -> str | None:
-        if not rows:
-            return f"no activity with the finding's {label} was captured"
-        text = f"{len(rows)} event(s) involve the finding's {label}"
-        values = Counter(str(r[k]) for r in rows for k in keys if r.get(k) not in (None, ""))
-        if values:
-            text += ": " + ", ".join(f"{v} ({n})" for v, n in values.most_common(3))
-        sources = Counter(str(r["source"]) for r in rows if r.get("source"))
-        if sources:
-            text += "; by kind " + ", ".join(f"{k} {n}" for k, n in sorted(sources.items()))
-        return text
-
-    return highlight
-
-
-def _peers(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    outbound = sum(1 for r in rows if r.get("direction") == "outbound")
-    return f"the suspect host talked to {len(rows)} peer/direction pair(s) ({outbound} outbound)"
-
-
-HIGHLIGHTS: dict[str, Highlighter] = {
-    "suricata_alert_summary": _alerts,
-    "alerts_with_conn": _joined,
-    "beaconing": _beacons,
-    "dns_label_entropy": _entropy,
-    "nxdomain_bursts": _nxdomain,
-    "dns_tunneling": _tunnel,
-    "tls_certificate_issues": _tls,
-    "executables_in_files": _files,
-    "http_raw_ip_and_uploads": _raw_ip,
-    "long_connections": _long,
-    "outbound_volume": _outbound,
-    "notice_weird_summary": _notices,
-    "finding_remote_ip": _finding("remote IP"),
-    "finding_domain": _finding("domain", "name"),
-    "finding_port": _finding("port", "port"),
-    "suspect_host_peers": _peers,
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# Report
-# ---------------------------------------------------------------------------------------------
+def _sections(queries: Results, highlights: Sequence[Highlight], max_rows: int, sql: Mapping[str, str],
+              result_uris: Mapping[str, str]) -> list[dict[str, Any]]:
+    pack = {q.name: q for q in load_pack()}
+    highlighted = list(dict.fromkeys(h.query for h in highlights if h.evidence))
+    names = [n for n in highlighted if n in queries]
+    names += [q for q in pack if q in queries and q not in names and records(queries.get(q))]
+    names += [q for q in pack if q in queries and q not in names]
+    names += sorted(set(queries) - set(names))
+    sections = []
+    for name in names:
+        result = queries[name]
+        rows = list(result.get("rows") or [])
+        meta = pack.get(name)
+        sections.append({
+            "name": name, "title": meta.title if meta else name, "description": meta.description if meta else "",
+            "row_count": len(rows), "columns": list(result.get("columns") or []), "rows": rows[:max_rows],
+            "truncated": len(rows) > max_rows or bool(result.get("truncated")),
+            "sql": sql.get(name), "result_uri": result_uris.get(name),
+        })  # fmt: skip
+    return sections
 
 
 def build_report(
@@ -246,205 +203,66 @@ def build_report(
     errors: Mapping[str, str] | None = None,
     generated_at: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
+    sql: Mapping[str, str] | None = None,
+    result_uris: Mapping[str, str] | None = None,
+    suspect_ips: Sequence[str] = (),
+    region: str | None = None,
 ) -> dict[str, Any]:
     """The report document (JSON-serialisable).
 
-    ``results`` is ``{"queries": {...}}`` (or just the inner mapping); ``context`` what started
-    the investigation and what was captured (free-form, shown as given); ``skipped`` queries left
-    out with the values they lacked; ``errors`` queries that failed, with the error text.
+    ``results`` is ``{"queries": {...}}`` (or the inner mapping); ``context`` what started the
+    investigation and what was captured; ``skipped`` queries left out with the values they lacked;
+    ``errors`` queries that failed, with the error text; ``sql`` each query's SQL as run;
+    ``result_uris`` where each full result is (Athena's output location); ``suspect_ips`` the
+    instance's addresses; ``region`` whose AWS service endpoints are benign.
     """
     queries: Results = results.get("queries", results) if isinstance(results, Mapping) else {}
-    pack = {q.name: q for q in load_pack()}
-    order = [q.name for q in pack.values() if q.name in queries] + sorted(set(queries) - set(pack))
-    sections = []
-    highlights = []
-    for name in order:
-        result = queries[name]
-        rows = list(result.get("rows") or [])
-        meta = pack.get(name)
-        section = {
-            "name": name,
-            "title": meta.title if meta else name,
-            "description": meta.description if meta else "",
-            "row_count": len(rows),
-            "columns": list(result.get("columns") or []),
-            "rows": rows[:max_rows],
-            "truncated": len(rows) > max_rows,
-        }
-        sections.append(section)
-        highlighter = HIGHLIGHTS.get(name)
-        if highlighter is not None:
-            sentence = highlighter(_records(result))
-            if sentence:
-                highlights.append({"query": name, "text": sentence})
+    context = dict(context or {})
+    errors = dict(errors or {})
+    generated_at = generated_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    facts = _facts(queries, context, suspect_ips, region)
+    highlights = rank(facts)
+    found = indicators.collect(facts, highlights)
+    decided = verdict.decide(context, highlights)
+    title = _title(context, investigation_id)
+    finding = context.get("finding") or {}
+    techniques = [(t, f"finding type {finding.get('type')}") for t in attack.for_finding(finding.get("type"))]
+    techniques += [(t, f"Suricata alert: {row.get('signature')}") for row in records(queries.get("suricata_alert_summary"))
+                   for t in str(row.get("mitre_techniques") or "").split(",") if t]
+    techniques += [(t, f"highlight: {h.query}") for h in highlights if h.evidence for t in h.techniques]
+    sections = _sections(queries, highlights, max_rows, sql or {}, result_uris or {})
+    alert_rows = records(queries.get("suricata_alert_summary"))
     return {
         "version": REPORT_VERSION,
         "investigation_id": investigation_id,
-        "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "context": dict(context or {}),
+        "generated_at": generated_at,
+        "title": title,
+        "verdict": decided,
         "summary": {
+            "outcome": decided["outcome"],
+            "assessment": decided["assessment"],
             "queries_run": len(sections),
             "queries_with_rows": sum(1 for s in sections if s["row_count"]),
             "queries_skipped": len(skipped or {}),
-            "queries_failed": len(errors or {}),
+            "queries_failed": len(errors),
+            "highlights": sum(1 for h in highlights if h.evidence),
+            "alerts": sum(integer(r.get("alerts")) for r in alert_rows),
+            "signatures": len(alert_rows),
+            "indicators": len(found),
+            "rules_loaded": (context.get("rules") or {}).get("loaded"),
         },
-        "highlights": highlights,
+        "highlights": [h.to_dict(i + 1) for i, h in enumerate(highlights)],
+        "indicators": found,
+        "timeline": _timeline(context, highlights),
+        "charts": _charts(queries),
+        "attack": attack.describe(techniques),
+        "next_steps": _next_steps(context, decided["outcome"], found),
+        "capture": _capture(context),
+        "notes": _notes(queries, context, errors),
+        "context": context,
         "sections": sections,
         "skipped": {k: list(v) for k, v in sorted((skipped or {}).items())},
-        "errors": dict(sorted((errors or {}).items())),
+        "errors": dict(sorted(errors.items())),
+        "teardown": None,
     }
 
-
-def _context_lines(context: Mapping[str, Any]) -> list[str]:
-    lines = []
-    for key, value in context.items():
-        if key == "pcap":  # its own section: _pcap_lines
-            continue
-        if isinstance(value, Mapping):
-            inner = ", ".join(f"{k}: {_cell('', v)}" for k, v in value.items())
-            lines.append(f"- **{key}**: {inner}")
-        else:
-            lines.append(f"- **{key}**: {_cell('', value)}")
-    return lines
-
-
-def _pcap_lines(pcap: Mapping[str, Any] | None) -> list[str]:
-    """The packets the sensor kept: one line per pcap file (S3 URI, packets, sha256), and the cap."""
-    if not pcap:
-        return []
-    out = ["## Packets (pcap evidence)", ""]
-    if pcap.get("cap_reached"):
-        out += [f"**Size cap of {pcap.get('max_mb')} MiB reached**: {_md_escape(str(pcap.get('note')))}", ""]
-    else:
-        out += [_md_escape(str(pcap.get("note") or "")), ""]
-    files = pcap.get("files") or []
-    if files:
-        out += ["| file | packets | first | last | bytes | sha256 |", "|---|---|---|---|---|---|"]
-        out += [
-            f"| [{_md_escape(f['key'].rsplit('/', 1)[-1])}]({f['uri']}) | {f.get('packets')} | {f.get('first') or ''} "
-            f"| {f.get('last') or ''} | {f.get('bytes')} | `{f.get('sha256')}` |"
-            for f in files
-        ]
-        out.append("")
-    return out
-
-
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """The report as Markdown: highlights first, then one table per query."""
-    out = [f"# tapcase investigation report: {report['investigation_id']}", ""]
-    out.append(f"Generated {report.get('generated_at')}.")
-    out.append("")
-    if report.get("context"):
-        out += ["## Context", "", *_context_lines(report["context"]), ""]
-        out += _pcap_lines(report["context"].get("pcap"))
-    summary = report.get("summary", {})
-    out += [
-        "## Highlights",
-        "",
-    ]
-    if report.get("highlights"):
-        out += [f"- {_md_escape(h['text'])} (`{h['query']}`)" for h in report["highlights"]]
-    else:
-        out.append("- Nothing stood out in the queries that ran.")
-    out += [
-        "",
-        f"{summary.get('queries_run', 0)} queries ran, {summary.get('queries_with_rows', 0)} returned rows"
-        + (f", {summary['queries_skipped']} skipped" if summary.get("queries_skipped") else "")
-        + (f", {summary['queries_failed']} failed" if summary.get("queries_failed") else "")
-        + ".",
-        "",
-    ]
-    for section in report.get("sections", []):
-        out += [f"## {section['title']}", "", f"`{section['name']}`: {section['description']}", ""]
-        if not section["row_count"]:
-            out += ["No rows.", ""]
-            continue
-        columns = section["columns"]
-        out.append("| " + " | ".join(_md_escape(c) for c in columns) + " |")
-        out.append("|" + "---|" * len(columns))
-        for row in section["rows"]:
-            out.append("| " + " | ".join(_md_escape(_cell(c, v)) for c, v in zip(columns, row, strict=True)) + " |")
-        if section["truncated"]:
-            out.append("")
-            out.append(f"First {len(section['rows'])} of {section['row_count']} rows.")
-        out.append("")
-    if report.get("skipped"):
-        out += ["## Skipped queries", ""]
-        out += [f"- `{name}`: needs {', '.join(missing)}" for name, missing in report["skipped"].items()]
-        out.append("")
-    if report.get("errors"):
-        out += ["## Failed queries", ""]
-        out += [f"- `{name}`: {_md_escape(text)}" for name, text in report["errors"].items()]
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-_PAGE_STYLE = (
-    "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:75em;padding:0 1em;color:#222}"
-    "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}"
-    "table{border-collapse:collapse;margin:.5em 0;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;"
-    "text-align:left;vertical-align:top}th{background:#f3f3f3}code{background:#f3f3f3;padding:0 3px}"
-    ".hl li{margin:.2em 0}.muted{color:#777}dt{font-weight:600}dd{margin:0 0 .4em 1em}"
-)
-
-
-def _html_value(value: Any) -> str:
-    from html import escape
-
-    if isinstance(value, Mapping):
-        return "<dl>" + "".join(f"<dt>{escape(str(k))}</dt><dd>{_html_value(v)}</dd>" for k, v in value.items()) + "</dl>"
-    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-        keys = list(dict.fromkeys(k for v in value for k in v))
-        head = "".join(f"<th>{escape(str(k))}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td>{_html_value(v.get(k))}</td>" for k in keys) + "</tr>" for v in value)
-        return f"<table><tr>{head}</tr>{body}</table>"
-    return escape(_cell("", value))
-
-
-def render_html(report: Mapping[str, Any]) -> str:
-    """The report as one self-contained HTML page (no scripts, everything escaped)."""
-    from html import escape
-
-    summary = report.get("summary", {})
-    parts = [
-        "<!doctype html><html lang=en><meta charset=utf-8>",
-        f"<title>tapcase {escape(str(report['investigation_id']))}</title><style>{_PAGE_STYLE}</style>",
-        f"<h1>tapcase investigation report: {escape(str(report['investigation_id']))}</h1>",
-        f"<p class=muted>Generated {escape(str(report.get('generated_at')))}. "
-        f"{summary.get('queries_run', 0)} queries ran, {summary.get('queries_with_rows', 0)} returned rows, "
-        f"{summary.get('queries_skipped', 0)} skipped, {summary.get('queries_failed', 0)} failed.</p>",
-        "<h2>Highlights</h2><ul class=hl>",
-    ]
-    highlights = report.get("highlights") or []
-    parts += [f"<li>{escape(h['text'])} <code>{escape(h['query'])}</code></li>" for h in highlights]
-    if not highlights:
-        parts.append("<li>Nothing stood out in the queries that ran.</li>")
-    parts.append("</ul>")
-    if report.get("context"):
-        pcap = report["context"].get("pcap") or {}
-        if pcap.get("cap_reached"):
-            parts.append(f"<p><strong>Packet capture cap of {escape(str(pcap.get('max_mb')))} MiB reached:</strong> "
-                         f"{escape(str(pcap.get('note')))}</p>")
-        parts += ["<h2>What was captured</h2>", _html_value(report["context"])]
-    for section in report.get("sections", []):
-        parts.append(f"<h2>{escape(section['title'])}</h2><p><code>{escape(section['name'])}</code> "
-                     f"{escape(section['description'])}</p>")
-        if not section["row_count"]:
-            parts.append("<p class=muted>No rows.</p>")
-            continue
-        columns = section["columns"]
-        parts.append("<table><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>")
-        for row in section["rows"]:
-            parts.append("<tr>" + "".join(f"<td>{escape(_cell(c, v))}</td>" for c, v in zip(columns, row, strict=True)) + "</tr>")
-        parts.append("</table>")
-        if section["truncated"]:
-            parts.append(f"<p class=muted>First {len(section['rows'])} of {section['row_count']} rows.</p>")
-    if report.get("skipped"):
-        parts.append("<h2>Skipped queries</h2><ul>" + "".join(
-            f"<li><code>{escape(n)}</code>: needs {escape(', '.join(m))}</li>" for n, m in report["skipped"].items()
-        ) + "</ul>")
-    if report.get("errors"):
-        parts.append("<h2>Failed queries</h2><ul>" + "".join(
-            f"<li><code>{escape(n)}</code>: {escape(t)}</li>" for n, t in report["errors"].items()
-        ) + "</ul>")
-    return "\n".join(parts) + "\n</html>\n"

@@ -52,10 +52,14 @@ def _finding_context(finding: Finding) -> FindingContext:
 
     details = finding.resource.instanceDetails
     enis = [n.networkInterfaceId for n in (details.networkInterfaces if details else []) if n.networkInterfaceId]
+    name = next((str(t.get("value")) for t in (details.tags or []) if details and isinstance(t, dict)
+                 and t.get("key") == "Name" and t.get("value")), None) if details else None
     return FindingContext(
         id=finding.id,
         type=finding.type,
         severity=float(finding.severity),
+        arn=finding.arn,
+        instance_name=name,
         title=finding.title,
         region=finding.region,
         account_id=finding.accountId,

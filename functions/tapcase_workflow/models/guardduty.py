@@ -36,6 +36,7 @@ class InstanceDetails(_Tolerant):
     availabilityZone: str | None = None
     launchTime: int | float | str | None = None
     networkInterfaces: list[NetworkInterface] = Field(default_factory=list)
+    tags: list[dict[str, Any]] | None = None
 
 
 class Resource(_Tolerant):
@@ -53,6 +54,7 @@ class Service(_Tolerant):
 
 class Finding(_Tolerant):
     id: str
+    arn: str | None = None
     type: str
     severity: float = 0.0
     region: str | None = None

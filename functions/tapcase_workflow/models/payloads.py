@@ -11,10 +11,11 @@ and tolerant otherwise: the sensor image and the functions are deployed apart.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tapcase_contract.outcomes import Outcome, ReportOutcome
 from tapcase_workflow.models.plan import InvestigationPlan
 from tapcase_workflow.models.request import InvestigationId
 
@@ -79,9 +80,10 @@ class QueryOutcome(_Ours):
 
 
 class InvestigationOutcome(_Ours):
-    """``$.outcome``: Investigated or InvestigationFailed (the error's name when it failed)."""
+    """``$.outcome``: Investigated (WriteReport's outcome: succeeded, no_traffic, incomplete_capture)
+    or InvestigationFailed (failed, with the error's name)."""
 
-    status: Literal["succeeded", "failed"]
+    status: Outcome
     error: str | None = None
 
 
@@ -141,11 +143,60 @@ class WriteReportInput(_Ours):
     execution_arn: str
 
 
+class Verdict(_Ours):
+    """The report's ``verdict`` (tapcase_contract.outcomes.VERDICT_FIELDS)."""
+
+    outcome: ReportOutcome
+    assessment: str
+    headline: str
+    warnings: list[str]
+    packets: dict[str, int | None]
+
+
+class Notification(_Ours):
+    """What WriteReport told people: the SNS message and the note on the finding."""
+
+    published: bool
+    message_id: str | None = None
+    page_link_expires: str | None = None
+    finding_note: str  # added | skipped: <why> | failed: <why>
+
+
 class WriteReportOutput(_Ours):
     report_uri: str
     page_uri: str
+    indicators_uri: str
+    stix_uri: str
+    #: The investigation's outcome (also the execution output's ``status``): succeeded, no_traffic,
+    #: incomplete_capture.
+    outcome: ReportOutcome
+    verdict: Verdict
+    #: The plan's warnings and the verdict's (the execution output's ``warnings``).
+    warnings: list[str]
     headline: list[str]
     summary: dict[str, Any]
+    notification: Notification
+
+
+# -- RecordTeardown -------------------------------------------------------------------------------
+
+
+class TeardownRecord(_Ours):
+    """``$.teardown``: Teardown's ResultSelector."""
+
+    deleted: dict[str, int]
+    leftovers: dict[str, int]
+
+
+class RecordTeardownInput(_Ours):
+    investigation_id: InvestigationId
+    report_uri: str
+    teardown: TeardownRecord
+
+
+class RecordTeardownOutput(_Ours):
+    report_uri: str
+    files: int
 
 
 # -- Teardown -------------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class FindingContext(BaseModel):
     id: str
     type: str
     severity: float
+    #: The finding's ARN (Security Hub's finding id for GuardDuty findings).
+    arn: str | None = None
     title: str | None = None
     region: str | None = None
     account_id: str | None = None
@@ -80,6 +82,8 @@ class FindingContext(BaseModel):
     remote_ports: list[int] = Field(default_factory=list)
     local_ports: list[int] = Field(default_factory=list)
     finding_enis: list[str] = Field(default_factory=list)
+    #: The instance's ``Name`` tag as the finding reports it (the report's title).
+    instance_name: str | None = None
 
 
 class InvestigationRequest(BaseModel):

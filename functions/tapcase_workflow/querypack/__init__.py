@@ -19,7 +19,13 @@ and uses ``{{placeholders}}``:
 * ``'{{finding_domain_pattern}}'`` - a regular expression matching the finding's domains and
   their subdomains;
 * constants: ``'{{private_ip_pattern}}'`` (RFC 1918, CGNAT, loopback, link-local, IPv6 ULA and
-  link-local) and ``'{{non_public_ip_pattern}}'`` (those plus multicast, broadcast, 0.0.0.0/8).
+  link-local) and ``'{{non_public_ip_pattern}}'`` (those plus multicast, broadcast, 0.0.0.0/8);
+* what is never a beacon, DGA, tunnelling or NXDOMAIN-burst candidate (:mod:`.benign`):
+  ``'{{benign_domain_pattern}}'`` (AWS service endpoints of the region, popular domains),
+  ``'{{resolver_pattern}}'`` (the Amazon-provided DNS resolver's link-local addresses);
+* what the finding names, for queries that run without a finding too (they exempt it from the
+  above): ``'{{finding_domain_or_none_pattern}}'`` (a pattern that never matches without
+  domains) and ``{{finding_ips_or_none}}`` (``''`` without remote IPs).
 
 Every value is validated against a strict pattern before it is inlined (ids, IP addresses,
 domain names, ports), so rendering cannot inject SQL. Pure: no AWS, no environment.
@@ -36,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from tapcase_contract import ContractError, ids
+from tapcase_workflow.querypack import benign
 
 PACK_DIR = Path(__file__).resolve().parent
 
@@ -62,6 +69,10 @@ BUILTIN_PARAMETERS = (
     "private_ip_pattern",
     "non_public_ip_pattern",
     "finding_domain_pattern",
+    "benign_domain_pattern",
+    "resolver_pattern",
+    "finding_domain_or_none_pattern",
+    "finding_ips_or_none",
 )
 KNOWN_PLACEHOLDERS = frozenset(FINDING_PARAMETERS + BUILTIN_PARAMETERS)
 _DERIVED_REQUIREMENT = {"finding_domain_pattern": "finding_domains"}
@@ -282,21 +293,35 @@ def render(
     database: str,
     investigation_id: str,
     parameters: Mapping[str, Any] | None = None,
+    region: str | None = None,
 ) -> RenderedQuery | None:
-    """The query with every placeholder filled, or ``None`` when a required value is missing."""
+    """The query with every placeholder filled, or ``None`` when a required value is missing.
+
+    ``region``: the AWS region whose service endpoints are benign (any region when None)."""
     values = normalise_parameters(parameters)
     if any(name not in values for name in query.requires):
         return None
+    try:
+        benign_pattern = benign.benign_domain_pattern(region)
+    except ValueError as exc:
+        raise QueryPackError(str(exc)) from None
     fills: dict[str, str] = {
         "database": check_database(database),
         "investigation_id": check_investigation_id(investigation_id),
         "private_ip_pattern": PRIVATE_IP_PATTERN,
         "non_public_ip_pattern": NON_PUBLIC_IP_PATTERN,
+        "benign_domain_pattern": benign_pattern,
+        "resolver_pattern": benign.RESOLVER_PATTERN,
+        "finding_domain_or_none_pattern": benign.NEVER,
+        "finding_ips_or_none": "''",
     }
     for key, items in values.items():
         fills[key] = _sql_list(items)
     if "finding_domains" in values:
         fills["finding_domain_pattern"] = _domain_pattern(values["finding_domains"])
+        fills["finding_domain_or_none_pattern"] = fills["finding_domain_pattern"]
+    if "finding_remote_ips" in values:
+        fills["finding_ips_or_none"] = fills["finding_remote_ips"]
 
     def substitute(m: re.Match[str]) -> str:
         return fills[m.group(1)]
@@ -311,6 +336,7 @@ def render_pack(
     investigation_id: str,
     parameters: Mapping[str, Any] | None = None,
     names: Iterable[str] | None = None,
+    region: str | None = None,
 ) -> list[RenderedQuery]:
     """Every query that can run with the values given (finding-keyed ones need their values)."""
     wanted = set(names) if names is not None else None
@@ -318,7 +344,8 @@ def render_pack(
     for query in load_pack():
         if wanted is not None and query.name not in wanted:
             continue
-        rendered = render(query, database=database, investigation_id=investigation_id, parameters=parameters)
+        rendered = render(query, database=database, investigation_id=investigation_id, parameters=parameters,
+                          region=region)
         if rendered is not None:
             out.append(rendered)
     return out

@@ -5,27 +5,46 @@
 --   (1 = perfect beacon) from the inter-arrival times (Bowley skew, median absolute deviation
 --   relative to the median, share of the capture the pair spans) and from the bytes per
 --   connection (Bowley skew, MAD relative to the median, smallness). Quantiles are exact
---   (lower nearest rank). Zeek conn.log; Suricata flow events when Zeek logged no connections.
--- tables: zeek_conn, suricata_eve
+--   (lower nearest rank). Never candidates, unless the finding names them: servers known only by
+--   names of AWS service endpoints of the region or of popular domains (the SSM agent polls its
+--   endpoints like a beacon), the Amazon-provided resolver and private DNS servers (port 53
+--   only). dst_names: what the server was known by (DNS answers, TLS SNI, HTTP Host).
+--   Zeek conn.log; Suricata flow events when Zeek logged no connections.
+-- tables: zeek_conn, zeek_dns, zeek_ssl, zeek_http, suricata_eve
 WITH conns AS (
-    SELECT c.ts, c.id_orig_h AS src, c.id_resp_h AS dst,
+    SELECT c.ts, c.id_orig_h AS src, c.id_resp_h AS dst, c.id_resp_p AS dst_port,
            CAST(COALESCE(c.orig_bytes, 0) + COALESCE(c.resp_bytes, 0) AS double) AS bytes
     FROM {{database}}.zeek_conn c
     WHERE c.investigation_id = '{{investigation_id}}'
       AND NOT COALESCE(c.proto = 'udp' AND c.id_resp_p = 4789, false)
     UNION ALL
-    SELECT f.ts, f.src_ip, f.dest_ip,
+    SELECT f.ts, f.src_ip, f.dest_ip, f.dest_port,
            CAST(COALESCE(f.flow.bytes_toserver, 0) + COALESCE(f.flow.bytes_toclient, 0) AS double)
     FROM {{database}}.suricata_eve f
     WHERE f.investigation_id = '{{investigation_id}}' AND f.event_type = 'flow'
       AND NOT COALESCE(lower(f.proto) = 'udp' AND f.dest_port = 4789, false)
       AND NOT EXISTS (SELECT 1 FROM {{database}}.zeek_conn z WHERE z.investigation_id = '{{investigation_id}}')
 ),
+peer_names AS (
+    {{> peer_names}}
+),
+benign_peers AS (
+    SELECT ip
+    FROM peer_names
+    GROUP BY ip
+    HAVING count_if(NOT regexp_like(name, '{{benign_domain_pattern}}')
+                    OR regexp_like(name, '{{finding_domain_or_none_pattern}}')) = 0
+),
+known_names AS (
+    SELECT ip, slice(array_sort(array_agg(name)), 1, 3) AS names
+    FROM peer_names
+    GROUP BY ip
+),
 capture AS (
     SELECT min(ts) AS capture_first, max(ts) AS capture_last FROM conns
 ),
 intervals AS (
-    SELECT src, dst, ts, bytes,
+    SELECT src, dst, dst_port, ts, bytes,
            ts - lag(ts) OVER (PARTITION BY src, dst ORDER BY ts) AS gap
     FROM conns
 ),
@@ -34,11 +53,21 @@ pairs AS (
            count(*) AS connections,
            min(ts) AS first_ts,
            max(ts) AS last_ts,
+           min(dst_port) AS min_port,
+           max(dst_port) AS max_port,
            array_sort(array_agg(gap) FILTER (WHERE gap IS NOT NULL)) AS gaps,
            array_sort(array_agg(bytes)) AS sizes
     FROM intervals
     GROUP BY src, dst
     HAVING count(*) >= 6
+),
+candidates AS (
+    SELECT p.*
+    FROM pairs p
+    WHERE p.dst IN ({{finding_ips_or_none}})
+       OR NOT (p.dst IN (SELECT ip FROM benign_peers)
+               OR regexp_like(p.dst, '{{resolver_pattern}}')
+               OR (p.min_port = 53 AND p.max_port = 53 AND regexp_like(p.dst, '{{private_ip_pattern}}')))
 ),
 quartiles AS (
     SELECT p.*,
@@ -48,7 +77,7 @@ quartiles AS (
            element_at(sizes, CAST(floor(CAST(cardinality(sizes) - 1 AS double) * 0.25) AS bigint) + 1) AS size_q1,
            element_at(sizes, CAST(floor(CAST(cardinality(sizes) - 1 AS double) * 0.5) AS bigint) + 1) AS size_q2,
            element_at(sizes, CAST(floor(CAST(cardinality(sizes) - 1 AS double) * 0.75) AS bigint) + 1) AS size_q3
-    FROM pairs p
+    FROM candidates p
 ),
 dispersion AS (
     SELECT q.*,
@@ -59,7 +88,8 @@ dispersion AS (
     FROM quartiles q
 ),
 parts AS (
-    SELECT d.src, d.dst, d.connections, d.first_ts, d.last_ts, d.gap_q2, d.gap_mad, d.size_q2, d.size_mad,
+    SELECT d.src, d.dst, d.min_port, d.max_port, d.connections, d.first_ts, d.last_ts, d.gap_q2, d.gap_mad,
+           d.size_q2, d.size_mad,
            CASE WHEN d.gap_q3 - d.gap_q1 > 0
                 THEN (d.gap_q1 + d.gap_q3 - 2 * d.gap_q2) / (d.gap_q3 - d.gap_q1)
                 ELSE CAST(0 AS double) END AS gap_skew,
@@ -83,8 +113,8 @@ scored AS (
            ((1 - abs(p.size_skew)) + p.size_mad_score + p.smallness_score) / 3 AS size_score
     FROM parts p
 )
-SELECT src,
-       dst,
+SELECT s.src,
+       s.dst,
        round((interval_score + size_score) / 2, 3) AS score,
        round(interval_score, 3) AS interval_score,
        round(size_score, 3) AS size_score,
@@ -95,7 +125,11 @@ SELECT src,
        size_q2 AS median_bytes,
        round(size_skew, 3) AS size_skew,
        first_ts,
-       last_ts
-FROM scored
-ORDER BY score DESC, connections DESC, src, dst
+       last_ts,
+       CASE WHEN min_port = max_port THEN CAST(min_port AS varchar)
+            ELSE concat(CAST(min_port AS varchar), '-', CAST(max_port AS varchar)) END AS dst_ports,
+       COALESCE(array_join(k.names, ', '), '') AS dst_names
+FROM scored s
+LEFT JOIN known_names k ON k.ip = s.dst
+ORDER BY score DESC, connections DESC, s.src, s.dst
 LIMIT 50

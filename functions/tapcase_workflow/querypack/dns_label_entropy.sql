@@ -5,8 +5,10 @@
 --   are what domain generation algorithms produce. Per client: how many such names, under how
 --   many registered domains, and how many got NXDOMAIN (a DGA mostly hits unregistered
 --   domains; a CDN's random host names resolve, under one or two domains). Flagged from 3
---   random-looking names; NXDOMAIN-heavy clients first. Zeek dns.log; Suricata DNS answers when
---   Zeek logged no DNS.
+--   random-looking names; NXDOMAIN-heavy clients first. Names of AWS service endpoints of the
+--   region and under popular domains (CDN edges, load balancers) are left out unless the finding
+--   names them, and so are reverse (PTR) lookups. Zeek dns.log; Suricata DNS answers when Zeek
+--   logged no DNS.
 -- tables: zeek_dns, suricata_eve
 WITH dns AS (
     {{> dns_lookups}}
@@ -19,6 +21,8 @@ names AS (
     FROM dns
     WHERE strpos(query, '.') > 0
       AND NOT regexp_like(query, '\.(in-addr|ip6)\.arpa$')
+      AND (NOT regexp_like(query, '{{benign_domain_pattern}}')
+           OR regexp_like(query, '{{finding_domain_or_none_pattern}}'))
 ),
 labels AS (
     SELECT client, query, label, base_domain, sum(nx) AS nxdomain

@@ -3,7 +3,9 @@
 -- description: Clients that send many distinct names, long labels or many TXT/NULL queries under
 --   one registered domain: data carried in DNS names (iodine, dnscat2, DNS exfiltration).
 --   Flagged when a client asks 20 or more distinct names under one domain, a first label of
---   40 characters or more, or 10 or more TXT/NULL queries. Reverse lookups are left out.
+--   40 characters or more, or 10 or more TXT/NULL queries. Reverse lookups are left out, and so
+--   are names of AWS service endpoints of the region and under popular domains unless the
+--   finding names them.
 --   Zeek dns.log; Suricata DNS answers when Zeek logged no DNS.
 -- tables: zeek_dns, suricata_eve
 WITH dns AS (
@@ -16,6 +18,8 @@ named AS (
     FROM dns
     WHERE strpos(query, '.') > 0
       AND NOT regexp_like(query, '\.(in-addr|ip6)\.arpa$')
+      AND (NOT regexp_like(query, '{{benign_domain_pattern}}')
+           OR regexp_like(query, '{{finding_domain_or_none_pattern}}'))
 )
 SELECT client,
        base_domain,

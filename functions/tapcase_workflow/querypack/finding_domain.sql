@@ -27,7 +27,8 @@ WITH events AS (
       AND regexp_like(lower(split_part(h.host, ':', 1)), '{{finding_domain_pattern}}')
     UNION ALL
     SELECT e.ts, 'dns', e.src_ip, e.dest_ip, lower(e.dns.rrname),
-           concat(COALESCE(e.dns.rrtype, '-'), ' ', COALESCE(e.dns.rcode, '-'))
+           concat(COALESCE(e.dns.rrtype, '-'), ' ', COALESCE(e.dns.rcode, '-'), ' ',
+                  COALESCE(array_join(transform(e.dns.answers, a -> a.rdata), ','), ''))
     FROM {{database}}.suricata_eve e
     WHERE e.investigation_id = '{{investigation_id}}' AND e.event_type = 'dns' AND e.dns.type = 'response'
       AND regexp_like(lower(COALESCE(e.dns.rrname, '')), '{{finding_domain_pattern}}')

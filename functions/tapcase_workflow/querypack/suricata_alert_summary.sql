@@ -1,7 +1,9 @@
 -- name: suricata_alert_summary
 -- title: Suricata alerts by signature
 -- description: Every Suricata signature that fired, with its category and severity (1 = most
---   severe), how often, between which hosts and when. Suricata alert events.
+--   severe), how often, between which hosts, the names it fired on (DNS query, TLS SNI, HTTP
+--   Host), the MITRE ATT&CK techniques its rule carries (metadata mitre_technique_id, as ET Open
+--   and tapcase.rules write them) and when. Suricata alert events.
 -- tables: suricata_eve
 SELECT e.alert.signature_id AS signature_id,
        e.alert.signature AS signature,
@@ -12,6 +14,12 @@ SELECT e.alert.signature_id AS signature_id,
        count(DISTINCT e.dest_ip) AS destinations,
        slice(array_sort(array_agg(DISTINCT e.src_ip) FILTER (WHERE e.src_ip IS NOT NULL)), 1, 5) AS example_sources,
        slice(array_sort(array_agg(DISTINCT e.dest_ip) FILTER (WHERE e.dest_ip IS NOT NULL)), 1, 5) AS example_destinations,
+       slice(array_sort(array_agg(DISTINCT lower(COALESCE(e.dns.rrname, e.tls.sni, e.http.hostname)))
+                        FILTER (WHERE COALESCE(e.dns.rrname, e.tls.sni, e.http.hostname) IS NOT NULL)), 1, 5)
+           AS example_names,
+       array_join(array_sort(array_distinct(flatten(array_agg(element_at(e.alert.metadata, 'mitre_technique_id'))
+                  FILTER (WHERE element_at(e.alert.metadata, 'mitre_technique_id') IS NOT NULL)))), ',')
+           AS mitre_techniques,
        min(e.ts) AS first_ts,
        max(e.ts) AS last_ts
 FROM {{database}}.suricata_eve e

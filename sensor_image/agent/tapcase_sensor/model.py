@@ -30,6 +30,9 @@ class EngineInfo:
     reason: str | None = None
     packets_seen: int | None = None
     packets_dropped: int | None = None
+    #: Suricata: signatures loaded and failed, from its stats (``detect.engines[].rules_loaded``).
+    rules_loaded: int | None = None
+    rules_failed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -60,6 +60,17 @@ def counter(stats: Mapping[str, Any] | None, dotted: str) -> int | None:
     return int(node) if isinstance(node, (int, float)) else None
 
 
+def rules_counts(stats: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
+    """Signatures loaded and failed, summed over Suricata's detection engines (its stats record:
+    ``detect.engines[]`` with ``rules_loaded`` and ``rules_failed``, Suricata 7)."""
+    engines = ((stats or {}).get("detect") or {}).get("engines")
+    if not isinstance(engines, list) or not engines:
+        return None, None
+    loaded = sum(int(e.get("rules_loaded") or 0) for e in engines if isinstance(e, Mapping))
+    failed = sum(int(e.get("rules_failed") or 0) for e in engines if isinstance(e, Mapping))
+    return loaded, failed
+
+
 def last_eve_stats(eve: Path) -> dict[str, Any] | None:
     """The ``stats`` object of the last stats record in an eve.json (streamed)."""
     last: dict[str, Any] | None = None

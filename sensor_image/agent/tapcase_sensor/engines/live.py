@@ -34,6 +34,7 @@ from tapcase_sensor.engines.base import (
     describe_exit,
     last_eve_stats,
     list_log_files,
+    rules_counts,
     run_command,
     tail,
     zeek_packet_stats,
@@ -330,7 +331,8 @@ class LiveEngines(Engines):
             packets_dropped=dropped,
             vxlan_packets=vxlan,
             engines={
-                "suricata": EngineInfo("suricata", "ok", versions["suricata"], None, seen, dropped),
+                "suricata": EngineInfo("suricata", "ok", versions["suricata"], None, seen, dropped,
+                                       *rules_counts(final)),
                 "zeek": EngineInfo("zeek", "ok", versions["zeek"], None, zeek_seen, zeek_dropped),
             },
             log_files=list_log_files("suricata", self.log_dir / "suricata")

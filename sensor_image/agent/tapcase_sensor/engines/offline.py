@@ -26,6 +26,7 @@ from tapcase_sensor.engines.base import (
     describe_exit,
     last_eve_stats,
     list_log_files,
+    rules_counts,
     run_command,
     tail,
     zeek_packet_stats,
@@ -329,8 +330,10 @@ class OfflineEngines(Engines):
                 f"suricata decoded {decoded} packets, but {self.packets_to_analyze} of the {self.capture.packets} "
                 f"in {self.pcap.name} pass the capture filter {self.capture_filter.bpf!r}"
             )
+        loaded, failed = rules_counts(stats)
         return EngineInfo(
-            name="suricata", status="ok", version=self._suricata_version, packets_seen=decoded, packets_dropped=0
+            name="suricata", status="ok", version=self._suricata_version, packets_seen=decoded, packets_dropped=0,
+            rules_loaded=loaded, rules_failed=failed,
         )
 
     def _run_zeek(self) -> EngineInfo:

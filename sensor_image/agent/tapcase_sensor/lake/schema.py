@@ -380,6 +380,33 @@ ZEEK_FIELDS: dict[str, tuple[str, str]] = {
         "requested_color_depth:string cert_type:string cert_count:count cert_permanent:bool "
         "encryption_level:string encryption_method:string",
     ),
+    "kerberos": (
+        "Kerberos requests (AS, TGS) and their outcome.",
+        f"ts:time uid:string {_ID_FIELDS} request_type:string client:string service:string success:bool "
+        "error_msg:string from:time till:time cipher:string forwardable:bool renewable:bool "
+        "client_cert_subject:string client_cert_fuid:string server_cert_subject:string server_cert_fuid:string",
+    ),
+    "ntlm": (
+        "NTLM authentications (user, host, domain, server names, success).",
+        f"ts:time uid:string {_ID_FIELDS} username:string hostname:string domainname:string "
+        "server_nb_computer_name:string server_dns_computer_name:string server_tree_name:string success:bool",
+    ),
+    "smb_mapping": (
+        "SMB tree connects (shares mapped: ADMIN$, C$, IPC$...).",
+        f"ts:time uid:string {_ID_FIELDS} path:string service:string native_file_system:string share_type:string",
+    ),
+    "smb_files": (
+        "SMB file and named-pipe operations.",
+        f"ts:time uid:string {_ID_FIELDS} fuid:string action:enum path:string name:string size:count "
+        "prev_name:string times.modified:time times.accessed:time times.created:time times.changed:time",
+    ),
+    "pe": (
+        "Windows PE executables seen in transferred files (header facts; the file's hashes in files.log).",
+        "ts:time id:string machine:string compile_ts:time os:string subsystem:string is_exe:bool "
+        "is_64bit:bool uses_aslr:bool uses_dep:bool uses_code_integrity:bool uses_seh:bool "
+        "has_import_table:bool has_export_table:bool has_cert_table:bool has_debug_data:bool "
+        "section_names:vector[string]",
+    ),
 }
 
 
