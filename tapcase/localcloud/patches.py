@@ -25,7 +25,17 @@ def apply_all() -> None:
             return
         require_pinned_moto()
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, events, lambda_runtime, mirroring, sensors, sfn, sqs
+        from tapcase.localcloud import (
+            athena,
+            dynamodb,
+            events,
+            lambda_runtime,
+            mirroring,
+            scheduler,
+            sensors,
+            sfn,
+            sqs,
+        )
 
         lambda_runtime.apply()
         sfn.apply()
@@ -34,4 +44,6 @@ def apply_all() -> None:
         sensors.apply()
         events.apply()
         sqs.apply()
+        dynamodb.apply()
+        scheduler.apply()
         _applied = True

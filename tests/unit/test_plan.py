@@ -135,12 +135,14 @@ def test_each_run_gets_its_own_names_and_tokens():
 
 
 def test_longest_ids_fit_aws_limits():
-    longest = normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 48})
+    # a hand-chosen id gets the instance id appended: 28 characters of it fit the 48 of the rule
+    longest = normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 28})
+    assert len(longest.investigation_id) == 48
     p = make_plan(longest, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0, run_name="x")
     assert len(p.control_queue_name) <= 80  # SQS queue name
     assert len(f"{p.investigation_id}-{p.run_token}-target") <= 64  # EC2 client token
-    with pytest.raises(InvalidRequest):
-        normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 49})
+    with pytest.raises(InvalidRequest, match="investigation_id: .* at most 28 fit, because the instance id is appended"):
+        normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 29})
 
 
 def test_a_foreign_vni_is_a_warning():
