@@ -72,7 +72,8 @@ def quiet_functions(log_path: Path | None) -> None:
     lambda_runtime.send_function_output_to(log_path)
     import logging
 
-    logging.getLogger("tapcase").setLevel(logging.ERROR)
+    for name in ("tapcase", "tapcase_sensor"):  # the local cloud's and the local sensors' own notes
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def story_inputs(story: str, folder: Path, console: Console) -> tuple[Path, Path]:

@@ -101,6 +101,12 @@ def print_rows(console: Console, rows: list[dict[str, Any]], columns: list[str])
     if not rows:
         console.print("none", highlight=False)
         return
+    if not console.is_terminal:  # a pipe or a file: whole values, one row per line
+        widths = {c: max(len(c), *(len(str(r.get(c) if r.get(c) is not None else "")) for r in rows)) for c in columns}
+        print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+        for row in rows:
+            print("  ".join(str(row.get(c) if row.get(c) is not None else "").ljust(widths[c]) for c in columns).rstrip())
+        return
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, show_edge=False)

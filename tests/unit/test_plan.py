@@ -151,3 +151,17 @@ def test_a_foreign_vni_is_a_warning():
     assert foreign_vni_warnings(77, {"77": 10}) == [] and foreign_vni_warnings(77, None) == []
     (warning,) = foreign_vni_warnings(77, {"77": 10, "5": 3})
     assert "VNI 5 (3 packets)" in warning and "77" in warning
+
+
+def test_a_request_naming_enis_mirrors_only_those():
+    from tapcase_workflow.logic.plan import dry_run_view
+
+    req = normalise({"instance_id": "i-0123456789abcdef0", "eni_ids": ["eni-0000000000000000b"]})
+    p = make_plan(req, instance("eni-0000000000000000a", "eni-0000000000000000b"), {}, set(), stack=STACK,
+                  now_epoch=0, run_name="x")
+    assert [s.eni_id for s in p.sources] == ["eni-0000000000000000b"]
+    view = dry_run_view(p)
+    assert view["sources"][0]["session_number"] == 1 and view["vni"] == p.vni and view["sensor"]["subnet_id"]
+    foreign = normalise({"instance_id": "i-0123456789abcdef0", "eni_ids": ["eni-0000000000000000c"]})
+    with pytest.raises(InvalidRequest, match="eni_ids: eni-0000000000000000c is not attached to i-0123456789abcdef0"):
+        make_plan(foreign, instance("eni-0000000000000000a"), {}, set(), stack=STACK, now_epoch=0, run_name="x")
