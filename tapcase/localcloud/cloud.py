@@ -133,7 +133,7 @@ class LocalCloud:
                 self.stack = deploy_template(self, self.template, self.local_parameters())
             from tapcase.localcloud import scheduler
 
-            scheduler.start_ticker(self.region)
+            scheduler.start_ticker(self.region, lambda: _active is self)
         except BaseException:
             self._shutdown()
             raise

@@ -30,6 +30,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,10 +146,8 @@ def _tick(region: str) -> None:
                 log.warning("schedule %s could not start its target: %s", schedule.name, exc)
 
 
-def _run_ticker(region: str) -> None:
-    from tapcase.localcloud.cloud import active
-
-    while active() is not None:
+def _run_ticker(region: str, running: Callable[[], bool]) -> None:
+    while running():
         try:
             _tick(region)
         except Exception:  # noqa: BLE001 - keep ticking while the cloud runs
@@ -156,14 +155,14 @@ def _run_ticker(region: str) -> None:
         time.sleep(0.05)
 
 
-def start_ticker(region: str) -> None:
-    """Fire ``rate()`` schedules on the local clock while a local cloud runs (idempotent)."""
+def start_ticker(region: str, running: Callable[[], bool]) -> None:
+    """Fire ``rate()`` schedules on the local clock while ``running()`` (the local cloud runs)."""
     global _ticker
     with _lock:
         if _ticker is not None and _ticker.is_alive():
             return
         _started.clear()
-        _ticker = threading.Thread(target=_run_ticker, args=(region,), name="tapcase-scheduler", daemon=True)
+        _ticker = threading.Thread(target=_run_ticker, args=(region, running), name="tapcase-scheduler", daemon=True)
         _ticker.start()
 
 
