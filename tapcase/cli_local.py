@@ -55,8 +55,8 @@ def serve(
     time_scale: TimeScale = DEFAULT_TIME_SCALE,
     parameter: Annotated[list[str] | None, typer.Option(
         "--parameter", "-p", help="Template parameter override Name=Value (repeatable).")] = None,
-    template: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="SAM template to deploy.")] = Path(
-        "template.yaml"),
+    template: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="SAM template to deploy (default: this checkout's template.yaml).")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Start the local cloud, deploy the stack, print its endpoint and serve until interrupted."""
@@ -78,7 +78,9 @@ def serve(
     seed = load_json_object(finding) if finding else None
     if not verbose:
         quiet_functions(None)
-    cloud = LocalCloud(port=port, template=template, parameters=_parse_parameters(parameter or []),
+    from tapcase.localcloud.cloud import DEFAULT_TEMPLATE
+
+    cloud = LocalCloud(port=port, template=template or DEFAULT_TEMPLATE, parameters=_parse_parameters(parameter or []),
                        time_scale=time_scale, pcap=pcap)
     try:
         cloud.start()
@@ -119,7 +121,7 @@ def _print_examples(endpoint: str, instance: str | None, finding: Path | None) -
         lines.append(f"  tapcase local investigate --finding {SAMPLES / 'c2-dns.json'} --endpoint {endpoint}")
     lines.append(f"  tapcase list --endpoint {endpoint}")
     lines.append("stop it with Ctrl-C")
-    console.print("\n".join(lines), highlight=False)
+    print("\n".join(lines), flush=True)  # after the endpoint line, on stdout too
 
 
 @local_app.command("investigate")

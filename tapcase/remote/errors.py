@@ -34,6 +34,8 @@ def explain(exc: BaseException, endpoint: str | None = None) -> CliError | None:
 
     if isinstance(exc, CliError):
         return exc
+    if isinstance(exc, OSError) and exc.filename:
+        return CliError(f"{exc.filename}: {exc.strerror or exc}", "check the path and its permissions")
     if isinstance(exc, EndpointConnectionError):
         where = endpoint or str(getattr(exc, "kwargs", {}).get("endpoint_url", "the endpoint"))
         return CliError(f"cannot reach {where}: nothing answers there",
