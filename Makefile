@@ -15,7 +15,8 @@ $(VENV)/bin/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): $(VENV)/bin/python pyproject.toml sensor_image/agent/pyproject.toml
-	$(BIN)/pip install -q -e '.[dev]' -e ./sensor_image/agent
+	@# the build backend's warnings (editable installs) are not the user's business
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q -e '.[dev]' -e ./sensor_image/agent
 	touch $@
 
 $(SYSSTAMP): scripts/install-system-deps.sh

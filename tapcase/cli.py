@@ -1,152 +1,304 @@
-"""The ``tapcase`` command line."""
+"""The ``tapcase`` command line: investigations in a deployed stack (or a local cloud), scheduled
+captures, and the local tools (``tapcase local``, ``scenario``, ``analyze``: :mod:`tapcase.cli_local`)."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="tapcase: automated network forensics for AWS.")
-local_app = typer.Typer(no_args_is_help=True, help="Run tapcase on this machine, with no AWS account.")
-app.add_typer(local_app, name="local")
+from tapcase.remote.errors import friendly
 
-console = Console(stderr=True)
+HELP = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(no_args_is_help=True, add_completion=False, context_settings=HELP, pretty_exceptions_enable=False,
+                  help="tapcase: automated network forensics for AWS (GuardDuty finding -> mirrored traffic -> "
+                       "Zeek/Suricata -> Athena -> report).")
+schedule_app = typer.Typer(no_args_is_help=True, context_settings=HELP,
+                           help="Scheduled captures (EventBridge Scheduler schedules of the stack).")
+app.add_typer(schedule_app, name="schedule")
+
+console = Console(stderr=True, soft_wrap=True)
+
+# -- options shared by every command that talks to a stack --------------------------------------
+Endpoint = Annotated[str | None, typer.Option(
+    help="An endpoint that answers like AWS, e.g. a `tapcase local serve` (default: AWS itself; env TAPCASE_ENDPOINT).")]
+Stack = Annotated[str | None, typer.Option(help="Name of the deployed tapcase stack (default tapcase; env TAPCASE_STACK).")]
+Region = Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+Out = Annotated[Path, typer.Option(help="Folder for downloaded reports (a subfolder per investigation).")]
+InstanceId = Annotated[str | None, typer.Option("--instance-id", help="The instance to investigate.")]
+Enis = Annotated[list[str] | None, typer.Option("--eni", help="Mirror only these ENIs (repeatable); alone: their instances.")]
+Tags = Annotated[list[str] | None, typer.Option(
+    "--tag", help="KEY=VALUE: every running instance with all these tags (repeatable); several are investigated each.")]
+Duration = Annotated[str | None, typer.Option(help="Capture window: 90s, 10m, 1h (default: the stack's DefaultCaptureSeconds).")]
+Reason = Annotated[str | None, typer.Option(help="Why: kept in the report.")]
+Rules = Annotated[Path | None, typer.Option(
+    exists=True, dir_okay=False, help="Traffic mirror filter rules, a JSON list (default: everything, both ways).")]
 
 
-def _parse_parameters(values: list[str]) -> dict[str, str]:
-    out = {}
-    for item in values:
-        if "=" not in item:
-            raise typer.BadParameter(f"expected Name=Value, got {item!r}")
-        key, value = item.split("=", 1)
-        out[key] = value
-    return out
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"tapcase {version('tapcase')}")
+        raise typer.Exit()
 
 
-@local_app.command("serve")
-def serve(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
-    pcap: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
-                     "VXLAN): sensors receive what the mirror sessions deliver of it."),
-    ] = None,
-    time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale (1 = real time).")] = 1.0,
-    parameter: Annotated[
-        list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override Name=Value.")
-    ] = None,
-    template: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="SAM template to deploy.")] = Path(
-        "template.yaml"
-    ),
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
-    """Start the local cloud, deploy the stack, print its endpoint and serve until interrupted."""
-    from tapcase.localcloud import LocalCloud, LocalCloudError
-
-    cloud = LocalCloud(
-        port=port,
-        template=template,
-        parameters=_parse_parameters(parameter or []),
-        time_scale=time_scale,
-        pcap=pcap,
-    )
-    try:
-        cloud.start()
-    except (LocalCloudError, OSError) as exc:
-        console.print(f"[red]error:[/red] could not start the local cloud: {exc}")
-        raise typer.Exit(1) from None
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        stack = cloud.stack
-        for logical_id, deployed in sorted(stack.resources.items()):
-            console.print(f"  {deployed.type:36} {logical_id:32} {deployed.ref}", soft_wrap=True, highlight=False)
-        print(f"endpoint: {cloud.endpoint}", flush=True)
-        cloud.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        cloud.stop()
+    """tapcase: automated network forensics for AWS."""
 
 
-@local_app.command("investigate")
+@app.command()
+@friendly
 def investigate(
-    finding: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="GuardDuty EventBridge event or manual request (JSON).")],
-    pcap: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
-                     "VXLAN): the sensor receives what the mirror sessions deliver of it."),
-    ] = None,
-    rules: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Extra Suricata rules file.")] = None,
-    endpoint: Annotated[
-        str | None, typer.Option(help="A running `tapcase local serve` (default: start one in this process).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
-    out: Annotated[Path, typer.Option(help="Where the report's local copy goes.")] = Path("out"),
-    time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale of the in-process cloud.")] = 0.01,
+    instance_id: InstanceId = None,
+    eni: Enis = None,
+    tag: Tags = None,
+    duration: Duration = None,
+    reason: Reason = None,
+    requested_by: Annotated[str | None, typer.Option(help="Who asks (default: your user name).")] = None,
+    rules: Rules = None,
+    investigation_id: Annotated[str | None, typer.Option(
+        help="Your own id (3-28 characters a-z 0-9 -); the instance id is appended.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: print what would be done; create nothing.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow it to the end and download the report.")] = False,
+    out: Out = Path("out"),
+    endpoint: Endpoint = None,
+    stack: Stack = None,
+    region: Region = None,
+    as_json: AsJson = False,
 ) -> None:
-    """Run one investigation end to end on the local cloud; exit 0 only if it SUCCEEDED."""
-    from tapcase.investigate import run
+    """Start an investigation of an instance (or of instances by ENI or tag) in a deployed stack."""
+    from tapcase.remote import executions, render
+    from tapcase.remote.follow import follow
+    from tapcase.remote.requests import build_request, check_duration_against
+    from tapcase.remote.target import Target
 
-    raise typer.Exit(run(finding=finding, pcap=pcap, rules=rules, endpoint=endpoint, as_json=as_json, out=out,
-                         time_scale=time_scale))
+    request = build_request(instance_id=instance_id, eni_ids=eni or [], tags=tag or [], duration=duration,
+                            reason=reason, requested_by=requested_by, rules=rules,
+                            investigation_id=investigation_id, dry_run=dry_run)
+    target = Target.of(endpoint, region, stack)
+    check_duration_against(request, target.parameters())
+    arn = executions.start(target, request)
+    name = arn.rsplit(":", 1)[-1]
+    quiet = as_json
+    if not quiet:
+        console.print(f"started {name} at {target.where}" + (" (dry run)" if dry_run else ""), highlight=False)
+    if not (wait or dry_run):
+        summary = executions.summary(target, executions.describe(target, arn))
+        if as_json:
+            render.print_json(summary)
+        else:
+            console.print(f"  follow it: tapcase status {name} --wait"
+                          + (f" --endpoint {target.endpoint}" if target.endpoint else ""), highlight=False)
+            if summary.get("console"):
+                console.print(f"  console: {summary['console']}", highlight=False)
+        return
+    try:
+        desc = follow(target.client("stepfunctions"), arn, console=None if quiet else console, timeout=float("inf"),
+                      definition=executions.definition(target))
+    except KeyboardInterrupt:
+        console.print(f"\nstopped following; the investigation goes on: tapcase status {name}", highlight=False)
+        raise typer.Exit(130) from None
+    summary = _finished(target, desc, out)
+    if as_json:
+        render.print_json(summary)
+    else:
+        render.print_summary(console, summary)
+    raise typer.Exit(render.exit_code(summary))
 
 
-@local_app.command("demo")
-def demo(
-    story: Annotated[str, typer.Option(help="Scenario: c2-dns, beaconing, ssh-bruteforce or exfiltration.")] = "c2-dns",
-    out: Annotated[Path, typer.Option(help="Where the capture and the report go.")] = Path("out/demo"),
-    time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale.")] = 0.01,
+def _finished(target: object, desc: dict, out: Path) -> dict:
+    """The summary of a finished execution, with its report (and its children's) downloaded."""
+    from tapcase.remote import executions
+    from tapcase.remote.errors import CliError
+
+    summary = executions.summary(target, desc)  # type: ignore[arg-type]
+    if summary["status"] == "SUCCEEDED" and (summary.get("report") or {}).get("report_uri"):
+        files = executions.fetch_report(target, summary, out)  # type: ignore[arg-type]
+        summary["local_report"], summary["local_page"] = files["report"], files.get("page")
+    for child in summary.get("investigations") or []:
+        if child.get("status") == "SUCCEEDED" and child.get("execution_arn"):
+            child_summary = executions.summary(target, executions.describe(target, child["execution_arn"]))  # type: ignore[arg-type]
+            try:
+                files = executions.fetch_report(target, child_summary, out)  # type: ignore[arg-type]
+                child["local_report"] = files["report"]
+            except CliError:
+                pass  # skipped or already under investigation: no report
+    return summary
+
+
+@app.command()
+@friendly
+def status(
+    execution: Annotated[str, typer.Argument(help="The execution's name or ARN (as `investigate` and `list` show).")],
+    wait: Annotated[bool, typer.Option("--wait", help="Follow it to the end, then download the report.")] = False,
+    out: Out = Path("out"),
+    endpoint: Endpoint = None,
+    stack: Stack = None,
+    region: Region = None,
+    as_json: AsJson = False,
 ) -> None:
-    """Generate an incident capture and investigate it end to end on the local cloud."""
-    from tapcase.investigate import run as investigate_run
-    from tapcase.scenario.cli import run as scenario_run
+    """Show an investigation: its state, outcome, warnings and report."""
+    from tapcase.remote import executions, render
+    from tapcase.remote.follow import follow
+    from tapcase.remote.target import Target
 
-    samples = Path(__file__).resolve().parents[1] / "samples" / "findings"
-    finding = samples / f"{story}.json"
-    if not finding.is_file():
-        console.print(f"[red]error:[/red] no sample finding for story {story!r} in {samples}")
-        raise typer.Exit(2)
-    pcap = out / f"{story}.pcap"
-    code = scenario_run(story, pcap, 0, False)
-    if code:
-        raise typer.Exit(code)
-    console.print(f"\ninvestigating the GuardDuty finding {finding.name} with {pcap} as the traffic of the "
-                  "suspect's subnet (the local cloud mirrors what the sessions select)")
-    raise typer.Exit(investigate_run(finding=finding, pcap=pcap, rules=None, endpoint=None, as_json=False,
-                                     out=out, time_scale=time_scale))
+    target = Target.of(endpoint, region, stack)
+    desc = executions.describe(target, execution)
+    if wait and desc["status"] == "RUNNING":
+        desc = follow(target.client("stepfunctions"), desc["executionArn"], console=None if as_json else console,
+                      timeout=float("inf"), definition=executions.definition(target))
+    summary = _finished(target, desc, out) if wait else executions.summary(target, desc)
+    if as_json:
+        render.print_json(summary)
+    else:
+        render.print_summary(console, summary)
+    raise typer.Exit(0 if summary["status"] == "RUNNING" else render.exit_code(summary))
 
 
-@app.command("scenario")
-def scenario(
-    name: Annotated[str, typer.Argument(help="Story: c2-dns, beaconing, ssh-bruteforce or exfiltration.")],
-    out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the pcap.")],
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the scenario's facts as JSON.")] = False,
-    vxlan: Annotated[
-        bool, typer.Option("--vxlan", help="Write what an AWS mirror session delivers (VXLAN, UDP 4789) instead.")
-    ] = False,
+@app.command()
+@friendly
+def report(
+    execution: Annotated[str, typer.Argument(help="The execution's name or ARN.")],
+    out: Out = Path("out"),
+    endpoint: Endpoint = None,
+    stack: Stack = None,
+    region: Region = None,
+    as_json: AsJson = False,
 ) -> None:
-    """Write a capture of an incident story: plain, as on the suspect's subnet (default), or VXLAN."""
-    from tapcase.scenario.cli import run
+    """Download an investigation's report (JSON and HTML page) into --out."""
+    from tapcase.remote import executions, render
+    from tapcase.remote.errors import CliError
+    from tapcase.remote.target import Target
 
-    raise typer.Exit(run(name, out, seed, as_json, form="vxlan" if vxlan else "plain"))
+    target = Target.of(endpoint, region, stack)
+    summary = executions.summary(target, executions.describe(target, execution))
+    if summary["status"] == "RUNNING":
+        raise CliError(f"{summary['name']} is still running ({summary.get('state')})",
+                       f"wait for it: tapcase status {summary['name']} --wait")
+    files: dict[str, Any]
+    if summary.get("investigations"):
+        files = {c["instance_id"]: executions.fetch_report(target, executions.summary(
+            target, executions.describe(target, c["execution_arn"])), out)
+            for c in summary["investigations"] if c.get("status") == "SUCCEEDED" and c.get("outcome") == "succeeded"}
+    else:
+        files = executions.fetch_report(target, summary, out)
+    if as_json:
+        render.print_json(files)
+    else:
+        for key, value in files.items():
+            console.print(f"{key}: {value}", highlight=False)
 
 
-@app.command("analyze")
-def analyze(
-    logs: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of Zeek and/or Suricata logs.")],
-    out: Annotated[Path, typer.Option(file_okay=False, help="Folder to write curated data, results and report.")],
-    investigation: Annotated[
-        str | None, typer.Option("--investigation", help="Investigation id (default: derived from the folder).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+@app.command("list")
+@friendly
+def list_(
+    status_filter: Annotated[str | None, typer.Option(
+        "--status", help="Only RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED ones.")] = None,
+    limit: Annotated[int, typer.Option("--max", min=1, max=1000, help="At most this many (newest first).")] = 20,
+    endpoint: Endpoint = None,
+    stack: Stack = None,
+    region: Region = None,
+    as_json: AsJson = False,
 ) -> None:
-    """Run the investigation query pack locally on logs you already have."""
-    from tapcase.analyze import run
+    """List recent investigations (executions of the stack's state machine)."""
+    from tapcase.remote import executions, render
+    from tapcase.remote.errors import CliError
+    from tapcase.remote.target import Target
 
-    raise typer.Exit(run(logs=logs, investigation_id=investigation, out=out, as_json=as_json))
+    if status_filter and status_filter.upper() not in {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}:
+        raise CliError(f"--status {status_filter!r} is not an execution status",
+                       "use RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED")
+    target = Target.of(endpoint, region, stack)
+    rows = executions.listing(target, status_filter.upper() if status_filter else None, limit)
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.print_rows(Console(soft_wrap=True), rows, ["name", "status", "started", "seconds"])
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of a manual or scheduled request (what the console, the CLI and schedules send)."""
+    import json
+
+    from tapcase_workflow.models.request import ManualRequest
+
+    print(json.dumps(ManualRequest.model_json_schema(by_alias=True), indent=2))
+
+
+@schedule_app.command("create")
+@friendly
+def schedule_create(
+    name: Annotated[str, typer.Argument(help="The schedule's name (letters, digits, - _ .).")],
+    expression: Annotated[str, typer.Option(
+        help='When: "rate(1 day)", "cron(0 3 * * ? *)" or "at(2025-01-01T03:00:00)".')],
+    instance_id: InstanceId = None,
+    eni: Enis = None,
+    tag: Tags = None,
+    duration: Duration = None,
+    reason: Reason = None,
+    rules: Rules = None,
+    timezone: Annotated[str, typer.Option(help="Time zone of a cron or at expression.")] = "UTC",
+    endpoint: Endpoint = None,
+    stack: Stack = None,
+    region: Region = None,
+) -> None:
+    """Create a scheduled capture: each time it fires, the selected instances are investigated."""
+    from tapcase.remote import schedules
+    from tapcase.remote.requests import build_request, check_duration_against
+    from tapcase.remote.target import Target
+
+    request = build_request(instance_id=instance_id, eni_ids=eni or [], tags=tag or [], duration=duration,
+                            reason=reason, requested_by="schedule", rules=rules, investigation_id=None,
+                            dry_run=False, trigger="scheduled")
+    request.pop("requested_by")
+    target = Target.of(endpoint, region, stack)
+    check_duration_against(request, target.parameters())
+    arn = schedules.create(target, name, expression, timezone, request)
+    console.print(f"schedule {name} created: {arn}", highlight=False)
+
+
+@schedule_app.command("list")
+@friendly
+def schedule_list(endpoint: Endpoint = None, stack: Stack = None, region: Region = None, as_json: AsJson = False) -> None:
+    """List the stack's scheduled captures."""
+    from tapcase.remote import render, schedules
+    from tapcase.remote.target import Target
+
+    rows = schedules.listing(Target.of(endpoint, region, stack))
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.print_rows(Console(soft_wrap=True), rows, ["name", "state", "expression", "selects", "duration_seconds"])
+
+
+@schedule_app.command("delete")
+@friendly
+def schedule_delete(
+    name: Annotated[str, typer.Argument(help="The schedule's name.")],
+    endpoint: Endpoint = None,
+    stack: Stack = None,
+    region: Region = None,
+) -> None:
+    """Delete a scheduled capture (running investigations go on)."""
+    from tapcase.remote import schedules
+    from tapcase.remote.target import Target
+
+    schedules.delete(Target.of(endpoint, region, stack), name)
+    console.print(f"schedule {name} deleted", highlight=False)
+
+
+from tapcase import cli_local  # noqa: E402 - registers `local`, `scenario`, `analyze`
+
+cli_local.register(app)
 
 
 def main() -> None:

@@ -15,6 +15,9 @@ import boto3
 from botocore.config import Config
 from rich.console import Console
 
+from tapcase.remote.errors import CliError
+from tapcase.remote.follow import follow
+from tapcase.remote.render import print_summary
 from tapcase_contract import tags
 from tapcase_contract.layout import INDICATORS_CSV, INDICATORS_STIX, REPORT_MARKDOWN
 from tapcase_workflow.errors import TapcaseError
@@ -78,25 +81,6 @@ def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str
     }
 
 
-def _progress(c: Clients, execution_arn: str, console: Console | None, seen: set[str]) -> None:
-    if console is None:
-        return
-    events = c.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-    for event in events:
-        key = str(event["id"])
-        if key in seen:
-            continue
-        seen.add(key)
-        if event["type"].endswith("StateEntered") and "stateEnteredEventDetails" in event:
-            name = event["stateEnteredEventDetails"]["name"]
-            if name not in seen:  # states inside a Map run once per item: show them once
-                seen.add(name)
-                console.print(f"  [cyan]→[/cyan] {name}", highlight=False)
-        elif event["type"].endswith("Failed") and event["type"] != "ExecutionFailed":
-            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-            console.print(f"    [yellow]{event['type']}[/yellow] {details.get('error', '')}", highlight=False)
-
-
 def _download(c: Clients, uri: str, dest: Path) -> Path:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -151,19 +135,11 @@ def investigate_once(
         if console:
             console.print(f"execution {name} exists already: following it")
     if console:
-        console.print(f"execution [bold]{name}[/bold] started")
-    seen: set[str] = set()
-    while True:
-        _progress(c, execution_arn, console, seen)
-        desc = c.sfn.describe_execution(executionArn=execution_arn)
-        if desc["status"] != "RUNNING":
-            _progress(c, execution_arn, console, seen)
-            break
-        if time.monotonic() - started > timeout:
-            c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
-            desc = c.sfn.describe_execution(executionArn=execution_arn)
-            break
-        time.sleep(0.2)
+        console.print(f"execution [bold]{name}[/bold] started", highlight=False)
+    definition = json.loads(c.sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    desc = follow(c.sfn, execution_arn, console=console, timeout=timeout, definition=definition,
+                  on_timeout=lambda: c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout",
+                                                          cause="tapcase local investigate"))
 
     output = json.loads(desc.get("output") or "null") or {}
     if not isinstance(output, dict):
@@ -171,15 +147,19 @@ def investigate_once(
     investigation_id = output.get("investigation_id") or (request.investigation_id if request else None)
     if request is not None and request.trigger != "guardduty" and investigation_id is None:
         investigation_id = name.lower()
+    report_summary = (output.get("report") or {}).get("summary")
+    report_summary = report_summary if isinstance(report_summary, dict) else {}
     summary: dict[str, Any] = {
         "execution_arn": execution_arn,
         "status": desc["status"],
         "investigation_id": investigation_id,
-        "outcome": output.get("status"),
+        # the report's outcome when it says one (e.g. no_traffic), else how the execution ended
+        "outcome": report_summary.get("outcome") or output.get("status"),
+        "reason": output.get("reason"),
         "error": desc.get("error"),
         "cause": desc.get("cause"),
         "seconds": round(time.monotonic() - started, 2),
-        "warnings": output.get("warnings", []),
+        "warnings": [*(output.get("warnings") or []), *(report_summary.get("warnings") or [])],
         "report": None,
         "leftovers": leftovers(c, investigation_id, request.instance_id, endpoint)
         if request is not None and investigation_id else {},
@@ -211,52 +191,58 @@ def run(
     out: Path,
     time_scale: float,
     timeout: float = 600.0,
+    verbose: bool = False,
+    summary_to: Path | None = None,
 ) -> int:
-    """The CLI: exit 0 only if the execution SUCCEEDED."""
+    """The CLI: exit 0 only if the execution SUCCEEDED. The request, the capture and the rules are
+    checked before a local cloud starts (a :class:`CliError` names what is wrong)."""
+    from tapcase.local_inputs import check_capture, check_suricata_rules, load_json_object, quiet_functions
+    from tapcase.localcloud.cloud import ACCOUNT_ID
+
     console = Console(stderr=True, soft_wrap=True)  # URIs and ids stay on one line
+    event = load_json_object(finding)
     try:
-        event = json.loads(finding.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        console.print(f"[red]error:[/red] cannot read {finding}: {exc}")
-        return 2
-    if not isinstance(event, dict):
-        console.print(f"[red]error:[/red] {finding} does not hold a JSON object")
-        return 2
+        normalise(event, max_duration_seconds=86_400, account_id=ACCOUNT_ID, ignore_sample_findings=False)
+    except TapcaseError as exc:
+        if type(exc).__name__ != "NotAnEc2Finding":  # a non-EC2 finding runs: the workflow says "skipped"
+            raise CliError(f"{finding}: {type(exc).__name__}: {exc}") from None
+    if pcap is not None:
+        check_capture(pcap, console)
+    if rules is not None:
+        check_suricata_rules(rules)
+    if not verbose:
+        out.mkdir(parents=True, exist_ok=True)
+        quiet_functions(out / "functions.log")
     with ExitStack() as stack:
         if endpoint is None:
             from tapcase.localcloud import LocalCloud
 
-            level = os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")
-            # The functions run in this process and print to its stderr what AWS keeps in their
-            # logs: their metrics (EMF) show with their INFO/DEBUG logs only.
+            level = os.environ.get("TAPCASE_LOG_LEVEL", "INFO" if verbose else "WARNING")
+            # The functions run in this process and print what AWS keeps in their logs: their
+            # metrics (EMF) show with their INFO/DEBUG logs only.
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false" if level in ("DEBUG", "INFO") else "true")
             endpoint = stack.enter_context(LocalCloud(time_scale=time_scale, parameters={"LogLevel": level})).endpoint
         try:
             summary = investigate_once(endpoint, event, pcap=pcap, rules=rules, out=out,
                                        console=None if as_json else console, timeout=timeout)
         except InvestigateError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            return 2
+            raise CliError(str(exc)) from None
+    if summary_to is not None:
+        summary_to.write_text(json.dumps(summary, indent=2))
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
         _print_summary(console, summary)
+        if not verbose:
+            console.print(f"  functions' logs: {out / 'functions.log'} (--verbose shows them)", highlight=False)
     return 0 if summary["status"] == "SUCCEEDED" else 1
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
-    colour = "green" if summary["status"] == "SUCCEEDED" else "red"
-    console.print(f"\n[{colour}]{summary['status']}[/{colour}] {summary['investigation_id']} in {summary['seconds']}s"
-                  + (f" ({summary['outcome']})" if summary.get("outcome") not in (None, "succeeded") else ""))
-    for warning in summary.get("warnings") or []:
-        console.print(f"  [yellow]warning:[/yellow] {warning}", highlight=False)
-    if summary["error"]:
-        console.print(f"  error: {summary['error']}: {summary['cause']}", highlight=False)
-    if summary["report"]:
-        for line in summary["report"].get("headline") or []:
-            console.print(f"  • {line}", highlight=False)
-        console.print(f"  report: {summary['report']['s3_uri']}\n  local copy: {summary['report']['local_path']}")
-        if summary["report"].get("local_page"):
-            console.print(f"  page: {summary['report']['local_page']}")
-    left = {k: v for k, v in summary["leftovers"].items() if v}
-    console.print("  leftovers: " + (str(left) if left else "none"), highlight=False)
+    report = summary.get("report") or {}
+    print_summary(console, {
+        **summary,
+        "report": {"report_uri": report.get("s3_uri"), "headline": report.get("headline")} if report else None,
+        "local_report": report.get("local_path"),
+        "local_page": report.get("local_page"),
+    })

@@ -81,3 +81,23 @@ def investigation_id_for_execution(execution_name: str | None, instance_id: str)
     else:
         digest = _digest(instance_id, 16)
     return check_investigation_id(f"run-{digest}")
+
+
+def investigation_id_for_manual(chosen: str, instance_id: str) -> str:
+    """A hand-chosen id, made the instance's own: ``<chosen>-<instance id>``.
+
+    Two instances can never share an investigation (its tags, S3 prefix and queue would name both),
+    so the instance id is always part of a hand-chosen id; a chosen id that already ends with it
+    is kept as it is. ``chosen`` must follow the rule, and leave room for the instance id.
+    """
+    check_investigation_id(chosen)
+    suffix = f"-{instance_id.lower()}"
+    if chosen.endswith(suffix):
+        return chosen
+    room = MAX_LENGTH - len(suffix)
+    if len(chosen) > room:
+        raise ContractError(
+            f"investigation id {chosen!r} is {len(chosen)} characters: at most {room} fit, because the "
+            f"instance id is appended ({chosen[:room]}{suffix} would be {MAX_LENGTH})"
+        )
+    return check_investigation_id(f"{chosen}{suffix}")

@@ -20,6 +20,29 @@ class NotAnEc2Finding(TapcaseError):
     """The GuardDuty finding is about something other than an EC2 instance."""
 
 
+class SampleFinding(TapcaseError):
+    """A GuardDuty sample finding (``service.additionalInfo.sample``), ignored by the stack's
+    ``IgnoreSampleFindings``: it names an instance that does not exist."""
+
+
+class FindingFromAnotherAccount(TapcaseError):
+    """The finding is about another account than the stack's (a GuardDuty administrator account
+    receives its members' findings): tapcase acts in its own account only."""
+
+
+class NothingSelected(TapcaseError):
+    """A tag selector or ENI list that selects no running instance."""
+
+
+class InvestigationIdTaken(TapcaseError):
+    """A hand-chosen investigation id whose evidence exists already: evidence is never overwritten."""
+
+
+class TooManyInvestigations(TapcaseError):
+    """The account already runs the stack's maximum of concurrent investigations (refused, or
+    waited for a slot longer than allowed)."""
+
+
 class InstanceNotFound(TapcaseError):
     """The instance named by the request does not exist (any more) or is terminated."""
 
@@ -54,10 +77,14 @@ class TeardownIncomplete(TapcaseError):
         self.leftovers = dict(leftovers or {})
 
 
+# Plan's skips: the workflow ends "skipped", nothing created, the reason in its output.
+PLAN_SKIPS = frozenset(cls.__name__ for cls in (NotAnEc2Finding, SampleFinding, AlreadyInvestigated))
+
 # Plan's refusals: the workflow ends with one of these before anything is created.
 PLAN_REFUSALS = frozenset(
     cls.__name__
     for cls in (
         InvalidRequest, InstanceNotFound, InstanceNotRunning, UnsupportedInstanceType, NoFreeMirrorSlot, NoSensorSubnet,
+        FindingFromAnotherAccount, NothingSelected, InvestigationIdTaken,
     )
 )

@@ -34,11 +34,25 @@ class PlanSettings(_Settings):
     collect_timeout_seconds: int = Field(default=1800, ge=1)
     mirror_packet_length: int = Field(default=MAX_PACKET_LENGTH, ge=1, le=MAX_PACKET_LENGTH)
     evidence_pcap_max_mb: int = Field(default=DEFAULT_PCAP_MAX_MB, ge=0)
+    # IgnoreSampleFindings: GuardDuty sample findings end "skipped".
+    ignore_sample_findings: bool = True
+    # MaxConcurrentSensors: child executions of one multi-instance request running at once.
+    max_concurrent_sensors: int = Field(default=5, ge=1)
+    # ConcurrencyMaxWaitSeconds: how long an investigation may wait for a slot (its lock lasts that longer).
+    concurrency_max_wait_seconds: int = Field(default=3600, ge=0)
 
     @field_validator("evidence_pcap_max_mb")
     @classmethod
     def _pcap_cap(cls, value: int) -> int:
         return check_pcap_max_mb(value)
+
+
+class AdmitSettings(_Settings):
+    admission_table: str = ""
+    # MaxConcurrentInvestigations, ConcurrencyLimitAction, ConcurrencyMaxWaitSeconds.
+    max_concurrent_investigations: int = Field(default=10, ge=1)
+    concurrency_limit_action: Literal["wait", "refuse"] = "wait"
+    concurrency_max_wait_seconds: int = Field(default=3600, ge=0)
 
 
 class CreateMirrorFilterSettings(_Settings):

@@ -1,7 +1,7 @@
 """Reading a SAM/CloudFormation template: YAML short-form tags and intrinsic functions.
 
 Just what deploying tapcase's own template into the local cloud needs: Ref, Fn::GetAtt, Fn::Sub
-(both forms), Fn::Join, Fn::Select, Fn::Split, Fn::If with Conditions (Fn::Equals, Fn::Not,
+(both forms), Fn::Join, Fn::Select, Fn::Split, Fn::FindInMap (Mappings), Fn::If with Conditions (Fn::Equals, Fn::Not,
 Fn::And, Fn::Or) and the pseudo parameters, the template's Parameters (checked as CloudFormation
 checks them) and SAM's DefinitionSubstitutions. Anything else is refused loudly.
 """
@@ -154,8 +154,10 @@ class Evaluator:
         conditions: dict[str, Any],
         ref: Callable[[str], Any],
         get_att: Callable[[str, str], Any],
+        mappings: dict[str, Any] | None = None,
     ) -> None:
         self.pseudo = pseudo
+        self.mappings = mappings or {}
         self.parameters = parameters
         self._conditions_src = conditions
         self._conditions: dict[str, bool] = {}
@@ -213,6 +215,12 @@ class Evaluator:
                 return all(self.evaluate(x) for x in value)
             if key == "Fn::Or":
                 return any(self.evaluate(x) for x in value)
+            if key == "Fn::FindInMap":
+                name, top, second = (self.evaluate(x) for x in value)
+                try:
+                    return self.mappings[name][top][second]
+                except KeyError:
+                    raise TemplateError(f"Fn::FindInMap: no {name}.{top}.{second} in Mappings") from None
             if key == "Condition":
                 return self.condition(value)
             if key.startswith("Fn::"):
@@ -248,3 +256,14 @@ class _NoValue:
 
 
 _NO_VALUE = _NoValue()
+
+
+def check_rules(template: dict[str, Any], evaluator: Evaluator) -> None:
+    """The template's ``Rules``: each assertion of a rule whose condition holds must hold, or the
+    stack is refused, as CloudFormation refuses it before creating anything."""
+    for name, rule in (template.get("Rules") or {}).items():
+        if "RuleCondition" in rule and not evaluator.evaluate(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not evaluator.evaluate(assertion["Assert"]):
+                raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")

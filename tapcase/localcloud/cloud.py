@@ -131,6 +131,9 @@ class LocalCloud:
                 from tapcase.localcloud.deploy import deploy_template
 
                 self.stack = deploy_template(self, self.template, self.local_parameters())
+            from tapcase.localcloud import scheduler
+
+            scheduler.start_ticker(self.region, lambda: _active is self)
         except BaseException:
             self._shutdown()
             raise
@@ -228,6 +231,13 @@ class LocalCloud:
             )
         return self._clients[key]
 
+    def fire_schedule(self, name: str, group: str | None = None) -> str:
+        """Fire an EventBridge Scheduler schedule now (see :mod:`tapcase.localcloud.scheduler`): the
+        ARN of the execution it started."""
+        from tapcase.localcloud import scheduler
+
+        return scheduler.fire(self.region, name, group)
+
     def resource(self, logical_id: str) -> str:
         """Physical id (name, URL or ARN as ``Ref`` gives it) of a deployed template resource."""
         if self.stack is None:
@@ -266,7 +276,9 @@ class _LocalRoutes:
     - ``POST /_tapcase/seed`` ``{"instance_details": {...}}``: create the finding's instance (if absent);
     - ``POST /_tapcase/capture`` ``{"pcap": PATH|null, "rules": PATH|null}``: the traffic of the suspect's
       network interfaces (sensors launched from now on receive what the mirror sessions deliver of it);
-    - ``GET /_tapcase/sensors``: ids of running local sensors.
+    - ``GET /_tapcase/sensors``: ids of running local sensors;
+    - ``POST /_tapcase/scheduler/fire`` ``{"name": ..., "group": ...}``: fire an EventBridge Scheduler
+      schedule now (``{"execution_arn": ...}``).
     """
 
     def __init__(self, app: Any, cloud: LocalCloud) -> None:
@@ -295,6 +307,8 @@ class _LocalRoutes:
                 result = {"pcap": body.get("pcap"), "rules": body.get("rules")}
             elif path == "/_tapcase/sensors":
                 result = {"running": sensors.running()}
+            elif path == "/_tapcase/scheduler/fire" and environ["REQUEST_METHOD"] == "POST":
+                result = {"execution_arn": self.cloud.fire_schedule(body["name"], body.get("group"))}
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])
                 return [json.dumps({"error": f"no such endpoint {path}"}).encode()]

@@ -14,7 +14,6 @@ import copy
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,11 +21,14 @@ from typing import Any, Protocol
 from tapcase.localcloud.cfn import (
     Evaluator,
     TemplateError,
+    check_rules,
     load_template,
     references,
     resolve_parameters,
     substitute_definition,
 )
+from tapcase.localcloud.deploy_events import EventResources
+from tapcase.localcloud.stack_model import Deployed, Stack
 
 
 class CloudClients(Protocol):
@@ -47,40 +49,6 @@ _ASSUME_STATES = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-
-
-@dataclass
-class Deployed:
-    logical_id: str
-    type: str
-    ref: Any
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Stack:
-    name: str
-    template_path: Path
-    resources: dict[str, Deployed] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-    def ref(self, logical_id: str) -> Any:
-        try:
-            return self.resources[logical_id].ref
-        except KeyError:
-            raise KeyError(f"no deployed resource {logical_id!r} in stack {self.name}") from None
-
-    def get_att(self, logical_id: str, attribute: str) -> Any:
-        deployed = self.resources.get(logical_id)
-        if deployed is None:
-            raise KeyError(f"no deployed resource {logical_id!r} in stack {self.name}")
-        if attribute not in deployed.attributes:
-            raise TemplateError(f"{logical_id} ({deployed.type}) has no attribute {attribute!r} locally")
-        return deployed.attributes[attribute]
-
-    def of_type(self, resource_type: str) -> dict[str, Deployed]:
-        return {k: v for k, v in self.resources.items() if v.type == resource_type}
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +79,7 @@ def _tags_list(tags: dict[str, str] | list[dict[str, str]] | None) -> list[dict[
     return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]
 
 
-class Deployer:
+class Deployer(EventResources):
     def __init__(self, cloud: CloudClients, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
         self.cloud = cloud
         self.template_path = template_path
@@ -133,7 +101,9 @@ class Deployer:
             conditions=self.template.get("Conditions", {}),
             ref=self.stack.ref,
             get_att=self.stack.get_att,
+            mappings=self.template.get("Mappings") or {},
         )
+        check_rules(self.template, self.evaluator)
 
     # -- order ---------------------------------------------------------------------------------
     def _order(self) -> list[str]:
@@ -174,6 +144,9 @@ class Deployer:
             if "Condition" in output and not self.evaluator.condition(output["Condition"]):
                 continue
             self.stack.outputs[name] = self.evaluator.evaluate(output["Value"])
+        from tapcase.localcloud.stack_record import record_stack
+
+        record_stack(self.cloud, self.stack)
         return self.stack
 
     def _name(self, logical_id: str, explicit: str | None = None, lower: bool = False) -> str:
@@ -424,30 +397,6 @@ class Deployer:
                 "DefaultVersionNumber": str(lt["DefaultVersionNumber"]),
             },
         )
-
-    def _AWS_Events_Rule(self, logical_id: str, props: dict[str, Any]) -> Deployed:
-        events = self.cloud.client("events")
-        name = self._name(logical_id, props.get("Name"))
-        kwargs: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
-        if "EventPattern" in props:
-            kwargs["EventPattern"] = json.dumps(props["EventPattern"])
-        if "ScheduleExpression" in props:
-            kwargs["ScheduleExpression"] = props["ScheduleExpression"]
-        if props.get("Description"):
-            kwargs["Description"] = props["Description"]
-        arn = events.put_rule(**kwargs)["RuleArn"]
-        targets = []
-        for target in props.get("Targets", []):
-            t = {"Id": target["Id"], "Arn": target["Arn"]}
-            for key in ("RoleArn", "Input", "InputPath"):
-                if key in target:
-                    t[key] = target[key]
-            if "InputTransformer" in target:
-                t["InputTransformer"] = target["InputTransformer"]
-            targets.append(t)
-        if targets:
-            events.put_targets(Rule=name, Targets=targets)
-        return Deployed(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
 
 
 def coerce_to_api(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:

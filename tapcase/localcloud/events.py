@@ -4,7 +4,8 @@ moto matches events against rule patterns but raises NotImplementedError for a S
 target and leaves TestEventPattern empty. Here a matching event starts an execution of the
 target state machine (input: the event, or the target's ``Input``/``InputPath``; a generated name,
 as EventBridge gives), so a GuardDuty finding put on the bus locally starts an investigation as
-on AWS; TestEventPattern uses moto's own matcher.
+on AWS; TestEventPattern uses moto's own matcher. Patterns are refused and matched as EventBridge
+does where moto differs (:mod:`tapcase.localcloud.event_patterns`).
 """
 
 from __future__ import annotations
@@ -57,9 +58,49 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        from moto.events.models import EventPattern, Rule
+        from moto.events.exceptions import InvalidEventPatternException
+        from moto.events.models import UNDEFINED, EventPattern, EventPatternParser, Rule
         from moto.events.responses import EventsHandler
         from moto.utilities.arns import parse_arn
+
+        from tapcase.localcloud.event_patterns import PatternError, check_pattern, is_or
+
+        def validate_event_pattern(self: Any, pattern: dict[str, Any]) -> None:
+            try:
+                check_pattern(pattern)
+            except PatternError as exc:
+                raise InvalidEventPatternException(reason=str(exc)) from None
+
+        def does_event_match(self: Any, event_flat: dict[str, Any], pattern_node: Any, prefix: str = "") -> bool:
+            if not isinstance(pattern_node, dict):
+                return False
+            for key, value in pattern_node.items():
+                if is_or(key, value):
+                    matched = any(does_event_match(self, event_flat, p, prefix) for p in value)
+                else:
+                    path = f"{prefix}.{key}" if prefix else key
+                    if isinstance(value, dict):
+                        matched = does_event_match(self, event_flat, value, path)
+                    elif isinstance(value, list):
+                        matched = self._does_item_match_filters(event_flat.get(path, UNDEFINED), value)
+                    else:
+                        matched = False
+                if not matched:
+                    return False
+            return True
+
+        original_named = EventPattern._does_item_match_named_filter
+
+        def does_item_match_named_filter(item: Any, pattern: dict[str, Any]) -> bool:
+            if "numeric" in pattern:  # numeric matching takes JSON numbers only
+                items = item if isinstance(item, list) else [item]
+                if all(isinstance(i, bool) for i in items):
+                    return False
+            return bool(original_named(item, pattern))
+
+        EventPatternParser._validate_event_pattern = validate_event_pattern  # type: ignore[method-assign]
+        EventPattern._does_event_match = does_event_match  # type: ignore[method-assign]
+        EventPattern._does_item_match_named_filter = staticmethod(does_item_match_named_filter)  # type: ignore[method-assign]
 
         original_send = Rule.send_to_targets
 

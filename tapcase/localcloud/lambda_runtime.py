@@ -13,6 +13,11 @@ powertools accepts, and answers like AWS:
 
 The function's configured environment variables are applied for the duration of the call.
 Invocations are serialised by a lock, because environment variables are process-wide.
+
+What a function prints (its powertools JSON logs, its EMF metrics) goes where AWS sends it: to its
+log, never into a caller's stdout. Locally that is this process's stderr, or a file or nowhere
+(:func:`send_function_output_to`: the CLI keeps the functions' logs out of the user's terminal
+unless asked).
 """
 
 from __future__ import annotations
@@ -31,6 +36,41 @@ from typing import Any
 
 _invoke_lock = threading.RLock()
 _applied = False
+
+
+class _FunctionOutput:
+    """The functions' stdout: this process's stderr (default), a log file, or nowhere. Loggers
+    created while a function runs keep this object, so a later redirection reaches them too."""
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.discard = False
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        if self.discard:
+            return len(text)
+        if self.path is not None:
+            with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+                return fh.write(text)
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        if not self.discard and self.path is None:
+            sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+_OUTPUT = _FunctionOutput()
+
+
+def send_function_output_to(path: str | os.PathLike[str] | None, *, discard: bool | None = None) -> None:
+    """Where the functions' output goes from now on: a file (appended), nowhere (``path`` None), or
+    back to stderr (``send_function_output_to(None, discard=False)``)."""
+    _OUTPUT.path = os.fspath(path) if path is not None else None
+    _OUTPUT.discard = path is None if discard is None else discard
 
 
 class HandlerNotFound(RuntimeError):
@@ -121,7 +161,7 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
         os.environ.update({k: str(v) for k, v in env.items()})
         try:
             # What a function prints goes to its logs on AWS, never into a caller's stdout.
-            with contextlib.redirect_stdout(sys.stderr):
+            with contextlib.redirect_stdout(_OUTPUT):
                 try:
                     func = resolve_handler(fn.handler)
                     result = func(event, context)

@@ -25,7 +25,18 @@ def apply_all() -> None:
             return
         require_pinned_moto()
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, events, lambda_runtime, mirroring, securityhub, sensors, sfn, sqs
+        from tapcase.localcloud import (
+            athena,
+            dynamodb,
+            events,
+            lambda_runtime,
+            mirroring,
+            scheduler,
+            securityhub,
+            sensors,
+            sfn,
+            sqs,
+        )
 
         lambda_runtime.apply()
         sfn.apply()
@@ -35,4 +46,6 @@ def apply_all() -> None:
         events.apply()
         sqs.apply()
         securityhub.apply()
+        dynamodb.apply()
+        scheduler.apply()
         _applied = True

@@ -107,7 +107,16 @@ class MirroredEngines(Engines):
             return self._result
         self.start()
         interface = self.build_interface_capture()
-        self._result = self.engines_for(interface, sensor_ip=self._sensor_ip).stop()
+        result = self.engines_for(interface, sensor_ip=self._sensor_ip).stop()
+        if self.stats is not None and self.stats.input_damage:
+            # what the local cloud was given stands for the suspect's traffic: the evidence says it ended early
+            result.warnings.append(
+                f"the capture given to the local cloud as the suspect's traffic is truncated "
+                f"({self.stats.input_damage}): only the {self.stats.packets_read} packets before the damage "
+                "were there to be mirrored")
+            result.source["input_capture"] = {"path": str(self.capture), "truncated": self.stats.input_damage,
+                                              "packets_read": self.stats.packets_read}
+        self._result = result
         return self._result
 
     def build_interface_capture(self) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 EPOCH = 1_717_423_200
 EPOCH_DT = datetime.fromtimestamp(EPOCH, tz=UTC)
 
-ACCOUNT_ID = "111122223333"
+ACCOUNT_ID = "123456789012"  # the local cloud's account (moto's default): findings of other accounts are refused
 REGION = "us-east-1"
 AVAILABILITY_ZONE = "us-east-1a"
 DETECTOR_ID = "a2c8e5f1b3d94e6f8a0b1c2d3e4f5a6b"

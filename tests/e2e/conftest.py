@@ -87,6 +87,8 @@ def adapted_real_finding() -> dict[str, Any]:
 
     event = copy.deepcopy(json.loads(shared("guardduty", "hasanakgoz_security_monkey",
                                             "recon_ec2_portprobeunprotectedport_eventbridge.json").read_text()))
+    # moved into the local cloud's account, as its instance is (findings of other accounts are refused)
+    event["account"] = event["detail"]["accountId"] = "123456789012"
     details = event["detail"]["resource"]["instanceDetails"]
     details["instanceType"] = "m5.large"
     details["availabilityZone"] = "us-east-1b"

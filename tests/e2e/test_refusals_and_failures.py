@@ -8,7 +8,15 @@ import pytest
 
 from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 from tests.conftest import shared
-from tests.e2e.conftest import created_anything, emf_metrics, load_report, make_instance, metric_value, run
+from tests.e2e.conftest import (
+    adapted_real_finding,
+    created_anything,
+    emf_metrics,
+    load_report,
+    make_instance,
+    metric_value,
+    run,
+)
 
 NOTHING = {"security_groups": 0, "instances": 0, "filters": 0, "targets": 0, "sessions": 0, "queues": 0, "locks": 0}
 
@@ -118,12 +126,11 @@ def test_locked_instance_ends_as_already_under_investigation(cloud, tmp_path):
 
 def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    # The sensor's engines fail on a truncated capture: the agent answers with a failure.
-    data = shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap").read_bytes()
-    truncated = tmp_path / "truncated.pcap"
-    truncated.write_bytes(data[: len(data) // 2 + 7])
+    # The sensor's engines fail on a capture that is not one: the agent answers with a failure.
+    broken = tmp_path / "broken.pcap"
+    broken.write_bytes(b"this is not a capture file at all" * 10)
     inst = make_instance(cloud, cidr="10.35")
-    summary = run(cloud, manual(inst["instance_id"]), tmp_path, pcap=truncated)
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path, pcap=broken)
     assert summary["status"] == "FAILED"
     assert summary["error"].startswith("Sensor"), summary
     assert not any(summary["leftovers"].values()), summary["leftovers"]
@@ -203,4 +210,20 @@ def test_tags_mark_every_created_resource(cloud, tmp_path):
     report = load_report(summary)
     assert report["context"]["mirroring"]["vni"] == report["context"]["mirroring"]["sessions"][0]["vni"]
     assert TAG_KEY  # all lookups in teardown and leftovers go through this tag
+    assert not any(summary["leftovers"].values())
+
+
+def test_a_truncated_capture_is_analysed_up_to_the_damage_and_says_so(cloud, tmp_path):
+    # As forensic tools read a capture cut short: the complete packets before the damage are
+    # mirrored and analysed; the manifest and the report say the capture was truncated, and where.
+    data = shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap").read_bytes()
+    truncated = tmp_path / "truncated.pcap"
+    truncated.write_bytes(data[: len(data) // 2 + 7])
+    event = adapted_real_finding()
+    summary = run(cloud, event, tmp_path, pcap=truncated)
+    assert summary["status"] == "SUCCEEDED", summary
+    report = load_report(summary)
+    (warning,) = [w for w in report["context"]["warnings"] if "truncated" in w]
+    assert "record 51" in warning and "only the 50 packets before the damage" in warning  # where it was cut
+    assert 0 < report["context"]["packets"]["vxlan"] < 100  # fewer than the whole capture's 100
     assert not any(summary["leftovers"].values())

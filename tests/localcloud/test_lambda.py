@@ -68,6 +68,7 @@ def test_state_machine_lambda_refusal_by_name(deployed_cloud):
     # The finding's instance does not exist here: Plan refuses by name, nothing is created.
     finding = json.loads(shared("guardduty", "hasanakgoz_security_monkey",
                                 "recon_ec2_portprobeunprotectedport_eventbridge.json").read_text())
+    finding["detail"]["accountId"] = "123456789012"  # the local cloud's account: other accounts are refused
     desc = _run(deployed_cloud, "lambda-refusal", finding)
     assert desc["status"] == "FAILED"
     assert desc["error"] == "InstanceNotFound"
@@ -90,7 +91,7 @@ def test_state_machine_catch_routes_to_next_state(deployed_cloud):
     assert desc["status"] == "SUCCEEDED"
     out = json.loads(desc["output"])
     assert out["status"] == "skipped"
-    assert "not an EC2 instance" in out["reason"]
+    assert out["reason"].startswith("not an EC2 finding: S3 bucket")
 
 
 def test_custom_state_machine_catch_by_exception_name(deployed_cloud):

@@ -54,10 +54,13 @@ def test_low_severity_and_non_ec2_findings_do_not_match(rule):
     assert not _matches(events, pattern, real)  # severity 2 < HIGH (7)
     high = copy.deepcopy(real)
     high["detail"]["severity"] = 7.5
+    assert not _matches(events, pattern, high)  # the finding's account (726064622671) is not the stack's
+    high["detail"]["accountId"] = "123456789012"
     assert _matches(events, pattern, high)
     s3 = json.loads(shared("guardduty", "aws-samples_amazon-guardduty-automated-response-sample",
                            "guardduty_s3_event.json").read_text())
     s3["severity"] = 8
+    del s3["service"]["additionalInfo"]["sample"]
     assert not _matches(events, pattern, _envelope(s3))
 
 

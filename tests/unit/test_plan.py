@@ -135,12 +135,14 @@ def test_each_run_gets_its_own_names_and_tokens():
 
 
 def test_longest_ids_fit_aws_limits():
-    longest = normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 48})
+    # a hand-chosen id gets the instance id appended: 28 characters of it fit the 48 of the rule
+    longest = normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 28})
+    assert len(longest.investigation_id) == 48
     p = make_plan(longest, instance("eni-a"), {}, set(), stack=STACK, now_epoch=0, run_name="x")
     assert len(p.control_queue_name) <= 80  # SQS queue name
     assert len(f"{p.investigation_id}-{p.run_token}-target") <= 64  # EC2 client token
-    with pytest.raises(InvalidRequest):
-        normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 49})
+    with pytest.raises(InvalidRequest, match="investigation_id: .* at most 28 fit, because the instance id is appended"):
+        normalise({"instance_id": "i-0123456789abcdef0", "investigation_id": "a" * 29})
 
 
 def test_a_foreign_vni_is_a_warning():
@@ -149,3 +151,17 @@ def test_a_foreign_vni_is_a_warning():
     assert foreign_vni_warnings(77, {"77": 10}) == [] and foreign_vni_warnings(77, None) == []
     (warning,) = foreign_vni_warnings(77, {"77": 10, "5": 3})
     assert "VNI 5 (3 packets)" in warning and "77" in warning
+
+
+def test_a_request_naming_enis_mirrors_only_those():
+    from tapcase_workflow.logic.plan import dry_run_view
+
+    req = normalise({"instance_id": "i-0123456789abcdef0", "eni_ids": ["eni-0000000000000000b"]})
+    p = make_plan(req, instance("eni-0000000000000000a", "eni-0000000000000000b"), {}, set(), stack=STACK,
+                  now_epoch=0, run_name="x")
+    assert [s.eni_id for s in p.sources] == ["eni-0000000000000000b"]
+    view = dry_run_view(p)
+    assert view["sources"][0]["session_number"] == 1 and view["vni"] == p.vni and view["sensor"]["subnet_id"]
+    foreign = normalise({"instance_id": "i-0123456789abcdef0", "eni_ids": ["eni-0000000000000000c"]})
+    with pytest.raises(InvalidRequest, match="eni_ids: eni-0000000000000000c is not attached to i-0123456789abcdef0"):
+        make_plan(foreign, instance("eni-0000000000000000a"), {}, set(), stack=STACK, now_epoch=0, run_name="x")

@@ -31,13 +31,15 @@ def test_bare_finding_with_epoch_launch_time_and_no_eni_id():
 
 
 def test_region_detail_without_envelope():
-    req = normalise(_load("aws-samples_amazon-guardduty-waf-acl", "gd2acl_test_event.json"))
+    # a GuardDuty sample finding (service.additionalInfo.sample): investigated only when samples are not ignored
+    req = normalise(_load("aws-samples_amazon-guardduty-waf-acl", "gd2acl_test_event.json"), ignore_sample_findings=False)
     assert req.finding.type == "UnauthorizedAccess:EC2/SSHBruteForce"
 
 
-@pytest.mark.parametrize("name", ["guardduty_iam_event.json", "guardduty_s3_event.json"])
-def test_non_ec2_findings_are_refused(name):
-    with pytest.raises(NotAnEc2Finding, match="not an EC2 instance"):
+@pytest.mark.parametrize(("name", "what"), [("guardduty_iam_event.json", "access key"),
+                                            ("guardduty_s3_event.json", "S3 bucket")])
+def test_non_ec2_findings_are_refused(name, what):
+    with pytest.raises(NotAnEc2Finding, match=f"^not an EC2 finding: {what} "):
         normalise(_load("aws-samples_amazon-guardduty-automated-response-sample", name))
 
 

@@ -45,6 +45,26 @@ def _paginate(method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
     return out
 
 
+def instances_with_tags(tags: dict[str, str]) -> list[dict[str, Any]]:
+    """Every instance carrying all of ``tags`` (DescribeInstances ``tag:KEY`` filters; terminated ones too)."""
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in sorted(tags.items())]
+    reservations = _paginate("describe_instances", "Reservations", Filters=filters)
+    return [dict(i) for r in reservations for i in r.get("Instances", [])]
+
+
+def network_interfaces(eni_ids: list[str]) -> list[dict[str, Any]]:
+    """The ENIs that exist among ``eni_ids`` (one call each: DescribeNetworkInterfaces refuses the
+    whole call for one unknown id)."""
+    found: list[dict[str, Any]] = []
+    for eni_id in eni_ids:
+        try:
+            found.extend(client("ec2").describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"])
+        except ClientError as exc:
+            if error_code(exc) not in {"InvalidNetworkInterfaceID.NotFound", "InvalidNetworkInterfaceID.Malformed"}:
+                raise
+    return found
+
+
 def mirror_sessions_by_eni(eni_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     sessions = _paginate(
         "describe_traffic_mirror_sessions", "TrafficMirrorSessions",

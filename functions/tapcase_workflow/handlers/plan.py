@@ -1,5 +1,7 @@
-"""Plan: check the request, resolve the instance and its ENIs, and decide everything later
-states need. Refuses with a typed error, creating nothing (Lambda handler; thin)."""
+"""Plan: check the request, resolve the instance(s) and ENIs, and decide everything later states
+need; or, for a dry run, say what would be done; or, for a request that selects several
+instances, hand each to a child execution. Refuses with a typed error, creating nothing (Lambda
+handler; thin)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,20 @@ from pydantic import ValidationError
 
 from tapcase_contract.layout import evidence_prefix, manifest_key
 from tapcase_workflow.dal import ec2, s3
-from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest
-from tapcase_workflow.logic.plan import StackSettings, instance_private_ips, make_plan
+from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest, InvestigationIdTaken, TapcaseError
+from tapcase_workflow.logic.plan import StackSettings, dry_run_view, instance_private_ips, make_plan
 from tapcase_workflow.logic.queries import pack_queries
-from tapcase_workflow.logic.request import normalise
+from tapcase_workflow.logic.request import EntryPolicy, parse_entry
+from tapcase_workflow.logic.selection import (
+    Selected,
+    child_execution_name,
+    describe_selector,
+    select_by_enis,
+    select_by_tags,
+)
 from tapcase_workflow.models.payloads import PlanInput
-from tapcase_workflow.models.plan import InvestigationPlan
+from tapcase_workflow.models.plan import ChildExecution, DryRunPlan, FanOutPlan, InvestigationPlan, Refusal
+from tapcase_workflow.models.request import InvestigationRequest, SelectionRequest
 from tapcase_workflow.observability import correlate, logger
 from tapcase_workflow.settings import PlanSettings, load_settings
 
@@ -35,26 +45,37 @@ def parse_event(event: Any) -> PlanInput:
         ) from None
 
 
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    cfg = load_settings(PlanSettings)
-    inp = parse_event(event)
-    request = normalise(
-        inp.request,
-        execution_name=inp.execution_name,
-        default_duration_seconds=cfg.default_capture_seconds,
-        max_duration_seconds=cfg.max_capture_seconds,
-    )
-    correlate(request.investigation_id)
+def account_of(context: LambdaContext) -> str | None:
+    """The stack's account: the one the function runs in (its ARN's fifth field)."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+def _select(selection: SelectionRequest) -> tuple[list[Selected], list[str]]:
+    if selection.tags:
+        return select_by_tags(selection, ec2.instances_with_tags(selection.tags))
+    return select_by_enis(selection, ec2.network_interfaces(selection.eni_ids or [])), []
+
+
+def _check_evidence_is_new(cfg: PlanSettings, request: InvestigationRequest, hand_chosen: bool) -> None:
     prefix = evidence_prefix(request.investigation_id)
-    if request.trigger == "guardduty" and s3.complete_manifest_exists(cfg.evidence_bucket, manifest_key(prefix)):
-        raise AlreadyInvestigated(
-            f"finding {request.finding.id if request.finding else ''} was investigated already: "
-            f"s3://{cfg.evidence_bucket}/{prefix}/"
-        )
+    if request.trigger != "guardduty" and not hand_chosen:
+        return  # an id from the execution's name is new with the execution
+    if not s3.complete_manifest_exists(cfg.evidence_bucket, manifest_key(prefix)):
+        return
+    where = f"s3://{cfg.evidence_bucket}/{prefix}/"
+    if request.trigger == "guardduty":
+        finding = request.finding.id if request.finding else ""
+        raise AlreadyInvestigated(f"finding {finding} was investigated already: {where}")
+    raise InvestigationIdTaken(
+        f"investigation_id: {request.investigation_id} has evidence already ({where}); choose another id"
+    )
+
+
+def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> InvestigationPlan:
     instance = ec2.describe_instance(request.instance_id)
     eni_ids = [n["NetworkInterfaceId"] for n in (instance or {}).get("NetworkInterfaces", [])]
-    plan: InvestigationPlan = make_plan(
+    return make_plan(
         request,
         instance,
         ec2.mirror_sessions_by_eni(eni_ids) if eni_ids else {},
@@ -66,11 +87,63 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             collect_timeout_seconds=cfg.collect_timeout_seconds,
             packet_length=cfg.mirror_packet_length,
             evidence_pcap_max_mb=cfg.evidence_pcap_max_mb,
+            admission_max_wait_seconds=cfg.concurrency_max_wait_seconds,
         ),
         now_epoch=int(time.time()),
-        run_name=inp.execution_name or "",
+        run_name=run_name,
         queries=pack_queries(request, cfg.glue_database, instance_private_ips(instance), cfg.aws_region),
     )
+
+
+def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: str, warnings: list[str]) -> DryRunPlan:
+    """Each request planned as it would be, nothing created; a refusal is reported, not raised."""
+    plans, refusals = [], []
+    for request in requests:
+        try:
+            _check_evidence_is_new(cfg, request, hand_chosen=False)
+            plans.append(dry_run_view(_plan(cfg, request, run_name)))
+        except TapcaseError as exc:
+            refusals.append(Refusal(instance_id=request.instance_id, error=type(exc).__name__, reason=str(exc)))
+    return DryRunPlan(plans=plans, refusals=refusals, warnings=warnings)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    cfg = load_settings(PlanSettings)
+    inp = parse_event(event)
+    policy = EntryPolicy(cfg.default_capture_seconds, cfg.max_capture_seconds, account_of(context),
+                         cfg.ignore_sample_findings)
+    name = inp.execution_name or ""
+    entry = parse_entry(inp.request, execution_name=inp.execution_name, policy=policy)
+    warnings: list[str] = []
+    if isinstance(entry, SelectionRequest):
+        selected, warnings = _select(entry)
+        children = [entry.for_instance(s.instance_id, s.eni_ids, inp.execution_arn) for s in selected]
+        if len(children) > 1 and not entry.dry_run:
+            fan_out = FanOutPlan(
+                selector=describe_selector(entry),
+                requests=[ChildExecution(name=child_execution_name(name or "run", s.instance_id),
+                                         instance_id=s.instance_id, input=child)
+                          for s, child in zip(selected, children, strict=True)],
+                max_concurrency=cfg.max_concurrent_sensors,
+                warnings=warnings,
+            )
+            logger.info("fan out", extra={"selector": fan_out.selector, "instances": [s.instance_id for s in selected]})
+            return fan_out.model_dump(mode="json")
+        requests = [parse_entry(child, execution_name=child_execution_name(name or "run", s.instance_id)
+                                if len(children) > 1 else inp.execution_name, policy=policy)
+                    for s, child in zip(selected, children, strict=True)]
+    else:
+        requests = [entry]
+    singles = [r for r in requests if isinstance(r, InvestigationRequest)]
+    if singles and singles[0].dry_run:
+        return _dry_run(cfg, singles, name, warnings).model_dump(mode="json")
+    request = singles[0]
+    correlate(request.investigation_id)
+    hand_chosen = isinstance(inp.request, dict) and bool(inp.request.get("investigation_id"))
+    _check_evidence_is_new(cfg, request, hand_chosen)
+    plan = _plan(cfg, request, name)
+    plan.warnings[:0] = warnings
     for warning in plan.warnings:
         logger.warning(warning)
     logger.info("plan made", extra={"sources": [s.eni_id for s in plan.sources], "vni": plan.vni})

@@ -97,7 +97,8 @@ def capture_context(
         },
         "capture_filter": (manifest or {}).get("capture_filter") or evidence.get("capture_filter"),
         "pcap": pcap_context(manifest, evidence),
-        "warnings": plan.warnings + foreign_vni_warnings(plan.vni, packets.get("vnis")),
+        "warnings": plan.warnings + foreign_vni_warnings(plan.vni, packets.get("vnis"))
+        + [str(w) for w in (manifest or {}).get("warnings") or []],
     }
 
 

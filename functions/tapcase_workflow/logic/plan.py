@@ -13,6 +13,7 @@ from tapcase_contract.sensor_config import SensorConfig
 from tapcase_workflow.errors import (
     InstanceNotFound,
     InstanceNotRunning,
+    InvalidRequest,
     NoFreeMirrorSlot,
     NoSensorSubnet,
     UnsupportedInstanceType,
@@ -87,6 +88,20 @@ def _rules(request: InvestigationRequest) -> list[MirrorRule]:
     return out
 
 
+def _requested_enis(request: InvestigationRequest, enis: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The instance's ENIs the request asks to mirror (all of them unless it names some)."""
+    if not request.eni_ids:
+        return enis
+    attached = {n["NetworkInterfaceId"] for n in enis}
+    foreign = [e for e in request.eni_ids if e not in attached]
+    if foreign:
+        raise InvalidRequest(
+            f"eni_ids: {', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not attached to "
+            f"{request.instance_id} (its network interfaces: {', '.join(sorted(attached))})"
+        )
+    return [n for n in enis if n["NetworkInterfaceId"] in set(request.eni_ids)]
+
+
 @dataclass(frozen=True)
 class StackSettings:
     """What Plan needs to know about the deployed stack."""
@@ -97,6 +112,7 @@ class StackSettings:
     collect_timeout_seconds: int = 1800
     packet_length: int = MAX_PACKET_LENGTH
     evidence_pcap_max_mb: int = DEFAULT_PCAP_MAX_MB  # EvidencePcapMaxMB: the sensor's pcap evidence cap (0: none)
+    admission_max_wait_seconds: int = 0  # ConcurrencyMaxWaitSeconds: the lock outlives a wait for a slot
 
 
 def make_plan(
@@ -135,6 +151,7 @@ def make_plan(
     enis = sorted(instance.get("NetworkInterfaces") or [], key=lambda n: (n.get("Attachment") or {}).get("DeviceIndex", 0))
     if not enis:
         raise InstanceNotFound(f"instance {iid} has no network interfaces")
+    enis = _requested_enis(request, enis)
     for eni in enis:
         eni_id = eni["NetworkInterfaceId"]
         if eni_id in target_enis:
@@ -206,7 +223,7 @@ def make_plan(
         evidence_prefix=prefix,
         control_queue_name=queue_name,
         lock_expires_at=now_epoch + request.duration_seconds + stack.sensor_ready_timeout_seconds
-        + stack.collect_timeout_seconds + LOCK_MARGIN_SECONDS,
+        + stack.collect_timeout_seconds + stack.admission_max_wait_seconds + LOCK_MARGIN_SECONDS,
         sensor_ready_timeout_seconds=stack.sensor_ready_timeout_seconds,
         collect_timeout_seconds=stack.collect_timeout_seconds,
         sensor_config=SensorConfig(
@@ -220,3 +237,28 @@ def make_plan(
         warnings=warnings,
     )
     return plan
+
+
+def dry_run_view(plan: InvestigationPlan) -> dict[str, Any]:
+    """What a dry run reports of a plan: what would be mirrored, where, and what would be refused."""
+    return {
+        "investigation_id": plan.investigation_id,
+        "instance_id": plan.instance_id,
+        "instance_type": plan.instance_type,
+        "sources": [
+            {"eni_id": s.eni_id, "subnet_id": s.subnet_id, "private_ips": s.private_ips,
+             "session_number": s.session_number, "existing_sessions": s.existing_sessions}
+            for s in plan.sources
+        ],
+        "skipped_enis": plan.skipped_enis,
+        "vni": plan.vni,
+        "sensor": {"vpc_id": plan.sensor.vpc_id, "subnet_id": plan.sensor.subnet_id,
+                   "availability_zone": plan.sensor.availability_zone, "ingress_cidrs": plan.sensor.ingress_cidrs},
+        "filter_rules": [r.model_dump(mode="json", exclude_none=True) for r in plan.filter_rules],
+        "network_services": plan.network_services,
+        "packet_length": plan.packet_length,
+        "duration_seconds": plan.duration_seconds,
+        "evidence_prefix": plan.evidence_prefix,
+        "queries": len(plan.queries),
+        "warnings": plan.warnings,
+    }

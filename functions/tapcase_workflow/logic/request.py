@@ -1,22 +1,73 @@
-"""Normalising what starts an investigation into one :class:`InvestigationRequest` (pure).
+"""Normalising what starts an investigation into one request (pure).
 
 Three triggers: a GuardDuty finding as EventBridge delivers it (parsed with powertools' parser:
 its EventBridge model with our tolerant :class:`Finding` as ``detail``), and a manual or scheduled
-request (:class:`ManualRequest`). A finding without its EventBridge envelope (a bare finding, or
-a test event holding only ``detail``) is accepted too.
+request (:class:`ManualRequest`, the one documented schema). A finding without its EventBridge
+envelope (a bare finding, or a test event holding only ``detail``) is accepted too.
+
+A request for one instance becomes an :class:`InvestigationRequest`; one that selects instances by
+tags or ENIs a :class:`SelectionRequest`, which Plan resolves against EC2. Every refusal names the
+field at fault and creates nothing.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import ValidationError
 
-from tapcase_contract.ids import investigation_id_for_execution, investigation_id_for_finding
-from tapcase_workflow.errors import InvalidRequest, NotAnEc2Finding
+from tapcase_contract.errors import ContractError
+from tapcase_contract.ids import (
+    investigation_id_for_execution,
+    investigation_id_for_finding,
+    investigation_id_for_manual,
+)
+from tapcase_workflow.errors import (
+    FindingFromAnotherAccount,
+    InvalidRequest,
+    NotAnEc2Finding,
+    SampleFinding,
+)
 from tapcase_workflow.models.guardduty import Finding, GuardDutyFindingEvent
-from tapcase_workflow.models.request import FindingContext, InvestigationRequest, ManualRequest
+from tapcase_workflow.models.request import (
+    FindingContext,
+    InvestigationRequest,
+    ManualRequest,
+    SelectionRequest,
+)
+
+#: GuardDuty ``resource.resourceType`` values, as a reader names them.
+RESOURCE_TYPES = {
+    "Instance": "EC2 instance",
+    "S3Bucket": "S3 bucket",
+    "AccessKey": "access key",
+    "EKSCluster": "EKS cluster",
+    "KubernetesCluster": "Kubernetes cluster",
+    "ECSCluster": "ECS cluster",
+    "Container": "container",
+    "Lambda": "Lambda function",
+    "RDSDBInstance": "RDS database instance",
+    "RDSLimitlessDB": "RDS Limitless database",
+    "S3Object": "S3 object",
+    "EBSVolume": "EBS volume",
+}
+
+EXAMPLE_REQUEST = '{"instance_id": "i-0123456789abcdef0", "duration_seconds": 600, "reason": "..."}'
+
+
+@dataclass(frozen=True)
+class EntryPolicy:
+    """What the stack decides about every entry (Plan's settings)."""
+
+    default_duration_seconds: int = 600
+    max_duration_seconds: int = 3600
+    #: The stack's account: a finding about another account is refused (None: not checked).
+    account_id: str | None = None
+    #: GuardDuty sample findings end "skipped" (the stack parameter IgnoreSampleFindings).
+    ignore_sample_findings: bool = True
 
 
 def _errors(exc: ValidationError) -> str:
@@ -25,6 +76,15 @@ def _errors(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(input)"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
+
+
+def resource_label(resource_type: str | None) -> str:
+    """``S3Bucket`` -> ``S3 bucket``; an unknown type spelled out from its camel case."""
+    if not resource_type:
+        return "no resource type"
+    if resource_type in RESOURCE_TYPES:
+        return RESOURCE_TYPES[resource_type]
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", resource_type)
 
 
 def _finding_context(finding: Finding) -> FindingContext:
@@ -85,6 +145,13 @@ def _looks_like_bare_finding(event: dict[str, Any]) -> bool:
     return {"id", "type", "resource"} <= set(event) and "schemaVersion" in event
 
 
+def is_finding(event: Any) -> bool:
+    """Whether ``event`` is a GuardDuty finding (any of the accepted shapes), not a request."""
+    return isinstance(event, dict) and (
+        _is_eventbridge_event(event) or _is_detail_only(event) or _looks_like_bare_finding(event)
+    )
+
+
 def _finding(event: dict[str, Any]) -> Finding:
     """The one finding of a GuardDuty trigger (:class:`InvalidRequest` when it is malformed)."""
     try:
@@ -95,56 +162,116 @@ def _finding(event: dict[str, Any]) -> Finding:
         raise InvalidRequest(f"not a valid GuardDuty finding: {_errors(exc)}") from None
 
 
+def _is_sample(finding: Finding) -> bool:
+    info = (finding.service.additionalInfo if finding.service else None) or {}
+    return info.get("sample") is True
+
+
+def _from_finding(event: dict[str, Any], policy: EntryPolicy) -> InvestigationRequest:
+    finding = _finding(event)
+    what = f"finding {finding.id} ({finding.type})"
+    account = finding.accountId or (event.get("account") if _is_eventbridge_event(event) else None)
+    if policy.account_id and account and str(account) != policy.account_id:
+        raise FindingFromAnotherAccount(
+            f"{what} is about account {account}, this stack runs in {policy.account_id}: tapcase investigates "
+            "its own account's instances only (deploy the stack in that account)"
+        )
+    resource_type = finding.resource.resourceType
+    if resource_type != "Instance":
+        raise NotAnEc2Finding(f"not an EC2 finding: {resource_label(resource_type)} ({what})")
+    if policy.ignore_sample_findings and _is_sample(finding):
+        raise SampleFinding(
+            f"{what} is a GuardDuty sample finding (service.additionalInfo.sample): ignored, as the stack's "
+            "IgnoreSampleFindings says"
+        )
+    details = finding.resource.instanceDetails
+    if details is None or not details.instanceId:
+        raise InvalidRequest(
+            f"{what}: resource.instanceDetails.instanceId: missing, but resource.resourceType is Instance"
+        )
+    try:
+        return InvestigationRequest(
+            investigation_id=investigation_id_for_finding(finding.id),
+            trigger="guardduty",
+            instance_id=details.instanceId,
+            duration_seconds=min(policy.default_duration_seconds, policy.max_duration_seconds),
+            reason=f"GuardDuty {finding.type} (severity {finding.severity:g})",
+            finding=_finding_context(finding),
+        )
+    except ValidationError as exc:
+        raise InvalidRequest(f"{what}: {_errors(exc)}") from None
+
+
+def _manual(event: dict[str, Any]) -> ManualRequest:
+    try:
+        return ManualRequest.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidRequest(
+            f"input is neither a GuardDuty finding event nor a request like {EXAMPLE_REQUEST}: {_errors(exc)}"
+        ) from None
+
+
+def parse_entry(
+    event: Any, *, execution_name: str | None = None, policy: EntryPolicy | None = None
+) -> InvestigationRequest | SelectionRequest:
+    """Any entry into one request: for one instance, or a selection Plan resolves.
+
+    Raises :class:`InvalidRequest` (naming the field), :class:`NotAnEc2Finding`,
+    :class:`SampleFinding` or :class:`FindingFromAnotherAccount`; creates nothing."""
+    policy = policy or EntryPolicy()
+    if not isinstance(event, dict):
+        raise InvalidRequest(f"expected a JSON object, got {type(event).__name__}")
+    if is_finding(event):
+        return _from_finding(event, policy)
+
+    manual = _manual(event)
+    duration = manual.duration_seconds or min(policy.default_duration_seconds, policy.max_duration_seconds)
+    if duration > policy.max_duration_seconds:
+        raise InvalidRequest(
+            f"duration_seconds: {duration} exceeds this stack's maximum of {policy.max_duration_seconds} "
+            "(MaxCaptureSeconds)"
+        )
+    if manual.instance_id is None:
+        return SelectionRequest(
+            trigger=manual.trigger, tags=manual.tags, eni_ids=manual.eni_ids, duration_seconds=duration,
+            reason=manual.reason, investigation_id=manual.investigation_id, filter_rules=manual.filter_rules,
+            requested_by=manual.requested_by, dry_run=manual.dry_run,
+        )
+    try:
+        investigation_id = (
+            investigation_id_for_manual(manual.investigation_id, manual.instance_id)
+            if manual.investigation_id
+            else investigation_id_for_execution(execution_name, manual.instance_id)
+        )
+    except ContractError as exc:
+        raise InvalidRequest(f"investigation_id: {exc}") from None
+    return InvestigationRequest(
+        investigation_id=investigation_id,
+        trigger=manual.trigger,
+        instance_id=manual.instance_id,
+        duration_seconds=duration,
+        reason=manual.reason,
+        filter_rules=manual.filter_rules,
+        eni_ids=manual.eni_ids,
+        requested_by=manual.requested_by,
+        dry_run=manual.dry_run,
+    )
+
+
 def normalise(
     event: Any,
     *,
     execution_name: str | None = None,
     default_duration_seconds: int = 600,
     max_duration_seconds: int = 3600,
+    account_id: str | None = None,
+    ignore_sample_findings: bool = True,
 ) -> InvestigationRequest:
-    """Turn a GuardDuty EventBridge event, a bare finding, or a manual/scheduled request into a
-    request. Raises :class:`InvalidRequest` or :class:`NotAnEc2Finding`; creates nothing."""
-    if not isinstance(event, dict):
-        raise InvalidRequest(f"expected a JSON object, got {type(event).__name__}")
-
-    if _is_eventbridge_event(event) or _is_detail_only(event) or _looks_like_bare_finding(event):
-        finding = _finding(event)
-        resource_type = finding.resource.resourceType
-        details = finding.resource.instanceDetails
-        if resource_type != "Instance" or details is None or not details.instanceId:
-            raise NotAnEc2Finding(
-                f"finding {finding.id} ({finding.type}) is about resource type {resource_type!r}, not an EC2 instance"
-            )
-        try:
-            return InvestigationRequest(
-                investigation_id=investigation_id_for_finding(finding.id),
-                trigger="guardduty",
-                instance_id=details.instanceId,
-                duration_seconds=min(default_duration_seconds, max_duration_seconds),
-                reason=f"GuardDuty {finding.type} (severity {finding.severity:g})",
-                finding=_finding_context(finding),
-            )
-        except ValidationError as exc:
-            raise InvalidRequest(f"finding {finding.id}: {_errors(exc)}") from None
-
-    try:
-        manual = ManualRequest.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidRequest(
-            "input is neither a GuardDuty finding event nor a request like "
-            '{"instance_id": "i-0123456789abcdef0", "duration_seconds": 600, "reason": "..."}: '
-            + _errors(exc)
-        ) from None
-    if manual.duration_seconds > max_duration_seconds:
-        raise InvalidRequest(
-            f"duration_seconds {manual.duration_seconds} exceeds this stack's maximum of {max_duration_seconds}"
-        )
-    return InvestigationRequest(
-        investigation_id=manual.investigation_id
-        or investigation_id_for_execution(execution_name, manual.instance_id),
-        trigger=manual.trigger,
-        instance_id=manual.instance_id,
-        duration_seconds=manual.duration_seconds,
-        reason=manual.reason,
-        filter_rules=manual.filter_rules,
-    )
+    """A GuardDuty EventBridge event, a bare finding, or a manual/scheduled request for one
+    instance, as one request (see :func:`parse_entry`; a selection by tags or ENIs is refused here:
+    Plan resolves those)."""
+    policy = EntryPolicy(default_duration_seconds, max_duration_seconds, account_id, ignore_sample_findings)
+    entry = parse_entry(event, execution_name=execution_name, policy=policy)
+    if isinstance(entry, SelectionRequest):
+        raise InvalidRequest("instance_id: this request selects instances by tags or ENIs; one instance is needed here")
+    return entry

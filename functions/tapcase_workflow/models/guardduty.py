@@ -46,6 +46,8 @@ class Resource(_Tolerant):
 
 class Service(_Tolerant):
     action: dict[str, Any] | None = None
+    # ``{"sample": true}`` on GuardDuty's sample findings (CreateSampleFindings).
+    additionalInfo: dict[str, Any] | None = None
     resourceRole: str | None = None
     count: int | None = None
     eventFirstSeen: str | None = None

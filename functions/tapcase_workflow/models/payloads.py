@@ -39,6 +39,29 @@ class PlanInput(_Ours):
 
     request: Any
     execution_name: str | None = None
+    # $$.Execution.Id: the parent of the child executions a multi-instance request starts.
+    execution_arn: str | None = None
+
+
+# -- Admit -----------------------------------------------------------------------------------------
+
+
+class AdmitInput(_Ours):
+    """``{"execution_arn": $$.Execution.Id, "started_at": $$.Execution.StartTime, "investigation_id": ...}``."""
+
+    execution_arn: str
+    started_at: datetime
+    investigation_id: InvestigationId
+
+
+class AdmitOutput(_Ours):
+    """``$.admission``: admitted now, or wait ``wait_seconds`` and ask again; ``reason`` says why."""
+
+    admitted: bool
+    running: int
+    limit: int
+    wait_seconds: int
+    reason: str
 
 
 # -- fragments the ASL puts into the execution state (ResultSelector shapes) ----------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from tapcase_contract.sensor_config import SensorConfig
@@ -49,6 +51,8 @@ class MirrorRule(_Model):
 
 
 class InvestigationPlan(_Model):
+    # What the state machine does next (its Route choice): investigate this one instance.
+    mode: Literal["investigate"] = "investigate"
     investigation_id: InvestigationId
     # Per execution: client tokens and the names of per-run resources (a later run for the same
     # finding must not reuse a token or a just-deleted queue name).
@@ -77,4 +81,40 @@ class InvestigationPlan(_Model):
     sensor_tags: list[dict[str, str]]
     queue_tags: dict[str, str]
     queries: list[PackQuery] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Refusal(_Model):
+    """Why an instance of a request would not be investigated."""
+
+    instance_id: str | None
+    error: str
+    reason: str
+
+
+class DryRunPlan(_Model):
+    """A dry run: the plan of each selected instance and the refusals; nothing is created."""
+
+    mode: Literal["dry_run"] = "dry_run"
+    plans: list[dict[str, Any]]
+    refusals: list[Refusal] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ChildExecution(_Model):
+    """One instance of a selection, investigated by a child execution of the same state machine."""
+
+    name: str
+    instance_id: str
+    input: dict[str, Any]
+
+
+class FanOutPlan(_Model):
+    """A request that selects several instances: one child execution each, at most
+    ``max_concurrency`` at once (the stack's MaxConcurrentSensors)."""
+
+    mode: Literal["fan_out"] = "fan_out"
+    selector: str
+    requests: list[ChildExecution]
+    max_concurrency: int = Field(ge=1)
     warnings: list[str] = Field(default_factory=list)

@@ -48,20 +48,52 @@ def _rules_fit_one_filter(rules: list[FilterRule] | None) -> list[FilterRule] | 
     return rules
 
 
+#: An EC2 network interface id.
+ENI_ID_PATTERN = r"^eni-[0-9a-f]{8}([0-9a-f]{9})?$"
+EniId = Annotated[str, Field(pattern=ENI_ID_PATTERN)]
+#: EC2 tags: keys of 1 to 128 characters, values of up to 256 (the EC2 tag restrictions).
+TagKey = Annotated[str, Field(min_length=1, max_length=128)]
+TagValue = Annotated[str, Field(max_length=256)]
+#: The field Step Functions' console links a child execution to its parent by.
+STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+#: Longest window any request may ask for (the stack's MaxCaptureSeconds may be lower).
+MAX_REQUEST_SECONDS = 86_400
+MIN_REQUEST_SECONDS = 60
+
+
 class ManualRequest(BaseModel):
-    """What an analyst pastes into the Step Functions console, or a schedule sends."""
+    """What an analyst pastes into the Step Functions console, the CLI sends, or a schedule sends.
 
-    model_config = ConfigDict(extra="forbid")
+    Exactly one selector: ``instance_id`` (optionally narrowed to some of its ``eni_ids``),
+    ``eni_ids`` alone (their instances), or ``tags`` (every running instance carrying all of them;
+    several are investigated each, as child executions). The JSON schema of this model is the
+    documented input (``tapcase request-schema``)."""
 
-    instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
-    duration_seconds: int = Field(default=600, ge=60, le=86_400)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    instance_id: str | None = Field(default=None, pattern=INSTANCE_ID_PATTERN)
+    eni_ids: list[EniId] | None = Field(default=None, min_length=1, max_length=16)
+    tags: dict[TagKey, TagValue] | None = Field(default=None, min_length=1, max_length=10)
+    duration_seconds: int | None = Field(default=None, ge=MIN_REQUEST_SECONDS, le=MAX_REQUEST_SECONDS)
     reason: str = Field(default="manual investigation", min_length=1, max_length=1024)
     trigger: Literal["manual", "scheduled"] = "manual"
     investigation_id: InvestigationId | None = None
     filter_rules: list[FilterRule] | None = None
     requested_by: str | None = Field(default=None, max_length=256)
+    dry_run: bool = False
+    started_by: str | None = Field(default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", max_length=2048)
 
     _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> ManualRequest:
+        given = [name for name in ("instance_id", "eni_ids", "tags") if getattr(self, name) is not None]
+        if given in (["instance_id"], ["eni_ids"], ["tags"], ["instance_id", "eni_ids"]):
+            return self
+        if not given:
+            raise ValueError("give one of instance_id, eni_ids or tags (which instance to investigate)")
+        raise ValueError(f"give one of instance_id, eni_ids or tags, not {' and '.join(given)} "
+                         "(instance_id may be narrowed by eni_ids)")
 
 
 class FindingContext(BaseModel):
@@ -87,7 +119,7 @@ class FindingContext(BaseModel):
 
 
 class InvestigationRequest(BaseModel):
-    """Normalised request: the Plan step's input after parsing, whatever the trigger."""
+    """Normalised request for one instance: the Plan step's input after parsing, whatever the trigger."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -98,6 +130,10 @@ class InvestigationRequest(BaseModel):
     reason: str
     finding: FindingContext | None = None
     filter_rules: list[FilterRule] | None = None
+    # Only these ENIs of the instance are mirrored (None: all of them).
+    eni_ids: list[str] | None = None
+    requested_by: str | None = None
+    dry_run: bool = False
 
     _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
 
@@ -107,3 +143,33 @@ class InvestigationRequest(BaseModel):
         if value <= 0:
             raise ValueError("duration_seconds must be positive")
         return value
+
+
+class SelectionRequest(BaseModel):
+    """A manual or scheduled request that names instances by tags or ENIs: Plan resolves it into one
+    :class:`InvestigationRequest` per selected instance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Literal["manual", "scheduled"]
+    tags: dict[str, str] | None = None
+    eni_ids: list[str] | None = None
+    duration_seconds: int
+    reason: str
+    investigation_id: str | None = None  # hand-chosen: each instance's id is <chosen>-<instance id>
+    filter_rules: list[FilterRule] | None = None
+    requested_by: str | None = None
+    dry_run: bool = False
+
+    def for_instance(self, instance_id: str, eni_ids: list[str] | None, parent: str | None) -> dict[str, object]:
+        """The request (a :class:`ManualRequest`) a child execution investigates one instance with."""
+        child: dict[str, object] = {
+            "instance_id": instance_id, "duration_seconds": self.duration_seconds, "reason": self.reason,
+            "trigger": self.trigger, "dry_run": self.dry_run,
+        }
+        optional = {"eni_ids": eni_ids, "investigation_id": self.investigation_id, "requested_by": self.requested_by,
+                    STARTED_BY: parent,
+                    "filter_rules": [r.model_dump(mode="json", exclude_defaults=True) for r in self.filter_rules]
+                    if self.filter_rules else None}
+        child.update({k: v for k, v in optional.items() if v is not None})
+        return child

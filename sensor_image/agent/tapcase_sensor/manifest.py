@@ -123,6 +123,7 @@ def build_manifest(
         "agent": {"version": __version__, "host": socket.gethostname()},
         "mode": capture.mode,
         "source": capture.source,
+        "warnings": list(capture.warnings),
         "capture_filter": capture.capture_filter,
         "capture": {
             "start": epoch_to_iso(capture.started_at),

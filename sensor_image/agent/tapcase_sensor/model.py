@@ -71,6 +71,8 @@ class CaptureResult:
     packet_log: PacketEvidence | None = None  # the pcap evidence files (None: not kept)
     # VXLAN packets the engines analysed, by VNI (None: not known, e.g. live without pcap evidence).
     vnis: dict[int, int] | None = None
+    # What a reader of the evidence must know (e.g. a truncated capture analysed up to the damage).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def engine_versions(self) -> dict[str, str | None]:

@@ -57,6 +57,9 @@ class PcapInfo:
     # VXLAN packets by VNI (those the capture filter passes, when one is given).
     vnis: dict[int, int] = field(default_factory=dict)
     matched_packets: int | None = None  # packets the capture filter passes (None: no filter given)
+    # A capture cut short (``allow_truncated``): ``byte_offset`` where the damaged record begins,
+    # ``after_packets`` complete packets before it, ``reason``. The counts above stop there.
+    truncated: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,6 +132,7 @@ class _Scanner:
         self.size = path.stat().st_size
         self.digest = hashlib.sha256()
         self.offset = 0
+        self.complete_offset = 0  # where the record being read begins (the end of the last complete one)
         self.packets = 0
         self.vxlan = 0
         self.vnis: Counter[int] = Counter()
@@ -177,6 +181,7 @@ class _Scanner:
         limit = max(snaplen, 262_144)
         record = struct.Struct(endian + "IIII")
         while True:
+            self.complete_offset = self.offset
             head = fh.read(16)
             if not head:
                 return
@@ -202,6 +207,7 @@ class _Scanner:
         interfaces: list[tuple[int, float]] = []  # (linktype, seconds per tick)
         first = True
         while True:
+            self.complete_offset = self.offset
             head = fh.read(8)
             if not head:
                 if first:
@@ -284,13 +290,19 @@ def _if_tsresol(options: bytes, endian: str) -> float:
 
 
 def inspect_capture(
-    path: str | os.PathLike[str], *, allow_empty: bool = False, capture_filter: CaptureFilter | None = None
+    path: str | os.PathLike[str],
+    *,
+    allow_empty: bool = False,
+    capture_filter: CaptureFilter | None = None,
+    allow_truncated: bool = False,
 ) -> PcapInfo:
     """Validate a capture file completely (streaming) and describe it.
 
     Raises :class:`SensorBadCapture` with a precise reason when the file is missing, not a
     pcap/pcapng, truncated or corrupt, or (unless ``allow_empty``) holds no packets. With a
-    ``capture_filter``, ``matched_packets`` counts the packets it passes.
+    ``capture_filter``, ``matched_packets`` counts the packets it passes. With ``allow_truncated``
+    a capture cut short (its last record incomplete, as when a capture was interrupted) is
+    described up to the damage, as forensic tools read it, and ``truncated`` says where.
     """
     p = Path(path)
     if not p.is_file():
@@ -302,17 +314,28 @@ def inspect_capture(
         scanner.offset = len(magic)
         if len(magic) < 4:
             raise SensorBadCapture(f"{p}: not a capture file ({len(magic)} bytes)")
-        if magic in _PCAP_MAGICS:
-            fmt = "pcap"
-            scanner.scan_pcap(fh, magic)
-        elif magic == _PCAPNG_SHB:
-            fmt = "pcapng"
-            fh.seek(0)
-            scanner.digest = hashlib.sha256()
-            scanner.offset = 0
-            scanner.scan_pcapng(fh)
-        else:
-            raise SensorBadCapture(f"{p}: not a pcap or pcapng file (starts with {magic.hex()})")
+        truncated: dict[str, Any] | None = None
+        try:
+            if magic in _PCAP_MAGICS:
+                fmt = "pcap"
+                scanner.scan_pcap(fh, magic)
+            elif magic == _PCAPNG_SHB:
+                fmt = "pcapng"
+                fh.seek(0)
+                scanner.digest = hashlib.sha256()
+                scanner.offset = 0
+                scanner.scan_pcapng(fh)
+            else:
+                raise SensorBadCapture(f"{p}: not a pcap or pcapng file (starts with {magic.hex()})")
+        except SensorBadCapture as exc:
+            damaged = "truncated capture" in str(exc) and scanner.complete_offset > 0
+            if not (allow_truncated and damaged):
+                raise
+            truncated = {"byte_offset": scanner.complete_offset, "after_packets": scanner.packets,
+                         "reason": str(exc).removeprefix(f"{p}: ")}
+    if truncated is not None:  # the evidence's hash is of the whole file as it is
+        with p.open("rb") as whole:
+            scanner.digest = hashlib.file_digest(whole, "sha256")
     if scanner.packets == 0 and not allow_empty:
         raise SensorBadCapture(f"{p}: capture holds no packets")
     return PcapInfo(
@@ -327,4 +350,5 @@ def inspect_capture(
         linktypes=scanner.linktypes,
         matched_packets=scanner.matched if capture_filter is not None else None,
         vnis=dict(sorted(scanner.vnis.items())),
+        truncated=truncated,
     )

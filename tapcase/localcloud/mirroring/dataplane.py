@@ -87,6 +87,8 @@ class DeliveryStats:
     vnis: Counter[int] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    # Why the capture ended early (a truncated file, read up to the damage); None: read whole.
+    input_damage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -218,7 +220,8 @@ def materialize(
     first_ts = last_ts = 0
 
     with PcapWriter(out) as writer, (PcapWriter(mirrored_out) if mirrored_out else _NoWriter()) as stream:
-        for ts, linktype, frame in read_capture(capture) if capture else ():
+        damage: list[str] = []
+        for ts, linktype, frame in read_capture(capture, damage) if capture else ():
             if not stats.packets_read:
                 first_ts = last_ts = ts
                 own.begin(ts)
@@ -266,6 +269,7 @@ def materialize(
         if stats.packets_read:
             own.until(last_ts, writer)
         stats.written = writer.packets
+        stats.input_damage = damage[0] if damage else None
     stats.seconds = time.perf_counter() - started
     _deliveries[sensor.instance_id] = stats
     return stats

@@ -72,19 +72,19 @@ NOT_IP = Decoded(0, 0, 0, b"", b"", -1, -1, -1, -1)
 
 
 # --- reading ------------------------------------------------------------------------------------
-def read_capture(path: str | os.PathLike[str]) -> Iterator[Record]:
-    """Every packet of a pcap or pcapng file, in file order (streaming)."""
-    p = Path(path)
-    if not p.is_file():
+def read_capture(path: str | os.PathLike[str], damage: list[str] | None = None) -> Iterator[Record]:
+    """Every packet of a pcap or pcapng file, in order (streaming); ``damage`` collects a truncation."""
+    if not (p := Path(path)).is_file():
         raise CaptureError(f"{p}: capture file not found")
     with p.open("rb", buffering=0) as fh:
-        magic = fh.read(4)
-        if magic in _PCAP_MAGICS:
-            yield from _pcap(p, fh, magic)
-        elif magic == _PCAPNG_SHB:
-            yield from _pcapng(p, fh, magic)
-        else:
+        if (magic := fh.read(4)) not in _PCAP_MAGICS and magic != _PCAPNG_SHB:
             raise CaptureError(f"{p}: not a pcap or pcapng file (starts with {magic.hex() or 'nothing'})")
+        try:
+            yield from (_pcap(p, fh, magic) if magic in _PCAP_MAGICS else _pcapng(p, fh, magic))
+        except CaptureError as exc:  # a truncated file is read up to the damage when the caller says so
+            if damage is None or "truncated" not in str(exc) or "file header" in str(exc):
+                raise
+            damage.append(str(exc).removeprefix(f"{p}: "))
 
 
 def _pcap(path: Path, fh: BinaryIO, magic: bytes) -> Iterator[Record]:

@@ -9,6 +9,7 @@ changes):
 - :mod:`.executions` -- StartExecution names and ``arn#TestCase``; DescribeExecution output.
 - :mod:`.mockconfig` -- Step Functions Local's MockConfigFile (``SFN_MOCK_CONFIG``).
 - :mod:`.aws_sdk` -- aws-sdk results as JSON, PascalCase parameters, AWS error names.
+- :mod:`.nested` -- ``states:startExecution`` (nested workflows): PascalCase parameters and results.
 - :mod:`.clients` -- one cached service client per service, on this cloud's port.
 - :mod:`.requests` -- null parameters left unset; services refuse missing members as on AWS.
 - :mod:`.callbacks` -- task tokens: SendTaskFailure's cause, InvalidOutput, TaskTimedOut.
@@ -36,6 +37,7 @@ from tapcase.localcloud.sfn import (
     jsonpath,
     logs,
     mockconfig,
+    nested,
     stopping,
 )
 from tapcase.localcloud.sfn.aws_sdk import aws_sdk_json, sdk_service_error_name
@@ -72,6 +74,7 @@ def apply() -> None:
         mockconfig.apply()
         executions.apply()
         aws_sdk.apply()
+        nested.apply()
         callbacks.apply()
         stopping.apply()
         clients.apply()

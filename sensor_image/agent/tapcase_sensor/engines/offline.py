@@ -120,6 +120,7 @@ class OfflineEngines(Engines):
         self._zeek_plan: tuple[str, str] | None = None  # ("binary"|"container"|"skip", detail)
         self._result: CaptureResult | None = None
         self._bytes_seen: int | None = 0
+        self.warnings: list[str] = []
 
     # -- helpers ----------------------------------------------------------------------------
     @property
@@ -179,7 +180,10 @@ class OfflineEngines(Engines):
                 raise SensorConfigError(f"{label} not found: {path}")
         if self.rules is not None and not self.rules.is_file():
             raise SensorConfigError(f"rules file not found: {self.rules}")
-        capture = inspect_capture(self.pcap, allow_empty=self.allow_empty, capture_filter=self.capture_filter)
+        capture = inspect_capture(self.pcap, allow_empty=self.allow_empty, capture_filter=self.capture_filter,
+                                  allow_truncated=True)
+        if capture.truncated:
+            self.pcap = self._up_to_the_damage(capture)
         suricata = self._which(self.suricata_bin)
         if not suricata:
             raise SensorEngineMissing(
@@ -194,6 +198,28 @@ class OfflineEngines(Engines):
         self._suricata, self._suricata_version = suricata, match.group(1)
         self._zeek_plan = self._plan_zeek()
         self.capture = capture
+
+    def _up_to_the_damage(self, capture: PcapInfo) -> Path:
+        """A truncated capture is analysed up to the damage, as forensic tools read it: the engines
+        get its complete records (a copy of its first bytes); the evidence says where it was cut."""
+        assert capture.truncated is not None
+        cut = int(capture.truncated["byte_offset"])
+        copy = self.workdir / "up-to-the-damage" / self.pcap.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        with self.pcap.open("rb") as src, copy.open("wb") as dst:
+            remaining = cut
+            while remaining > 0:
+                chunk = src.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                remaining -= len(chunk)
+        warning = (f"the capture {self.pcap.name} is truncated ({capture.truncated['reason']}): the "
+                   f"{capture.truncated['after_packets']} complete packets before byte {cut} were analysed, "
+                   "the damaged rest was not")
+        self.warnings.append(warning)
+        log.warning(warning)
+        return copy
 
     def status(self) -> EngineStatus:
         if self.capture is None:
@@ -248,6 +274,7 @@ class OfflineEngines(Engines):
             capture_filter=self.capture_filter.to_dict(),
             packet_log=packets,
             vnis=self.capture.vnis,
+            warnings=list(self.warnings),
         )
         return self._result
 
