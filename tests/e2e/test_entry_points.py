@@ -73,7 +73,9 @@ def test_a_tag_selected_request_investigates_each_instance(cloud):
     assert set(children) == {first["instance_id"], second["instance_id"]}
     sfn = cloud.client("stepfunctions")
     for instance_id, child in children.items():
-        assert (child["status"], child["outcome"]) == ("SUCCEEDED", "succeeded")
+        # the module's capture holds no traffic of these addresses: each child says so (issue 12's
+        # no-traffic outcome), it does not pass for a clean bill of health
+        assert (child["status"], child["outcome"]) == ("SUCCEEDED", "no_traffic")
         child_desc = sfn.describe_execution(executionArn=child["execution_arn"])
         child_input = json.loads(child_desc["input"])
         assert child_input["instance_id"] == instance_id and child_input["reason"] == "sweep"
@@ -95,7 +97,8 @@ def test_a_scheduled_capture_starts_the_state_machine(cloud):
                 "Input": json.dumps(request)})["ScheduleArn"]
     execution = cloud.fire_schedule("nightly", outputs["ScheduleGroupName"])
     desc = wait_for_execution(cloud.client("stepfunctions"), execution, timeout=120)
-    assert desc["status"] == "SUCCEEDED" and _output(desc)["status"] == "succeeded"
+    # no capture is given to the sensor here: the run says so instead of passing for clean (issue 12)
+    assert desc["status"] == "SUCCEEDED" and _output(desc)["status"] == "no_traffic"
     received = json.loads(desc["input"])
     assert received["requested_by"] == schedule_arn and received["trigger"] == "scheduled"
     assert _output(desc)["instance_id"] == inst["instance_id"]  # one instance selected: investigated in place
@@ -161,5 +164,6 @@ def test_the_same_finding_twice_at_once_is_one_investigation(cloud):
         time.sleep(0.05)
     assert len(new) == 2  # EventBridge delivered both
     outcomes = sorted(_output(wait_for_execution(sfn, ex, timeout=120))["status"] for ex in new)
-    assert outcomes == ["already_under_investigation", "succeeded"]
+    # one ran (no capture given to its sensor: it says no traffic), the other started nothing
+    assert outcomes == ["already_under_investigation", "no_traffic"]
     assert created_anything(cloud) == NOTHING

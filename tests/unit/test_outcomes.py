@@ -26,5 +26,5 @@ def test_the_execution_output_carries_status_verdict_and_warnings():
     assert output["status.$"] == "$.outcome.status"
     assert output["verdict.$"] == "$.result.report.verdict" and output["warnings.$"] == "$.result.report.warnings"
     # the teardown record reaches the report only when there is one
-    assert states["Teardown"]["Next"] == "ReportWritten"
+    assert states["Teardown"]["Next"] == "ReleaseSlot" and states["ReleaseSlot"]["Next"] == "ReportWritten"
     assert states["RecordTeardown"]["Catch"][0]["Next"] == "Outcome"
