@@ -5,6 +5,7 @@ calls for them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tapcase.localcloud.stack_model import Deployed
@@ -14,9 +15,8 @@ class EventResources:
     """``AWS::Events::Rule``, ``AWS::Scheduler::ScheduleGroup``, ``AWS::Scheduler::Schedule``."""
 
     cloud: Any
-
-    def _name(self, logical_id: str, explicit: str | None = None, lower: bool = False) -> str:
-        raise NotImplementedError  # the Deployer's
+    #: the Deployer's physical-name rule (logical id, explicit name, lower case)
+    _name: Callable[..., str]
 
     def _AWS_Events_Rule(self, logical_id: str, props: dict[str, Any]) -> Deployed:
         events = self.cloud.client("events")
