@@ -34,11 +34,12 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tapcase.localcloud.mirroring import packet_filter as mr
+from tapcase.localcloud.mirroring.own_stream import NoWriter, OwnStream
 from tapcase.localcloud.mirroring.wire import (
     LINKTYPE_ETHERNET,
     Decoded,
@@ -161,39 +162,6 @@ def _timeline(sensor: SensorEndpoint, sources: list[mr.SourceSpec], scale: float
     return min(ours) if ours else None
 
 
-class _NoWriter:
-    def write(self, ts_us: int, frame: bytes) -> None:
-        pass
-
-    def __enter__(self) -> _NoWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-class _OwnStream:
-    """The sensor's own frames, written into the interface capture as their time comes."""
-
-    def __init__(self, frames: Callable[[int], Iterable[OwnFrame]] | None, stats: DeliveryStats) -> None:
-        self.factory = frames
-        self.stats = stats
-        self.frames: Iterator[OwnFrame] = iter(())
-        self.pending: OwnFrame | None = None
-
-    def begin(self, first_ts: int) -> None:
-        if self.factory is not None:
-            self.frames = iter(self.factory(first_ts))
-            self.pending = next(self.frames, None)
-
-    def until(self, ts: int, writer: PcapWriter) -> None:
-        while self.pending is not None and self.pending[0] <= ts:
-            writer.write(*self.pending)
-            self.stats.own_packets += 1
-            self.stats.own_bytes += len(self.pending[1])
-            self.pending = next(self.frames, None)
-
-
 def materialize(
     capture: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
@@ -220,14 +188,14 @@ def materialize(
     stats.lifetimes = {s.session_id: (s.created, s.deleted) for src in sources for s in src.sessions
                        if s.target_eni in sensor.eni_ids}
     ours = bool(stats.lifetimes)
-    own = _OwnStream(own_traffic, stats)
+    own = OwnStream(own_traffic, stats)
     encapsulators = _Encapsulators(sensor)
     flows: dict[tuple[bytes, bytes, int, int, int], _Flow] = {}
     max_inner = sensor.mtu - ENCAPSULATION_OVERHEAD
     first_ts = last_ts = 0
     window_us = None if window_start is None else int(window_start * 1_000_000)
 
-    with PcapWriter(out) as writer, (PcapWriter(mirrored_out) if mirrored_out else _NoWriter()) as stream:
+    with PcapWriter(out) as writer, (PcapWriter(mirrored_out) if mirrored_out else NoWriter()) as stream:
         damage: list[str] = []
         for ts, linktype, frame in read_capture(capture, damage) if capture else ():
             if window_us is not None and ts < window_us:
