@@ -12,6 +12,12 @@ investigations/curated/<table>/`` with Hive-style partition folders, and partiti
 ``investigation_id`` is ``injected`` (every query must name the investigation, so a query can never
 scan other investigations), Suricata's ``event_type`` an ``enum`` of the event types the curation
 writes.
+
+After them, the VPC Flow Logs table (``vpc_flow_logs``, only with the ``HasFlowLogs`` condition:
+the ``FlowLogsBucket`` parameter set): Athena's partition projection example for flow logs
+delivered to S3 in the default (non-Hive) layout, ``accid``/``region`` enums of the stack's account
+and region, ``day`` a date projection in ``yyyy/MM/dd``; LazySimpleSerDe on space-separated gzip
+text with its header line skipped (``tapcase_contract.flow_logs``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import re
 import sys
 from pathlib import Path
 
+from tapcase_contract import flow_logs
 from tapcase_contract.layout import CURATED_PREFIX
 from tapcase_sensor.lake.schema import SURICATA_EVENT_TYPES, TABLES, Table
 
@@ -31,6 +38,12 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+FLOW_LOGS_LOGICAL_ID = "VpcFlowLogsTable"
+#: First day the date projection covers (VPC Flow Logs to S3 exist since 2018).
+FLOW_LOGS_FIRST_DAY = "2018/01/01"
 
 
 def logical_id(table: Table) -> str:
@@ -99,9 +112,62 @@ def render_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def render_flow_logs_table() -> str:
+    """The VPC Flow Logs table (condition ``HasFlowLogs``); its location follows ``FlowLogsPrefix``."""
+    root = "s3://${FlowLogsBucket}/${FlowLogsPrefix}/AWSLogs/"
+    bare = "s3://${FlowLogsBucket}/AWSLogs/"
+    template = "${!accid}/vpcflowlogs/${!region}/${!day}"
+    lines = [
+        f"  {FLOW_LOGS_LOGICAL_ID}:",
+        "    Type: AWS::Glue::Table",
+        "    Condition: HasFlowLogs",
+        "    Properties:",
+        "      CatalogId: !Ref AWS::AccountId",
+        "      DatabaseName: !Ref ForensicsDatabase",
+        "      TableInput:",
+        f"        Name: {flow_logs.TABLE}",
+        "        Description: VPC Flow Logs (default format, version 2) as delivered to S3, read for the hour before the finding",
+        "        TableType: EXTERNAL_TABLE",
+        "        Parameters:",
+        "          classification: csv",
+        '          skip.header.line.count: "1"',
+        '          projection.enabled: "true"',
+        "          projection.accid.type: enum",
+        "          projection.accid.values: !Ref AWS::AccountId",
+        "          projection.region.type: enum",
+        "          projection.region.values: !Ref AWS::Region",
+        "          projection.day.type: date",
+        f'          projection.day.range: "{FLOW_LOGS_FIRST_DAY},NOW"',
+        f"          projection.day.format: {flow_logs.DAY_FORMAT}",
+        '          projection.day.interval: "1"',
+        "          projection.day.interval.unit: DAYS",
+        "          storage.location.template: !If",
+        "            - HasFlowLogsPrefix",
+        f'            - !Sub "{root}{template}"',
+        f'            - !Sub "{bare}{template}"',
+        "        PartitionKeys:",
+    ]
+    lines += [f"          - {{Name: {key}, Type: string}}" for key in flow_logs.PARTITION_KEYS]
+    lines += [
+        "        StorageDescriptor:",
+        f'          Location: !If [HasFlowLogsPrefix, !Sub "{root}", !Sub "{bare}"]',
+        f"          InputFormat: {TEXT_INPUT}",
+        f"          OutputFormat: {TEXT_OUTPUT}",
+        "          SerdeInfo:",
+        f"            SerializationLibrary: {LAZY_SIMPLE_SERDE}",
+        "            Parameters:",
+        '              field.delim: " "',
+        '              serialization.format: " "',
+        "          Columns:",
+    ]
+    lines += [f"            - {{Name: {_yaml_str(name)}, Type: {kind}}}" for name, kind in flow_logs.COLUMNS]
+    return "\n".join(lines)
+
+
 def render_glue_block() -> str:
     """The lines between the markers (without the markers), ending with a newline."""
-    return "\n\n".join(render_table(t) for t in TABLES.values()) + "\n"
+    tables = [render_table(t) for t in TABLES.values()] + [render_flow_logs_table()]
+    return "\n\n".join(tables) + "\n"
 
 
 def _split(text: str) -> tuple[str, str, str]:

@@ -40,6 +40,8 @@ class PlanSettings(_Settings):
     max_concurrent_sensors: int = Field(default=5, ge=1)
     # ConcurrencyMaxWaitSeconds: how long an investigation may wait for a slot (its lock lasts that longer).
     concurrency_max_wait_seconds: int = Field(default=3600, ge=0)
+    # FlowLogsBucket: where the VPC's flow logs are (empty: no flow-log context, its query skipped).
+    flow_logs_bucket: str = ""
 
     @field_validator("evidence_pcap_max_mb")
     @classmethod

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tapcase.localcloud import timescale
-from tapcase.localcloud.mirroring import dataplane, ledger
+from tapcase.localcloud.mirroring import dataplane, flowlogs, ledger
 from tapcase.localcloud.mirroring.dataplane import SensorEndpoint
 from tapcase.localcloud.mirroring.wire import CaptureError
 from tapcase.localcloud.sensor_traffic import own_traffic
@@ -68,8 +68,10 @@ class MirroredEngines(Engines):
         workdir: Path,
         keep_dir: Path | None = None,
         pcap_max_mb: int = 1024,
+        window_start: float | None = None,
     ) -> None:
         self.backend = backend
+        self.window_start = window_start
         self.instance_id = instance_id
         self.capture = capture
         self.rules = rules
@@ -77,6 +79,7 @@ class MirroredEngines(Engines):
         self.keep_dir = keep_dir
         self.pcap_max_mb = pcap_max_mb
         self.stats: dataplane.DeliveryStats | None = None
+        self.flow_logs: flowlogs.Delivery | None = None
         self._probe: OfflineEngines | None = None
         self._result: CaptureResult | None = None
         self._sensor_ip = ""
@@ -138,7 +141,10 @@ class MirroredEngines(Engines):
         try:
             self.stats = dataplane.materialize(
                 self.capture, self.interface_pcap, sensor, sources, scale=timescale.get_scale(), own_traffic=own,
+                window_start=self.window_start,
             )
+            # The VPC's flow logs of the mirrored ENIs, where the account has S3 flow logs for them.
+            self.flow_logs = flowlogs.deliver(self.backend, self.capture, sources)
         except CaptureError as exc:
             raise SensorBadCapture(str(exc)) from None
         log.info("local sensor %s: interface capture %s: %s", self.instance_id, self.interface_pcap,

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _capture: Path | None = None
 _rules: Path | None = None
+_window_start: float | None = None
 _keep_dir: Path | None = None
 _running: dict[str, _Sensor] = {}
 _applied = False
@@ -43,11 +44,14 @@ class _Sensor:
     workdir: Path
 
 
-def set_capture(pcap: str | Path | None, rules: str | Path | None = None) -> None:
-    """The capture every sensor launched from now on sees (None: no traffic)."""
-    global _capture, _rules
+def set_capture(pcap: str | Path | None, rules: str | Path | None = None, window_start: float | None = None) -> None:
+    """The capture every sensor launched from now on sees (None: no traffic). ``window_start``
+    (Unix seconds on the capture's clock): the packets before it happened before the investigation,
+    never mirrored, only in the flow logs (:mod:`tapcase.localcloud.mirroring.dataplane`)."""
+    global _capture, _rules, _window_start
     _capture = Path(pcap).resolve() if pcap else None
     _rules = Path(rules).resolve() if rules else None
+    _window_start = window_start
 
 
 def keep_interface_captures(directory: str | Path | None) -> None:
@@ -89,7 +93,7 @@ def _start(instance: Any, region: str) -> None:
     agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
-        workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb,
+        workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb, window_start=_window_start,
     )
     agent = Agent(agent_config, engines, clients)
     stop = threading.Event()

@@ -78,9 +78,14 @@ def default_vni(name: str, seed: int) -> int:
     return int.from_bytes(digest[:3], "big") or 1
 
 
-def plan(name: str, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600) -> tuple[Story, Ctx, Expected]:
-    """Plan every session of a story (nothing is built or written yet)."""
+def plan(name: str, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600,
+         lead_seconds: int = 0) -> tuple[Story, Ctx, Expected]:
+    """Plan every session of a story (nothing is built or written yet). ``lead_seconds``: the
+    story also runs that long before the window (which still starts at ``EPOCH``): the traffic
+    before an investigation, for the flow-log context."""
     chosen = story(name)
+    if not isinstance(lead_seconds, int) or not 0 <= lead_seconds <= MAX_DURATION_SECONDS:
+        raise ValueError(f"lead_seconds must be an integer from 0 to {MAX_DURATION_SECONDS}, got {lead_seconds!r}")
     if not isinstance(duration_seconds, int) or not MIN_DURATION_SECONDS <= duration_seconds <= MAX_DURATION_SECONDS:
         raise ValueError(
             f"duration_seconds must be an integer from {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS}, "
@@ -99,13 +104,13 @@ def plan(name: str, *, seed: int = 0, vni: int | None = None, duration_seconds: 
         vni=vni,
     )
     rng = random.Random(f"tapcase-scenario:{name}:{seed}")
-    start = EPOCH * 1_000_000
+    start = (EPOCH - lead_seconds) * 1_000_000
     ctx = Ctx(
         net=net,
         suspect=suspect,
         rng=rng,
         start_us=start,
-        end_us=start + us(duration_seconds),
+        end_us=EPOCH * 1_000_000 + us(duration_seconds),
         ports=PortAllocator(random.Random(rng.getrandbits(64))),
     )
     expected = Expected()
@@ -124,7 +129,8 @@ def _tagged(frames: Iterator[Frame], kind: int) -> Iterator[tuple[int, int, byte
 
 
 def generate(
-    name: str, out: Path, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600, form: str = "plain"
+    name: str, out: Path, *, seed: int = 0, vni: int | None = None, duration_seconds: int = 600, form: str = "plain",
+    lead_seconds: int = 0,
 ) -> ScenarioInfo:
     """Write the story ``name`` to ``out``: ``form="plain"`` as seen on the suspect's subnet
     (default), ``form="vxlan"`` as AWS mirroring delivers it to a sensor (UDP 4789).
@@ -134,7 +140,8 @@ def generate(
     """
     if form not in FORMS:
         raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
-    chosen, ctx, expected = plan(name, seed=seed, vni=vni, duration_seconds=duration_seconds)
+    chosen, ctx, expected = plan(name, seed=seed, vni=vni, duration_seconds=duration_seconds,
+                                 lead_seconds=lead_seconds)
     # Extra traffic of the plain form, from generators of their own: the suspect's traffic and
     # the expected answers are those of plan(), whatever the form.
     extra_rng = random.Random(f"tapcase-scenario-extra:{name}:{seed}")

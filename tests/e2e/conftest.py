@@ -40,7 +40,8 @@ def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1) -> d
 def run(cloud, event: dict[str, Any], tmp_path, pcap=None, **kwargs) -> dict[str, Any]:
     from tapcase.localcloud import sensors
 
-    sensors.set_capture(pcap, kwargs.pop("rules", None))  # each run says what its sensor sees (None: no traffic)
+    # each run says what its sensor sees (None: no traffic), and where its window starts in the capture
+    sensors.set_capture(pcap, kwargs.pop("rules", None), kwargs.pop("window_start", None))
     return investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, **kwargs)
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlglot import exp
 
 from tapcase import athena_sql
+from tapcase_contract import flow_logs
 from tapcase_sensor.lake.schema import TABLES, query_schema
 from tapcase_workflow.querypack import (
     QueryPackError,
@@ -24,9 +25,13 @@ ALL = {
         "finding_domains": ["Evil.Example.COM.", "xn--80ak6aa92e.com"],
         "finding_ports": [22, "443"],
         "suspect_ips": ["10.0.0.5"],
+        "suspect_enis": ["eni-0123456789abcdef0"],
+        "flow_log_window": [1717419360, 1717422960],
     },
 }
 PACK = load_pack()
+#: Tables outside the curated lake: the VPC's flow logs (partitioned by account, region and day).
+EXTERNAL = {flow_logs.TABLE: dict(flow_logs.COLUMNS) | dict.fromkeys(flow_logs.PARTITION_KEYS, "string")}
 SCOPE = {  # issue 4, scope item 4
     "top_talkers", "long_connections", "beaconing", "rare_domains", "dns_tunneling", "dns_label_entropy",
     "nxdomain_bursts", "tls_certificate_issues", "rare_ja3_sni", "rare_user_agents", "http_raw_ip_and_uploads",
@@ -43,7 +48,7 @@ def test_pack_covers_the_scope():
 def test_header(query):
     assert query.title and len(query.description) > 40
     assert query.template.startswith(f"-- name: {query.name}\n")
-    assert set(query.tables) <= set(TABLES)
+    assert set(query.tables) <= set(TABLES) | set(EXTERNAL)
 
 
 def _rendered():
@@ -55,6 +60,10 @@ def test_every_table_reference_names_the_investigation(query):
     # Athena's injected projection: each reference needs investigation_id = '<literal>'
     rendered = _rendered()[query.name]
     tree = athena_sql.parse(rendered.sql)
+    if set(query.tables) <= set(EXTERNAL):
+        # not evidence of an investigation: pinned to the days its window needs (day projection)
+        assert "f.day IN ('2024/06/03')" in rendered.sql
+        return
     injected = {("tapcase_forensics", t): ["investigation_id"] for t in TABLES}
     pinned = athena_sql.partition_predicates(tree, injected, "tapcase_forensics")
     assert {t for _, t in pinned} == set(query.tables), "header '-- tables:' differs from the tables read"
@@ -68,7 +77,7 @@ def test_every_table_reference_names_the_investigation(query):
 @pytest.mark.parametrize("query", PACK, ids=lambda q: q.name)
 def test_transpiles_for_duckdb(query):
     sql = _rendered()[query.name].sql
-    duck = athena_sql.to_duckdb(sql, {"tapcase_forensics": query_schema()})
+    duck = athena_sql.to_duckdb(sql, {"tapcase_forensics": query_schema() | EXTERNAL})
     assert "{{" not in sql and duck
 
 
@@ -98,6 +107,9 @@ def test_rendering_inlines_checked_values():
         {"parameters": {"finding_ports": [70000]}},
         {"parameters": {"finding_ports": ["22 OR 1=1"]}},
         {"parameters": {"unknown": ["x"]}},
+        {"parameters": {"suspect_enis": ["eni-1' OR '1'='1"]}},
+        {"parameters": {"flow_log_window": [1717419360]}},
+        {"parameters": {"flow_log_window": ["1717419360 OR 1=1", 1717422960]}},
     ],
 )
 def test_rendering_refuses_bad_values(kwargs):
@@ -114,6 +126,7 @@ def test_finding_queries_are_skipped_without_their_values():
         "finding_port": ["finding_ports"],
         "finding_remote_ip": ["finding_remote_ips"],
         "suspect_host_peers": ["suspect_ips"],
+        "flow_log_peers": ["suspect_ips", "suspect_enis", "flow_log_window"],
     }
     only_ip = render_pack(database="db", investigation_id="inv-1", parameters={"finding_remote_ips": "1.2.3.4"})
     assert "finding_remote_ip" in {q.name for q in only_ip}
@@ -149,3 +162,17 @@ def test_authoring_rules():
             both_int = all(side.type is not None and side.type.is_type(*exp.DataType.INTEGER_TYPES)
                            for side in (div.left, div.right))
             assert not both_int, f"{rendered.name}: integer division {div.sql()}"
+
+
+def test_flow_log_query_runs_only_with_a_flow_log_window():
+    """Flow logs off (no FlowLogsBucket): no window, the query is skipped saying what it lacks."""
+    params = finding_parameters(None, ["10.0.0.5"], suspect_enis=["eni-0123456789abcdef0"])
+    names = {q.name for q in render_pack(database="db", investigation_id="inv-1", parameters=params)}
+    assert "flow_log_peers" not in names
+    assert skipped_queries(params)["flow_log_peers"] == ["flow_log_window"]
+    on = finding_parameters(None, ["10.0.0.5"], suspect_enis=["eni-0123456789abcdef0"],
+                            flow_log_window=(1717542000, 1717545600))  # 23:00 to midnight UTC
+    sql = next(q.sql for q in render_pack(database="db", investigation_id="inv-1", parameters=on)
+               if q.name == "flow_log_peers")
+    assert "f.day IN ('2024/06/04', '2024/06/05')" in sql
+    assert 'f."end" >= 1717542000' in sql and "f.start < 1717545600" in sql

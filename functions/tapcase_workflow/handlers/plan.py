@@ -15,7 +15,7 @@ from tapcase_contract.layout import evidence_prefix, manifest_key
 from tapcase_workflow.dal import ec2, s3
 from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest, InvestigationIdTaken, TapcaseError
 from tapcase_workflow.logic.plan import StackSettings, dry_run_view, instance_private_ips, make_plan
-from tapcase_workflow.logic.queries import pack_queries
+from tapcase_workflow.logic.queries import flow_log_window, pack_queries
 from tapcase_workflow.logic.request import EntryPolicy, parse_entry
 from tapcase_workflow.logic.selection import (
     Selected,
@@ -75,7 +75,8 @@ def _check_evidence_is_new(cfg: PlanSettings, request: InvestigationRequest, han
 def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> InvestigationPlan:
     instance = ec2.describe_instance(request.instance_id)
     eni_ids = [n["NetworkInterfaceId"] for n in (instance or {}).get("NetworkInterfaces", [])]
-    return make_plan(
+    now = int(time.time())
+    plan = make_plan(
         request,
         instance,
         ec2.mirror_sessions_by_eni(eni_ids) if eni_ids else {},
@@ -89,10 +90,14 @@ def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> In
             evidence_pcap_max_mb=cfg.evidence_pcap_max_mb,
             admission_max_wait_seconds=cfg.concurrency_max_wait_seconds,
         ),
-        now_epoch=int(time.time()),
+        now_epoch=now,
         run_name=run_name,
-        queries=pack_queries(request, cfg.glue_database, instance_private_ips(instance), cfg.aws_region),
     )
+    # The pack, once the mirrored ENIs are known (the flow-log query reads theirs).
+    plan.flow_logs = flow_log_window(request, now, enabled=bool(cfg.flow_logs_bucket))
+    plan.queries = pack_queries(request, cfg.glue_database, instance_private_ips(instance), cfg.aws_region,
+                                suspect_enis=[s.eni_id for s in plan.sources], flow_logs=plan.flow_logs)
+    return plan
 
 
 def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: str, warnings: list[str]) -> DryRunPlan:

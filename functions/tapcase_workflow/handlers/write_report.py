@@ -14,10 +14,11 @@ from tapcase_contract.layout import INDICATORS_CSV, INDICATORS_STIX, REPORT_HTML
 from tapcase_workflow.dal import athena, s3, securityhub, sns
 from tapcase_workflow.logic import publication
 from tapcase_workflow.logic.capture_context import capture_context
+from tapcase_workflow.logic.queries import pack_parameters
 from tapcase_workflow.logic.report import build_report
 from tapcase_workflow.models.payloads import Notification, WriteReportInput, WriteReportOutput
 from tapcase_workflow.observability import correlate, logger, metrics, record_analysis
-from tapcase_workflow.querypack import finding_parameters, skipped_queries
+from tapcase_workflow.querypack import skipped_queries
 from tapcase_workflow.settings import WriteReportSettings, load_settings
 
 EVENT_MODEL = WriteReportInput
@@ -50,7 +51,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         execution_arn=inp.execution_arn,
     )
     suspect_ips = [ip for source in plan.sources for ip in source.private_ips]
-    skipped = skipped_queries(finding_parameters(plan.request.finding, suspect_ips))
+    skipped = skipped_queries(pack_parameters(plan.request, suspect_ips, [s.eni_id for s in plan.sources],
+                                              plan.flow_logs))
     report = build_report({"queries": results}, investigation_id=plan.investigation_id, context=ctx,
                           skipped=skipped, errors=errors, sql={q.name: q.sql for q in plan.queries},
                           result_uris={k: v for k, v in locations.items() if v}, suspect_ips=suspect_ips,

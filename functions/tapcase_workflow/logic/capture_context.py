@@ -97,6 +97,8 @@ def capture_context(
         },
         "capture_filter": (manifest or {}).get("capture_filter") or evidence.get("capture_filter"),
         "pcap": pcap_context(manifest, evidence),
+        # The flow-log context's window (None: the stack has no flow logs).
+        "flow_logs": plan.flow_logs.model_dump() if plan.flow_logs else None,
         "warnings": plan.warnings + foreign_vni_warnings(plan.vni, packets.get("vnis"))
         + [str(w) for w in (manifest or {}).get("warnings") or []],
     }

@@ -10,7 +10,7 @@ The document (``version`` 2): ``title`` (from the finding), ``verdict`` (outcome
 headline, warnings: :mod:`tapcase_contract.outcomes`), ``highlights`` ranked by evidence strength
 (:mod:`.highlights`), ``indicators`` (with where each was seen), ``timeline``, ``charts`` (the
 series the page draws), ``attack`` (MITRE ATT&CK), ``next_steps``, ``capture`` (the facts of the
-capture), ``notes`` (what is missing and why: no Zeek logs, no alerts, failed queries), one
+capture), ``flow_logs`` (the hour before the finding in the VPC Flow Logs: :mod:`.report_flowlogs`), ``notes`` (what is missing and why: no Zeek logs, no alerts, failed queries), one
 ``section`` per query (rows, the exact SQL, the full result's location), ``context`` as given.
 """
 
@@ -32,6 +32,7 @@ from tapcase_workflow.logic.report_data import (
     plural,
     records,
 )
+from tapcase_workflow.logic.report_flowlogs import flow_log_section
 from tapcase_workflow.logic.report_html import render_html
 from tapcase_workflow.logic.report_markdown import render_markdown
 from tapcase_workflow.querypack import load_pack
@@ -231,6 +232,8 @@ def build_report(
                    for t in str(row.get("mitre_techniques") or "").split(",") if t]
     techniques += [(t, f"highlight: {h.query}") for h in highlights if h.evidence for t in h.techniques]
     sections = _sections(queries, highlights, max_rows, sql or {}, result_uris or {})
+    flow = flow_log_section(queries, context, errors, {i["value"]: i["seen"] for i in found},
+                            [str(ip) for ip in finding.get("remote_ips") or []])
     alert_rows = records(queries.get("suricata_alert_summary"))
     return {
         "version": REPORT_VERSION,
@@ -253,7 +256,9 @@ def build_report(
         },
         "highlights": [h.to_dict(i + 1) for i, h in enumerate(highlights)],
         "indicators": found,
-        "timeline": _timeline(context, highlights),
+        # Before the capture (flow logs), then the window.
+        "timeline": flow["timeline"] + _timeline(context, highlights),
+        "flow_logs": flow,
         "charts": _charts(queries),
         "attack": attack.describe(techniques),
         "next_steps": _next_steps(context, decided["outcome"], found),

@@ -248,6 +248,23 @@ def _queries(report: Mapping[str, Any]) -> list[str]:
     return out + ["</section>"]
 
 
+def _flow_logs(section: Mapping[str, Any] | None) -> list[str]:
+    """Before the capture: one line when off/empty/failed, else hints and the top peers."""
+    if not section:
+        return []
+    parts = [f'<section id="flow-logs"><h2>Before the capture (VPC Flow Logs)</h2><p>{escape(str(section["line"]))}</p>']
+    if section.get("status") == "found":
+        if section.get("hints"):
+            parts.append("<ul>" + "".join(f"<li>{escape(h['text'])}</li>" for h in section["hints"]) + "</ul>")
+        columns = ["peer", "directions", "ports", "records", "bytes out", "bytes in", "accepted", "rejected", "first",
+                   "last"]
+        rows = [[p["peer"], p["directions"], ",".join(map(str, p["service_ports"])), p["records"],
+                 human_bytes(p["bytes_out"]), human_bytes(p["bytes_in"]), p["accepted"], p["rejected"], p["first"],
+                 p["last"]] for p in section.get("top_peers") or []]
+        parts.append(_table("flow-log-peers", columns, rows))
+    return ["".join(parts) + "</section>"]
+
+
 def render_html(report: Mapping[str, Any], *, csv_text: str | None = None, stix_text: str | None = None) -> str:
     """The page; ``csv_text``/``stix_text``: the indicator files, offered as downloads inside it."""
     title = str(report.get("title") or report["investigation_id"])
@@ -269,6 +286,7 @@ def render_html(report: Mapping[str, Any], *, csv_text: str | None = None, stix_
             "timeline-table", ["time", "what"], [[t["time"], t["what"]] for t in timeline]) + "</section>")
     else:
         parts.append('<section id="timeline"><h2>Timeline</h2><p class="muted">No timed event.</p></section>')
+    parts += _flow_logs(report.get("flow_logs"))
     parts += _charts(report)
     parts += _indicators(report, csv_text, stix_text)
     parts += _facts(report)

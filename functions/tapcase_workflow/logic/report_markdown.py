@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tapcase_workflow.logic.report_data import cell, human_bytes, plural
+from tapcase_workflow.logic.report_flowlogs import markdown_lines as flow_log_lines
 
 MAX_MD_ROWS = 20
 
@@ -107,6 +108,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     out.append("")
     if report.get("timeline"):
         out += ["## Timeline", ""] + [f"- {t['time']}: {md_escape(t['what'])}" for t in report["timeline"]] + [""]
+    out += flow_log_lines(report.get("flow_logs"), md_escape)
     out += _capture_lines(report)
     out += _pcap_lines((report.get("context") or {}).get("pcap"))
     if report.get("attack"):

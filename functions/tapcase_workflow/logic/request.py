@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
@@ -130,7 +131,21 @@ def _finding_context(finding: Finding) -> FindingContext:
         remote_ports=[int(x) for x in remote_ports],
         local_ports=[int(x) for x in local_ports],
         finding_enis=enis,
+        last_seen=_finding_time(finding),
     )
+
+
+def _finding_time(finding: Finding) -> datetime | None:
+    """``service.eventLastSeen``, else ``updatedAt`` (ISO 8601); None when neither parses."""
+    for value in ((finding.service.eventLastSeen if finding.service else None), finding.updatedAt):
+        if not value:
+            continue
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
 
 
 def _is_eventbridge_event(event: dict[str, Any]) -> bool:

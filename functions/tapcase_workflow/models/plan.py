@@ -50,6 +50,16 @@ class MirrorRule(_Model):
     destination_ports: dict[str, int] | None = None
 
 
+class FlowLogWindow(_Model):
+    """The flow-log context the pack reads: VPC Flow Logs of the suspect's ENIs from ``start`` to
+    ``end`` (Unix seconds), the hour before GuardDuty last saw the activity (``anchor``
+    ``finding``) or, without a finding time, before the capture (``capture``)."""
+
+    start: int
+    end: int
+    anchor: Literal["finding", "capture"]
+
+
 class InvestigationPlan(_Model):
     # What the state machine does next (its Route choice): investigate this one instance.
     mode: Literal["investigate"] = "investigate"
@@ -81,6 +91,8 @@ class InvestigationPlan(_Model):
     sensor_tags: list[dict[str, str]]
     queue_tags: dict[str, str]
     queries: list[PackQuery] = Field(default_factory=list)
+    # None: the stack has no flow logs (FlowLogsBucket empty), the flow-log query is skipped.
+    flow_logs: FlowLogWindow | None = None
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -116,6 +117,9 @@ class FindingContext(BaseModel):
     finding_enis: list[str] = Field(default_factory=list)
     #: The instance's ``Name`` tag as the finding reports it (the report's title).
     instance_name: str | None = None
+    #: When GuardDuty last saw the activity (``service.eventLastSeen``, else ``updatedAt``): the
+    #: flow-log context is the hour before it.
+    last_seen: datetime | None = None
 
 
 class InvestigationRequest(BaseModel):

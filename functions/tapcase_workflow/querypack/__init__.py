@@ -23,6 +23,11 @@ and uses ``{{placeholders}}``:
 * what is never a beacon, DGA, tunnelling or NXDOMAIN-burst candidate (:mod:`.benign`):
   ``'{{benign_domain_pattern}}'`` (AWS service endpoints of the region, popular domains),
   ``'{{resolver_pattern}}'`` (the Amazon-provided DNS resolver's link-local addresses);
+* the flow-log context (``-- requires: flow_log_window``): ``{{suspect_enis}}`` (ENI ids),
+  ``{{flow_log_start}}``/``{{flow_log_end}}`` (Unix seconds, from ``flow_log_window`` =
+  ``[start, end]``) and ``{{flow_log_days}}`` (the ``yyyy/MM/dd`` partitions of the table's
+  ``day`` projection that may hold them: an hour's margin either side, as files are published
+  after their records end);
 * what the finding names, for queries that run without a finding too (they exempt it from the
   above): ``'{{finding_domain_or_none_pattern}}'`` (a pattern that never matches without
   domains) and ``{{finding_ips_or_none}}`` (``''`` without remote IPs).
@@ -41,7 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tapcase_contract import ContractError, ids
+from tapcase_contract import ContractError, flow_logs, ids
 from tapcase_workflow.querypack import benign
 
 PACK_DIR = Path(__file__).resolve().parent
@@ -61,7 +66,9 @@ NON_PUBLIC_IP_PATTERN = (
 )
 
 #: Values a caller may give (lists; a single value is accepted too).
-FINDING_PARAMETERS = ("finding_remote_ips", "finding_domains", "finding_ports", "suspect_ips")
+FINDING_PARAMETERS = (
+    "finding_remote_ips", "finding_domains", "finding_ports", "suspect_ips", "suspect_enis", "flow_log_window",
+)
 #: Placeholders the loader fills itself.
 BUILTIN_PARAMETERS = (
     "database",
@@ -73,9 +80,18 @@ BUILTIN_PARAMETERS = (
     "resolver_pattern",
     "finding_domain_or_none_pattern",
     "finding_ips_or_none",
+    "flow_log_start",
+    "flow_log_end",
+    "flow_log_days",
 )
 KNOWN_PLACEHOLDERS = frozenset(FINDING_PARAMETERS + BUILTIN_PARAMETERS)
-_DERIVED_REQUIREMENT = {"finding_domain_pattern": "finding_domains"}
+_DERIVED_REQUIREMENT = {
+    "finding_domain_pattern": "finding_domains",
+    "flow_log_start": "flow_log_window",
+    "flow_log_end": "flow_log_window",
+    "flow_log_days": "flow_log_window",
+}
+ENI_RE = re.compile(r"^eni-[0-9a-f]{8,17}$")
 
 
 class QueryPackError(ValueError):
@@ -254,11 +270,32 @@ def normalise_port(value: Any) -> int:
     return port
 
 
+def normalise_eni(value: Any) -> str:
+    text = str(value).strip()
+    if not ENI_RE.match(text):
+        raise QueryPackError(f"invalid network interface id {value!r}")
+    return text
+
+
+def normalise_epoch(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise QueryPackError(f"invalid Unix time {value!r}")
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        raise QueryPackError(f"invalid Unix time {value!r}") from None
+    if not 0 <= seconds < 2**33:
+        raise QueryPackError(f"invalid Unix time {value!r}")
+    return seconds
+
+
 _NORMALISERS = {
     "finding_remote_ips": normalise_ip,
     "finding_domains": normalise_domain,
     "finding_ports": normalise_port,
     "suspect_ips": normalise_ip,
+    "suspect_enis": normalise_eni,
+    "flow_log_window": normalise_epoch,
 }
 
 
@@ -269,6 +306,8 @@ def normalise_parameters(parameters: Mapping[str, Any] | None) -> dict[str, list
         if key not in _NORMALISERS:
             raise QueryPackError(f"unknown query parameter {key!r} (known: {', '.join(FINDING_PARAMETERS)})")
         values = sorted({_NORMALISERS[key](v) for v in _as_list(raw)}, key=lambda v: (str(type(v)), v))
+        if key == "flow_log_window" and values and (len(values) != 2 or values[0] == values[1]):
+            raise QueryPackError(f"flow_log_window must be [start, end] (two Unix times), got {raw!r}")
         if values:
             out[key] = values
     return out
@@ -322,6 +361,10 @@ def render(
         fills["finding_domain_or_none_pattern"] = fills["finding_domain_pattern"]
     if "finding_remote_ips" in values:
         fills["finding_ips_or_none"] = fills["finding_remote_ips"]
+    if "flow_log_window" in values:
+        start, end = values["flow_log_window"]
+        fills["flow_log_start"], fills["flow_log_end"] = str(start), str(end)
+        fills["flow_log_days"] = _sql_list(flow_logs.days_between(start - 3600, end + 3600))
 
     def substitute(m: re.Match[str]) -> str:
         return fills[m.group(1)]
@@ -361,13 +404,22 @@ def skipped_queries(parameters: Mapping[str, Any] | None = None) -> dict[str, li
     }
 
 
-def finding_parameters(finding: Any | None, suspect_ips: Iterable[str] = ()) -> dict[str, list[Any]]:
-    """Query values from a finding (``FindingContext`` or its dict) and the suspect's IPs."""
+def finding_parameters(
+    finding: Any | None,
+    suspect_ips: Iterable[str] = (),
+    *,
+    suspect_enis: Iterable[str] = (),
+    flow_log_window: tuple[int, int] | None = None,
+) -> dict[str, list[Any]]:
+    """Query values from a finding (``FindingContext`` or its dict), the suspect's IPs and ENIs,
+    and the flow-log window (None: the stack has no flow logs, the flow-log query is skipped)."""
 
     def get(key: str) -> Any:
         return finding.get(key) if isinstance(finding, Mapping) else getattr(finding, key, None)
 
-    params: dict[str, list[Any]] = {"suspect_ips": list(suspect_ips)}
+    params: dict[str, list[Any]] = {"suspect_ips": list(suspect_ips), "suspect_enis": list(suspect_enis)}
+    if flow_log_window is not None:
+        params["flow_log_window"] = list(flow_log_window)
     if finding is not None:
         params["finding_remote_ips"] = list(get("remote_ips") or [])
         params["finding_domains"] = list(get("domains") or [])

@@ -12,6 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from tapcase.localcloud.athena.catalog import CatalogTable
 from tapcase.localcloud.athena.storage import S3Object, S3Store
@@ -64,7 +65,46 @@ def _accepts(table: CatalogTable, column: str, value: str, pinned: Mapping[str, 
             return low <= int(value) <= high
         except (ValueError, IndexError):
             return False
-    return True  # date ranges and anything else: whatever the layout holds
+    if kind == "date":
+        return _in_date_range(table, column, value)
+    return True  # anything else: whatever the layout holds
+
+
+#: Java DateTimeFormatter letters of ``projection.<col>.format`` and their strptime/regex forms.
+_DATE_LETTERS = (("yyyy", "%Y", r"\d{4}"), ("MM", "%m", r"\d{2}"), ("dd", "%d", r"\d{2}"),
+                 ("HH", "%H", r"\d{2}"), ("mm", "%M", r"\d{2}"), ("ss", "%S", r"\d{2}"))
+
+
+def _date_format(table: CatalogTable, column: str) -> tuple[str, str] | None:
+    """``(strptime format, regex)`` of a date-projected column's ``format`` (None: no format)."""
+    fmt = table.projection(column, "format")
+    if not fmt:
+        return None
+    strp, regex, i = "", "", 0
+    while i < len(fmt):
+        for letters, directive, pattern in _DATE_LETTERS:
+            if fmt.startswith(letters, i):
+                strp, regex, i = strp + directive, regex + pattern, i + len(letters)
+                break
+        else:
+            strp, regex, i = strp + fmt[i].replace("%", "%%"), regex + re.escape(fmt[i]), i + 1
+    return strp, regex
+
+
+def _in_date_range(table: CatalogTable, column: str, value: str) -> bool:
+    """Athena's date projection: a value in the column's format within ``range`` (``NOW`` = today)."""
+    parsed_format = _date_format(table, column)
+    bounds = [b.strip() for b in (table.projection(column, "range") or "").split(",")]
+    if parsed_format is None or len(bounds) != 2:
+        return False
+    strp = parsed_format[0]
+    try:
+        when = datetime.strptime(value, strp).replace(tzinfo=UTC)
+        low = datetime.strptime(bounds[0], strp).replace(tzinfo=UTC)
+        high = datetime.now(UTC) if bounds[1].upper() == "NOW" else datetime.strptime(bounds[1], strp).replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return low <= when <= high
 
 
 def table_partitions(table: CatalogTable, store: S3Store, pinned: Mapping[str, set[str]]) -> list[TablePartition]:
@@ -92,7 +132,9 @@ def table_partitions(table: CatalogTable, store: S3Store, pinned: Mapping[str, s
         if name in names:
             pattern_parts.append(f"(?P=p{names.index(name)})")
         else:
-            pattern_parts.append(f"(?P<p{len(names)}>[^/]+)")
+            date = _date_format(table, name) if (table.projection(name, "type") or "").lower() == "date" else None
+            # A date projected in a format with slashes (yyyy/MM/dd) spans folders.
+            pattern_parts.append(f"(?P<p{len(names)}>{date[1] if date else '[^/]+'})")
             names.append(name)
         position = placeholder.end()
     pattern_parts.append(re.escape(template[position:]))

@@ -99,7 +99,9 @@ def _data_select(connection: duckdb.DuckDBPyConnection, table: CatalogTable, pat
                 delimiter = chr(int(delimiter))
             null = table.serde_parameters.get("serialization.null.format", "\\N")
             options = f"delim = {literal(delimiter)}, quote = '', escape = '', nullstr = {literal(null)}"
-            column_types = {name: duckdb_type(t) for name, t in table.columns}
+            # LazySimpleSerDe reads text and makes a field that does not parse as its type NULL
+            # (a flow log's "-" in a number column), never an error: read strings, TRY_CAST.
+            column_types = {name: "VARCHAR" for name, _ in table.columns}
         else:
             delimiter = table.serde_parameters.get("separatorChar", ",")
             quote = table.serde_parameters.get("quoteChar", '"')
@@ -111,8 +113,9 @@ def _data_select(connection: duckdb.DuckDBPyConnection, table: CatalogTable, pat
             f"read_csv({files}, header = false, auto_detect = false, skip = {skip}, "
             f"columns = {{{columns}}}, {options})"
         )
+        cast = "TRY_CAST" if storage == "text" else "CAST"
         projections = [
-            f"CAST({identifier(name)} AS {duckdb_type(glue_type)}) AS {identifier(name)}"
+            f"{cast}({identifier(name)} AS {duckdb_type(glue_type)}) AS {identifier(name)}"
             for name, glue_type in table.columns
         ]
         return f"SELECT {', '.join(projections)} FROM {source}"

@@ -19,6 +19,12 @@ that, and a session mirrors it only if it exists then (created <= t < deleted). 
 same ENI with lower numbers are evaluated at the same instant. At time scale 0 nothing takes real
 time: every session that existed is taken to cover the whole capture.
 
+**Before the window.** A capture may also hold what happened before the investigation (the hour
+before the finding, for the flow-log context: :mod:`.flowlogs`): with ``window_start`` (Unix
+seconds on the capture's clock) the packets before it happened before any session existed and
+are never mirrored, at any scale; the timeline above starts at ``window_start`` instead of the
+first packet.
+
 Streaming: one pass over the capture with ``struct``; decisions are cached per flow (addresses,
 protocol, ports), so a packet costs a dictionary lookup, a time check and the encapsulation.
 """
@@ -28,11 +34,12 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tapcase.localcloud.mirroring import packet_filter as mr
+from tapcase.localcloud.mirroring.own_stream import NoWriter, OwnStream
 from tapcase.localcloud.mirroring.wire import (
     LINKTYPE_ETHERNET,
     Decoded,
@@ -155,39 +162,6 @@ def _timeline(sensor: SensorEndpoint, sources: list[mr.SourceSpec], scale: float
     return min(ours) if ours else None
 
 
-class _NoWriter:
-    def write(self, ts_us: int, frame: bytes) -> None:
-        pass
-
-    def __enter__(self) -> _NoWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-class _OwnStream:
-    """The sensor's own frames, written into the interface capture as their time comes."""
-
-    def __init__(self, frames: Callable[[int], Iterable[OwnFrame]] | None, stats: DeliveryStats) -> None:
-        self.factory = frames
-        self.stats = stats
-        self.frames: Iterator[OwnFrame] = iter(())
-        self.pending: OwnFrame | None = None
-
-    def begin(self, first_ts: int) -> None:
-        if self.factory is not None:
-            self.frames = iter(self.factory(first_ts))
-            self.pending = next(self.frames, None)
-
-    def until(self, ts: int, writer: PcapWriter) -> None:
-        while self.pending is not None and self.pending[0] <= ts:
-            writer.write(*self.pending)
-            self.stats.own_packets += 1
-            self.stats.own_bytes += len(self.pending[1])
-            self.pending = next(self.frames, None)
-
-
 def materialize(
     capture: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
@@ -197,6 +171,7 @@ def materialize(
     scale: float,
     own_traffic: Callable[[int], Iterable[OwnFrame]] | None = None,
     mirrored_out: str | os.PathLike[str] | None = None,
+    window_start: float | None = None,
 ) -> DeliveryStats:
     """Write the sensor's interface capture to ``out`` and return what it holds.
 
@@ -213,18 +188,23 @@ def materialize(
     stats.lifetimes = {s.session_id: (s.created, s.deleted) for src in sources for s in src.sessions
                        if s.target_eni in sensor.eni_ids}
     ours = bool(stats.lifetimes)
-    own = _OwnStream(own_traffic, stats)
+    own = OwnStream(own_traffic, stats)
     encapsulators = _Encapsulators(sensor)
     flows: dict[tuple[bytes, bytes, int, int, int], _Flow] = {}
     max_inner = sensor.mtu - ENCAPSULATION_OVERHEAD
     first_ts = last_ts = 0
+    window_us = None if window_start is None else int(window_start * 1_000_000)
 
-    with PcapWriter(out) as writer, (PcapWriter(mirrored_out) if mirrored_out else _NoWriter()) as stream:
+    with PcapWriter(out) as writer, (PcapWriter(mirrored_out) if mirrored_out else NoWriter()) as stream:
         damage: list[str] = []
         for ts, linktype, frame in read_capture(capture, damage) if capture else ():
-            if not stats.packets_read:
-                first_ts = last_ts = ts
-                own.begin(ts)
+            if window_us is not None and ts < window_us:
+                stats.packets_read += 1
+                stats.skipped["before_sessions"] += 1  # before the investigation: no session existed
+                continue
+            if not last_ts:
+                first_ts = last_ts = ts if window_us is None else window_us
+                own.begin(first_ts)
             stats.packets_read += 1
             last_ts = max(last_ts, ts)
             own.until(ts, writer)
@@ -266,7 +246,7 @@ def materialize(
                 stats.mirrored_bytes += len(outer)
                 stats.by_session[chosen.session_id] += 1
                 stats.vnis[chosen.vni] += 1
-        if stats.packets_read:
+        if last_ts:
             own.until(last_ts, writer)
         stats.written = writer.packets
         stats.input_damage = damage[0] if damage else None
