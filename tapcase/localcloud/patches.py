@@ -29,6 +29,7 @@ def apply_all() -> None:
             athena,
             dynamodb,
             events,
+            flow_log_destinations,
             lambda_runtime,
             mirroring,
             scheduler,
@@ -45,6 +46,7 @@ def apply_all() -> None:
         sensors.apply()
         events.apply()
         sqs.apply()
+        flow_log_destinations.apply()
         securityhub.apply()
         dynamodb.apply()
         scheduler.apply()

@@ -132,9 +132,9 @@ def test_a_vpc_flow_log_to_s3_gets_the_mirrored_enis_records(tmp_path):
         eni = ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=info.suspect_ip)["NetworkInterface"]
         cloud.client("s3").create_bucket(Bucket="flows")
         cloud.client("s3").create_bucket(Bucket="rejects")
-        for bucket, traffic in (("flows", "ALL"), ("rejects", "REJECT")):
+        for destination, traffic in (("flows/vpc-logs/", "ALL"), ("rejects", "REJECT")):
             ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType=traffic, LogDestinationType="s3",
-                                 LogDestination=f"arn:aws:s3:::{bucket}", MaxAggregationInterval=60)
+                                 LogDestination=f"arn:aws:s3:::{destination}", MaxAggregationInterval=60)
         from moto.ec2.models import ec2_backends
 
         backend = ec2_backends[cloud.account_id][cloud.region]
@@ -142,7 +142,35 @@ def test_a_vpc_flow_log_to_s3_gets_the_mirrored_enis_records(tmp_path):
                                addresses=frozenset({mr.packed(info.suspect_ip)}),
                                resolvers=mr.resolver_addresses("10.0.0.0/16"))
         done = flowlogs.deliver(backend, Path(info.pcap), [source])
-        assert done.records and all(o.startswith("s3://flows/AWSLogs/") for o in done.objects)
+        assert done.records and all(o.startswith("s3://flows/vpc-logs/AWSLogs/") for o in done.objects)
         assert not cloud.client("s3").list_objects_v2(Bucket="rejects").get("Contents")
         again = flowlogs.deliver(backend, Path(info.pcap), [source])
         assert again.objects == done.objects  # the same capture, the same files
+
+
+def test_create_flow_logs_takes_an_s3_destination_with_a_subfolder():
+    """EC2 API reference, CreateFlowLogs ``LogDestination``: "arn:aws:s3:::my_bucket/my_subfolder/ The
+    subfolder is optional" (moto 5.2.5 looked ``bucket/folder/`` up as a bucket name). A missing bucket
+    stays unsuccessful, and the same resource and destination twice is ``FlowLogAlreadyExists``."""
+    from botocore.exceptions import ClientError
+
+    from tapcase.localcloud import LocalCloud
+
+    with LocalCloud(template=None, time_scale=0) as cloud:
+        ec2 = cloud.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        cloud.client("s3").create_bucket(Bucket="flows")
+
+        def create(destination: str) -> dict:
+            return ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType="ALL",
+                                        LogDestinationType="s3", LogDestination=destination)
+
+        assert not create("arn:aws:s3:::flows/team-a/")["Unsuccessful"]
+        assert not create("arn:aws:s3:::flows")["Unsuccessful"]  # the bucket's root: another destination
+        (missing,) = create("arn:aws:s3:::no-such-bucket/team-a/")["Unsuccessful"]
+        assert missing["Error"]["Message"] == "LogDestination: no-such-bucket does not exist."
+        with pytest.raises(ClientError) as again:
+            create("arn:aws:s3:::flows/team-a/")
+        assert again.value.response["Error"]["Code"] == "FlowLogAlreadyExists"
+        shown = {f["LogDestination"] for f in ec2.describe_flow_logs()["FlowLogs"]}
+        assert shown == {"arn:aws:s3:::flows/team-a/", "arn:aws:s3:::flows"}
