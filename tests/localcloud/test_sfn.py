@@ -395,7 +395,9 @@ def test_wait_seconds_path_and_timestamp_path_are_scaled(sfn: Any, time_scale: C
     assert 0.8 <= elapsed < 5  # 100 s + ~100 s at 0.005, the past timestamp not at all
 
 
-def test_retry_intervals_are_scaled_with_backoff_and_max_delay(sfn: Any, time_scale: Callable[[float], None]) -> None:
+def test_retry_intervals_are_scaled_with_backoff_and_max_delay(
+    sfn: Any, time_scale: Callable[[float], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     definition = {
         "StartAt": "Describe",
         "States": {
@@ -419,10 +421,23 @@ def test_retry_intervals_are_scaled_with_backoff_and_max_delay(sfn: Any, time_sc
             "GaveUp": pass_state(End=True),
         },
     }
+    from tapcase.localcloud import timescale
+
+    asked: list[float] = []
+    real_sleep = timescale.sleep
+
+    def recording_sleep(seconds: float, **kwargs: Any) -> None:
+        asked.append(seconds)
+        real_sleep(seconds, **kwargs)
+
+    monkeypatch.setattr(timescale, "sleep", recording_sleep)
     time_scale(0.005)
     described, elapsed = timed_run(sfn, definition)
     assert output(described)["error"]["Error"] == "Ec2.Ec2Exception"
-    assert 1.1 <= elapsed < 4  # without MaxDelaySeconds it would be 5.5 s
+    # the delays asked of the clock (without MaxDelaySeconds the second would be 1,000 s), and the
+    # real time they took at least (a busy machine only adds to it)
+    assert asked == [100, 150]
+    assert elapsed >= 1.25
     attempts = [e for e in history(sfn, described["executionArn"]) if e["type"] == "TaskFailed"]
     assert len(attempts) == 3
 
