@@ -21,6 +21,8 @@ from workflow.logic.request import normalise
 
 STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
 LOCK_TABLE = "tapcase-LockTable"
+#: Real seconds between two DescribeExecution calls while following an execution.
+POLL_SECONDS = 0.05
 
 
 class InvestigateError(RuntimeError):
@@ -45,7 +47,7 @@ def _get(endpoint: str, path: str) -> dict[str, Any]:
 
 class Clients:
     def __init__(self, endpoint: str, region: str = "us-east-1") -> None:
-        cfg = Config(retries={"max_attempts": 2, "mode": "standard"})
+        cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, user_agent_extra="tapcase-caller/cli")
         make = lambda service: boto3.client(  # noqa: E731
             service, endpoint_url=endpoint, region_name=region, aws_access_key_id="local",
             aws_secret_access_key="local", config=cfg,
@@ -158,7 +160,7 @@ def investigate_once(
             c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
             desc = c.sfn.describe_execution(executionArn=execution_arn)
             break
-        time.sleep(0.2)
+        time.sleep(POLL_SECONDS)
 
     output = json.loads(desc.get("output") or "null") or {}
     if not isinstance(output, dict):

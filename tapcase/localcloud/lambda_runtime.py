@@ -108,6 +108,8 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "_HANDLER": fn.handler,
+            # the functions' SDK calls are marked as theirs (tapcase.localcloud.api_calls)
+            "AWS_SDK_UA_APP_ID": "tapcase-lambda",
         }
     )
     context = LocalLambdaContext(

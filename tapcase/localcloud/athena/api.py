@@ -8,6 +8,12 @@ and ``ClientRequestToken`` idempotency; ``GetQueryExecution`` reports SUCCEEDED,
 answers Athena's shape (header row first, ``ColumnInfo``, ``NextToken`` pages of at most 1000
 rows). API errors are ``InvalidRequestException`` (with ``AthenaErrorCode`` where Athena sets one).
 Workgroups, named queries, ListQueryExecutions and the rest are moto's own.
+
+Query executions are kept bounded: at most :func:`max_query_executions` per account and region
+(``TAPCASE_MAX_QUERY_EXECUTIONS``, default 500), the oldest forgotten first, as Athena forgets a
+query 45 days after it ran ("Athena keeps a query history for 45 days", ListQueryExecutions API
+reference): a long-running local cloud's memory does not grow with every query. Results already
+written to the output location stay in S3.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import threading
 from typing import Any, Final
 
 from tapcase.localcloud.athena.catalog import MOTO_GLUE
@@ -22,6 +30,29 @@ from tapcase.localcloud.athena.executions import execute, local_execution, query
 from tapcase.localcloud.athena.results import QueryResult
 from tapcase.localcloud.athena.storage import MOTO_S3
 from tapcase.localcloud.patching import Patch, install
+
+#: Query executions kept per account and region unless ``TAPCASE_MAX_QUERY_EXECUTIONS`` says otherwise.
+DEFAULT_MAX_QUERY_EXECUTIONS = 500
+_retention_lock = threading.Lock()
+
+
+def max_query_executions() -> int:
+    return int(os.environ.get("TAPCASE_MAX_QUERY_EXECUTIONS") or DEFAULT_MAX_QUERY_EXECUTIONS)
+
+
+def forget_oldest_queries(backend: Any, tokens: dict[str, str]) -> None:
+    """Keeps the newest :func:`max_query_executions` query executions (and their request tokens)."""
+    executions: dict[str, Any] = backend.executions
+    with _retention_lock:
+        excess = len(executions) - max_query_executions()
+        if excess <= 0:
+            return
+        for query_id in list(executions)[:excess]:  # dicts keep insertion order: oldest first
+            executions.pop(query_id, None)
+        kept = set(executions)
+        for token in [t for t, query_id in list(tokens.items()) if query_id not in kept]:
+            tokens.pop(token, None)
+
 
 _RESPONSE = "moto.athena.responses:AthenaResponse"
 _MODELS = "moto.athena.models"
@@ -136,6 +167,7 @@ def start_query_execution(self: Any) -> str | tuple[str, dict[str, int]]:
     backend.executions[execution.id] = execution
     if token:
         tokens[token] = execution.id
+    forget_oldest_queries(backend, tokens)
     execute(backend, execution, workgroup)
     return json.dumps({"QueryExecutionId": execution.id})
 
