@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import urllib.request
 import uuid
@@ -21,8 +22,13 @@ from workflow.logic.request import normalise
 
 STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
 LOCK_TABLE = "tapcase-LockTable"
-#: Real seconds between two DescribeExecution calls while following an execution.
+#: Real seconds between two DescribeExecution calls while following an execution: growing to
+#: MAX_POLL_SECONDS times the number of executions this process follows at once (many followers
+#: do not flood the cloud with DescribeExecution calls).
 POLL_SECONDS = 0.05
+MAX_POLL_SECONDS = 0.25
+_followers = 0
+_followers_lock = threading.Lock()
 
 
 class InvestigateError(RuntimeError):
@@ -53,6 +59,7 @@ class Clients:
             aws_secret_access_key="local", config=cfg,
         )
         self.sfn, self.ec2, self.s3, self.ddb = make("stepfunctions"), make("ec2"), make("s3"), make("dynamodb")
+        self.sqs = make("sqs")
 
 
 def state_machine_arn(sfn: Any) -> str:
@@ -62,20 +69,46 @@ def state_machine_arn(sfn: Any) -> str:
     raise InvestigateError(f"no state machine {STACK_STATE_MACHINE} at this endpoint: is the stack deployed?")
 
 
+_LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+
+
 def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
-    """What an investigation left behind (all 0 after a clean run)."""
+    """What this investigation left behind, found by its tag and its ids (all 0 after a clean run),
+    whatever other investigations are running in the same cloud."""
     tag = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
-    sensors = c.ec2.describe_instances(Filters=[*tag, {"Name": "instance-state-name",
-                                                       "Values": ["pending", "running", "stopping", "stopped"]}])
+    sensors = [i for r in c.ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]]
+    live = [i for i in sensors if i["State"]["Name"] in _LIVE_INSTANCE_STATES]
+    running_agents = set(_get(endpoint, "/_tapcase/sensors")["running"])
+    queues = c.sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
     lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": instance_id}}).get("Item")
     return {
         "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tag)["TrafficMirrorSessions"]),
         "mirror_targets": len(c.ec2.describe_traffic_mirror_targets(Filters=tag)["TrafficMirrorTargets"]),
         "mirror_filters": len(c.ec2.describe_traffic_mirror_filters(Filters=tag)["TrafficMirrorFilters"]),
-        "sensor_instances": sum(len(r["Instances"]) for r in sensors["Reservations"]),
-        "local_sensor_agents": len(_get(endpoint, "/_tapcase/sensors")["running"]),
+        "sensor_instances": len(live),
+        "local_sensor_agents": sum(1 for i in sensors if i["InstanceId"] in running_agents),
         "sensor_security_groups": len(c.ec2.describe_security_groups(Filters=tag)["SecurityGroups"]),
+        "control_queues": len(queues),
         "locks": int(bool(lock and lock.get("investigation_id", {}).get("S") == investigation_id)),
+    }
+
+
+def cloud_leftovers(endpoint: str) -> dict[str, int]:
+    """What every investigation left in the cloud: everything tagged by tapcase, whatever the
+    investigation, the local sensors still running, tapcase's queues and the locks held (all 0 once
+    every investigation has ended cleanly)."""
+    c = Clients(endpoint)
+    tagged = [{"Name": "tag-key", "Values": [TAG_KEY]}]
+    instances = c.ec2.describe_instances(Filters=[*tagged, {"Name": "instance-state-name", "Values": _LIVE_INSTANCE_STATES}])
+    return {
+        "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tagged)["TrafficMirrorSessions"]),
+        "mirror_targets": len(c.ec2.describe_traffic_mirror_targets(Filters=tagged)["TrafficMirrorTargets"]),
+        "mirror_filters": len(c.ec2.describe_traffic_mirror_filters(Filters=tagged)["TrafficMirrorFilters"]),
+        "sensor_instances": sum(len(r["Instances"]) for r in instances["Reservations"]),
+        "local_sensor_agents": len(_get(endpoint, "/_tapcase/sensors")["running"]),
+        "sensor_security_groups": len(c.ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]),
+        "control_queues": len(c.sqs.list_queues(QueueNamePrefix="tapcase-").get("QueueUrls", [])),
+        "locks": c.ddb.scan(TableName=LOCK_TABLE, Select="COUNT")["Count"],
     }
 
 
@@ -96,6 +129,24 @@ def _progress(c: Clients, execution_arn: str, console: Console | None, seen: set
         elif event["type"].endswith("Failed") and event["type"] != "ExecutionFailed":
             details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             console.print(f"    [yellow]{event['type']}[/yellow] {details.get('error', '')}", highlight=False)
+
+
+def _follow(c: Clients, execution_arn: str, console: Console | None, seen: set[str], started: float,
+            timeout: float) -> dict[str, Any]:
+    """DescribeExecution until the execution ends (or ``timeout``: it is stopped), polling less
+    often the longer it runs and the more executions this process follows."""
+    poll = POLL_SECONDS
+    while True:
+        _progress(c, execution_arn, console, seen)
+        desc: dict[str, Any] = c.sfn.describe_execution(executionArn=execution_arn)
+        if desc["status"] != "RUNNING":
+            _progress(c, execution_arn, console, seen)
+            return desc
+        if time.monotonic() - started > timeout:
+            c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
+            return dict(c.sfn.describe_execution(executionArn=execution_arn))
+        time.sleep(poll)
+        poll = min(MAX_POLL_SECONDS * max(1, _followers), poll * 1.25)
 
 
 def _download(c: Clients, uri: str, dest: Path) -> Path:
@@ -150,17 +201,14 @@ def investigate_once(
     if console:
         console.print(f"execution [bold]{name}[/bold] started")
     seen: set[str] = set()
-    while True:
-        _progress(c, execution_arn, console, seen)
-        desc = c.sfn.describe_execution(executionArn=execution_arn)
-        if desc["status"] != "RUNNING":
-            _progress(c, execution_arn, console, seen)
-            break
-        if time.monotonic() - started > timeout:
-            c.sfn.stop_execution(executionArn=execution_arn, error="LocalTimeout", cause="tapcase local investigate")
-            desc = c.sfn.describe_execution(executionArn=execution_arn)
-            break
-        time.sleep(POLL_SECONDS)
+    global _followers
+    with _followers_lock:
+        _followers += 1
+    try:
+        desc = _follow(c, execution_arn, console, seen, started, timeout)
+    finally:
+        with _followers_lock:
+            _followers -= 1
 
     output = json.loads(desc.get("output") or "null") or {}
     if not isinstance(output, dict):

@@ -118,7 +118,9 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
         memory_limit_in_mb=int(fn.memory_size or 128),
         timeout_seconds=int(fn.timeout or 3),
     )
-    with _invoke_lock:
+    from tapcase.localcloud import local_work
+
+    with local_work.computing("lambda"), _invoke_lock:  # waiting for the lock is local contention too
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update({k: str(v) for k, v in env.items()})
         try:

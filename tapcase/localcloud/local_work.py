@@ -1,129 +1,108 @@
-"""Local work: the time this machine computes for a task does not run down that task's deadline.
+"""Local work: while this machine computes for the cloud, workflow deadlines stand still.
 
-On AWS a sensor is an instance of its own: the seconds its engines, curation and upload take are
-its own CPU's, whatever else runs in the account, and a Task's ``TimeoutSeconds`` is measured
-against them in real time. Locally every sensor (and every in-process service) shares this
-machine's cores, and deadlines are scaled (:mod:`tapcase.localcloud.timescale`: 1800 s at scale
-0.01 are 18 s of real time) while computing is not: ten Suricata runs on two cores take longer
-than one, and a scaled deadline would turn load into ``States.Timeout`` failures AWS would never
-give. So a deadline counts only the time nobody on this machine was computing for its task:
+On AWS every sensor is an instance of its own, every Lambda invocation and every Athena query runs
+on capacity of its own, and a Task's ``TimeoutSeconds`` is measured against work that never waits
+for anybody else's. Locally they all share this machine's cores (and one Python interpreter), and
+deadlines are scaled (:mod:`tapcase.localcloud.timescale`: 1800 s at scale 0.01 are 18 s of real
+time, at scale 0 one second) while computing is not: ten Suricata runs on two cores take longer
+than one, and every message between the workflow and a sensor waits its turn behind them. A
+scaled deadline would turn load into ``States.Timeout`` failures AWS would never give (measured:
+10 investigations at once on one ``local serve`` at scale 0.01, 4 of them FAILED).
 
-- the local sensor marks the time it handles a control message as work for the message's task
-  token (:func:`computing_for`; :mod:`tapcase.localcloud.sensors`);
+So the local cloud's deadlines count only the time it waits on nothing local:
+
+- the work it does for the workflow is marked with :func:`computing` -- a local sensor handling a
+  control message (its engines, curation, upload: :mod:`tapcase.localcloud.sensors`), a Lambda
+  handler running in-process (:mod:`tapcase.localcloud.lambda_runtime`), an Athena query on the
+  local engine (:mod:`tapcase.localcloud.athena.api`);
 - a Task's ``TimeoutSeconds``, a ``.waitForTaskToken`` wait and ``HeartbeatSeconds`` wait through
-  :func:`wait`: they expire once the *idle* real time (elapsed minus the work for the task's token
-  in that window) reaches ``timescale.scaled_timeout(declared)``;
-- and never later than the declared seconds in real time, whatever the work: a local sensor is
-  never given more time than AWS gives a sensor, and a sensor that hangs while "working" still
-  times out.
+  :func:`wait` (:mod:`tapcase.localcloud.sfn.deadlines`): they expire once the *idle* real time
+  (elapsed, minus the time any local work was going on) reaches
+  ``timescale.scaled_timeout(declared)``;
+- and never later than the declared seconds in real time, whatever the work: a task is never
+  given more time locally than AWS gives it, and a sensor that hangs while "working" still times
+  out.
 
-A sensor that never answers, or answers late after doing nothing, times out exactly as before:
-its waiting time is idle time. Only the work of the task's own sensor is excluded, never another
-investigation's: each deadline is keyed by its own task token.
+What stays faithful: a sensor that never answers, or a task nobody works for, times out as
+before, after the scaled deadline of idle time. Under load a deadline is reached later in real
+time than its scaled value, never sooner: as if the cloud's clock slowed down while the machine
+is saturated, which is what the local cloud (everything on one machine) is, while AWS's services
+are not.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from tapcase.localcloud import timescale
 
-#: Tokens whose work is remembered (oldest forgotten first): bounded, whatever the number of runs.
-MAX_KEYS = 4096
-#: Shortest real wait between two looks at a deadline while its task is being worked for.
+#: Shortest real wait between two looks at a deadline while local work goes on.
 POLL_SECONDS = 0.02
 
-
-@dataclass
-class _Work:
-    intervals: list[tuple[float, float]] = field(default_factory=list)  # ended (start, end)
-    active: int = 0
-    since: float = 0.0  # start of the current work, when active
-
-
 _lock = threading.Lock()
-_work: OrderedDict[str, _Work] = OrderedDict()
+_active = 0
+_since = 0.0  # start of the current busy period (when _active > 0)
+_accumulated = 0.0  # busy seconds of the ended busy periods
+_by_kind: Counter[str] = Counter()  # seconds of work per kind (diagnostics, benchmarks)
 
 
-def _entry(key: str) -> _Work:
-    work = _work.get(key)
-    if work is None:
-        work = _work[key] = _Work()
-        while len(_work) > MAX_KEYS:
-            _work.popitem(last=False)
-    else:
-        _work.move_to_end(key)
-    return work
+def busy_total(now: float | None = None) -> float:
+    """Seconds of real time (since the process started) during which some local work went on."""
+    now = time.monotonic() if now is None else now
+    with _lock:
+        return _accumulated + (now - _since if _active else 0.0)
+
+
+def busy() -> bool:
+    with _lock:
+        return _active > 0
 
 
 @contextmanager
-def computing_for(key: str | None) -> Iterator[None]:
-    """Marks the time inside the block as this machine computing for the task of ``key`` (a task token)."""
-    if not key:
-        yield
-        return
+def computing(kind: str = "work") -> Iterator[None]:
+    """Marks the block as this machine computing for the cloud (``kind``: for :func:`work_by_kind`)."""
+    global _active, _since, _accumulated
+    began = time.monotonic()
     with _lock:
-        work = _entry(key)
-        if work.active == 0:
-            work.since = time.monotonic()
-        work.active += 1
+        if _active == 0:
+            _since = began
+        _active += 1
     try:
         yield
     finally:
+        ended = time.monotonic()
         with _lock:
-            work = _entry(key)
-            work.active -= 1
-            if work.active == 0:
-                work.intervals.append((work.since, time.monotonic()))
+            _active -= 1
+            if _active == 0:
+                _accumulated += ended - _since
+            _by_kind[kind] += ended - began
 
 
-def busy_since(key: str | None, start: float) -> tuple[float, bool]:
-    """(seconds of work for ``key`` since ``start`` (time.monotonic()), whether work is going on)."""
-    if not key:
-        return 0.0, False
-    now = time.monotonic()
+def work_by_kind() -> dict[str, float]:
+    """Seconds of local work per kind (concurrent work is counted for each)."""
     with _lock:
-        work = _work.get(key)
-        if work is None:
-            return 0.0, False
-        total = sum(max(0.0, end - max(begin, start)) for begin, end in work.intervals)
-        if work.active:
-            total += max(0.0, now - max(work.since, start))
-        return total, bool(work.active)
+        return dict(_by_kind)
 
 
-def forget(key: str) -> None:
-    with _lock:
-        _work.pop(key, None)
-
-
-def tracked() -> int:
-    """How many keys are remembered (bounded by :data:`MAX_KEYS`)."""
-    with _lock:
-        return len(_work)
-
-
-def wait(event: threading.Event, declared_seconds: float, key: str | Callable[[], str | None] | None) -> bool:
+def wait(event: threading.Event, declared_seconds: float) -> bool:
     """Wait for ``event`` against a deadline of ``declared_seconds`` of workflow time (see the module
-    docstring); ``key`` is the task token, or a function giving it once it exists. True if the
-    event was set before the deadline."""
+    docstring). True if the event was set before the deadline."""
     budget = timescale.scaled_timeout(declared_seconds)
     cap = max(budget, float(declared_seconds))
     start = time.monotonic()
+    busy_at_start = busy_total(start)
     while True:
-        token = key() if callable(key) else key
-        elapsed = time.monotonic() - start
-        busy, working = busy_since(token, start)
-        idle = elapsed - busy
+        now = time.monotonic()
+        elapsed = now - start
+        idle = elapsed - (busy_total(now) - busy_at_start)
         if idle >= budget or elapsed >= cap:
             return event.is_set()
         remaining = min(budget - idle, cap - elapsed)
-        if working:
+        if busy():
             remaining = max(remaining, POLL_SECONDS)
         if event.wait(remaining):
             return True

@@ -11,8 +11,8 @@ then the real engines (Suricata, Zeek when available) run on it. Without a captu
 carries nothing and the sensor still completes. ``TerminateInstances`` stops it.
 
 A local sensor shares this machine with every other: the time it handles a control message is
-work for that message's task token (:mod:`tapcase.localcloud.local_work`), which the task's
-deadlines do not count, as an AWS sensor computes on an instance of its own.
+local work (:mod:`tapcase.localcloud.local_work`), which workflow deadlines do not count, as an
+AWS sensor computes on an instance of its own.
 """
 
 from __future__ import annotations
@@ -76,24 +76,15 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
     return json.loads(base64.b64decode(encoded))
 
 
-def _task_token(message: Any) -> str | None:
-    try:
-        body = json.loads(message) if isinstance(message, (str, bytes)) else dict(message)
-    except (TypeError, ValueError):
-        return None
-    token = body.get("task_token") if isinstance(body, dict) else None
-    return token if isinstance(token, str) else None
-
-
 def _local_agent(config: Any, engines: Any, clients: Any) -> Any:
-    """The real agent, its handling of each message marked as local work for the message's token."""
+    """The real agent, its handling of each message marked as local work."""
     from tapcase_sensor.agent import Agent
 
     from tapcase.localcloud import local_work
 
     class LocalAgent(Agent):
         def handle(self, message: Any) -> Any:
-            with local_work.computing_for(_task_token(message)):
+            with local_work.computing("sensor"):
                 return super().handle(message)
 
     return LocalAgent(config, engines, clients)

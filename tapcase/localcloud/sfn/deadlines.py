@@ -4,8 +4,8 @@ Task ``TimeoutSeconds``/``HeartbeatSeconds`` and a state machine's ``TimeoutSeco
 ``timescale.scaled_timeout(seconds)`` of real time (never less than the floor, so that real work
 in this process is not timed out at scale 0); moto's "no timeout" default stays unbounded. The
 history keeps the declared values. A Task's deadlines (its ``TimeoutSeconds``, its token wait,
-its heartbeat) do not count the time this machine computes for its task token
-(:mod:`tapcase.localcloud.local_work`: a local sensor handling the task's message), and never
+its heartbeat) do not count the time this machine computes for the cloud
+(:mod:`tapcase.localcloud.local_work`: local sensors, Lambda handlers, Athena queries), and never
 exceed the declared seconds in real time. ``.sync`` tasks poll their job every 0.05 s of real time
 instead of 0.5 s: the local services answer at once, and polling is not workflow time.
 """
@@ -51,12 +51,6 @@ HEARTBEAT_WAIT = Patch(
     relies_on="the heartbeat loop calls clear_and_wait(); False means the heartbeat timed out",
     watch={f"{_CALLBACK}:HeartbeatEndpoint.clear_and_wait": "2037f07deefe"},
 )
-HEARTBEAT_TOKEN = Patch(
-    target=f"{_CALLBACK}:CallbackEndpoint.setup_heartbeat_endpoint",
-    fixes="a heartbeat deadline knows its task token (the local work for it is not counted)",
-    relies_on="setup_heartbeat_endpoint(heartbeat_seconds) creates and returns the task's HeartbeatEndpoint",
-    watch={f"{_CALLBACK}:CallbackEndpoint.setup_heartbeat_endpoint": "bcf8b4650679"},
-)
 ACTIVITY_WAIT = Patch(
     target=f"{_CALLBACK}:ActivityTaskStartEndpoint.wait",
     fixes="an activity's wait for a worker is a deadline on the time scale",
@@ -87,16 +81,11 @@ def deadline(seconds: float | None) -> float | None:
     return timescale.scaled_timeout(seconds)
 
 
-def _token_of(env: Any) -> str | None:
-    token = env.states.context_object.context_object_data.get("Task", {}).get("Token")
-    return token if isinstance(token, str) else None
-
-
-def _wait_for_task(event: threading.Event, seconds: float | None, key: Any) -> bool:
-    """Wait for a task's ``event`` against its declared deadline, without the local work for it."""
+def _wait_for_task(event: threading.Event, seconds: float | None) -> bool:
+    """Wait for a task's ``event`` against its declared deadline, without the local work."""
     if seconds is None or seconds >= _no_timeout():
         return event.wait(seconds)  # moto's "no timeout": unbounded
-    return local_work.wait(event, seconds, key)
+    return local_work.wait(event, seconds)
 
 
 def _no_timeout() -> float:
@@ -132,7 +121,7 @@ def _evaluate_with_timeout(self: Any, env: Any) -> None:
     TMP_THREADS.append(thread)
     thread.start()
 
-    finished_on_time = _wait_for_task(terminated_event, timeout_seconds, lambda: _token_of(frame))
+    finished_on_time = _wait_for_task(terminated_event, timeout_seconds)
     frame.set_ended()
     env.close_frame(frame)
 
@@ -174,7 +163,7 @@ def _program_eval(self: Any, env: Any) -> None:
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:
-    _wait_for_task(self._notify_event, timeout, self.callback_id)
+    _wait_for_task(self._notify_event, timeout)
     return self._outcome
 
 
@@ -183,20 +172,7 @@ def _heartbeat_clear_and_wait(self: Any) -> bool:
         if self._next_heartbeat_event.is_set():
             self._next_heartbeat_event.clear()
             return True
-    token = getattr(self, _TOKEN_ATTR, None)
-    return _wait_for_task(self._next_heartbeat_event, self._heartbeat_seconds, token)
-
-
-_TOKEN_ATTR = "_tapcase_task_token"
-
-
-def _setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
-    """moto's CallbackEndpoint.setup_heartbeat_endpoint, the endpoint knowing its task token."""
-    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatEndpoint
-
-    self._heartbeat_endpoint = HeartbeatEndpoint(heartbeat_seconds=heartbeat_seconds)
-    setattr(self._heartbeat_endpoint, _TOKEN_ATTR, self.callback_id)
-    return self._heartbeat_endpoint
+    return _wait_for_task(self._next_heartbeat_event, self._heartbeat_seconds)
 
 
 def _activity_start_wait(self: Any, timeout_seconds: float) -> Any:
@@ -215,6 +191,5 @@ def apply() -> None:
     install(EXECUTION_TIMEOUT, _program_eval)
     install(CALLBACK_WAIT, _callback_wait)
     install(HEARTBEAT_WAIT, _heartbeat_clear_and_wait)
-    install(HEARTBEAT_TOKEN, _setup_heartbeat_endpoint)
     install(ACTIVITY_WAIT, _activity_start_wait)
     install(SYNC_POLLING, SYNC_POLL_SECONDS)
