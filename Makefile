@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSSTAMP := $(VENV)/.system-deps
 
-.PHONY: setup test demo lint bench clean
+.PHONY: setup test demo lint bench bench-quick clean
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -32,8 +32,10 @@ lint: setup
 	$(BIN)/cfn-lint template.yaml
 
 bench: setup
-	$(BIN)/python -m tests.bench.bench_lake
-	$(BIN)/python -m tests.bench.bench_dataplane
+	$(BIN)/python -m tests.bench.run
+
+bench-quick: setup
+	$(BIN)/python -m tests.bench.run --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

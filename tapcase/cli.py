@@ -44,9 +44,16 @@ def serve(
     template: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="SAM template to deploy.")] = Path(
         "template.yaml"
     ),
+    keep_executions: Annotated[
+        Optional[int], typer.Option(min=0, help="Finished executions kept per state machine, with their history "
+                                    "(default 25, or TAPCASE_MAX_FINISHED_EXECUTIONS); older ones are forgotten.")
+    ] = None,
 ) -> None:
     """Start the local cloud, deploy the stack, print its endpoint and serve until interrupted."""
     from tapcase.localcloud import LocalCloud, LocalCloudError
+    from tapcase.localcloud.sfn import retention
+
+    retention.set_limit(keep_executions)
 
     cloud = LocalCloud(
         port=port,

@@ -62,8 +62,10 @@ def plain_suricata(pcap: Path, work: Path) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def install_timers(timers: Any) -> dict[str, Any]:
-    """Time the stages of a local investigation in this process (see the module docstring)."""
+def install_timers(timers: Any, count_costs: bool = False) -> dict[str, Any]:
+    """Time the stages of a local investigation in this process (see the module docstring);
+    ``count_costs``: also count what AWS would bill (:mod:`tests.bench.bench_cost`), outside the
+    measured time."""
     from tapcase_sensor import agent as agent_module
     from tapcase_sensor.engines import offline
 
@@ -91,13 +93,22 @@ def install_timers(timers: Any) -> dict[str, Any]:
     original = investigate.investigate_once
 
     def investigate_once(endpoint: str, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        from tapcase.localcloud import api_calls, cloud as cloud_module
+
+        api_calls.reset()
         began = time.perf_counter()
         summary = original(endpoint, event, **kwargs)
         timers.add("investigation", began, time.perf_counter())
         with timers.stage("bench: reading the history"):  # not part of the command: subtracted
-            sfn = investigate.Clients(endpoint).sfn
+            calls = api_calls.snapshot()
+            sfn = investigate.Clients.of(endpoint).sfn
             captured["history"] = sfn.get_execution_history(
                 executionArn=summary["execution_arn"], maxResults=1000)["events"]
+            if count_costs and summary["status"] == "SUCCEEDED":
+                from tests.bench.bench_cost import collect
+
+                spans = {k.removeprefix("lambda: "): v for k, v in timers.intervals.items() if k.startswith("lambda: ")}
+                captured["cost"] = collect(cloud_module.active(), summary, captured["history"], calls, spans)
         captured["summary"] = summary
         return summary
 
@@ -113,7 +124,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     timers = Timers()
     with timers.stage("imports"):
         from tapcase import investigate
-    captured = install_timers(timers)
+    captured = install_timers(timers, count_costs=bool(spec.get("count_costs")))
     out = io.StringIO()
     with timers.stage("command"), redirect_stdout(out):
         code = investigate.run(finding=Path(spec["finding"]), pcap=Path(spec["pcap"]), rules=None, endpoint=None,
@@ -123,13 +134,14 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     stages = timers.summary()
     return {"exit_code": code, "status": summary["status"], "error": summary.get("error"),
             "leftovers": summary.get("leftovers"), "interpreter_start_s": round(interpreter, 4),
-            "stages": stages, "states": states,
+            "stages": stages, "states": states, "cost": captured.get("cost"),
             "history_events": len(captured.get("history", []))}
 
 
-def investigate_in_process(pcap: Path, finding: Path, work: Path) -> dict[str, Any]:
+def investigate_in_process(pcap: Path, finding: Path, work: Path, count_costs: bool = False) -> dict[str, Any]:
     """Run one investigation in a fresh process; its figures plus the wall time seen from here."""
-    spec = {"pcap": str(pcap), "finding": str(finding), "out": str(work / "out"), "spawned": time.time()}
+    spec = {"pcap": str(pcap), "finding": str(finding), "out": str(work / "out"), "spawned": time.time(),
+            "count_costs": count_costs}
     began = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "tests.bench.bench_pipeline", "--child", json.dumps(spec)],
                           capture_output=True, text=True, check=False, cwd=REPO,
@@ -203,10 +215,11 @@ def stage_seconds(run: dict[str, Any]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
-def measure_size(size_mb: float, repeat: int, work: Path) -> dict[str, Any]:
+def measure_size(size_mb: float, repeat: int, work: Path, count_costs: bool = False) -> dict[str, Any]:
     capture = story_capture(size_mb, work / "captures")
     plain = [plain_suricata(capture.path, work) for _ in range(repeat)]
-    runs = [investigate_in_process(capture.path, capture.finding, work) for _ in range(repeat)]
+    runs = [investigate_in_process(capture.path, capture.finding, work, count_costs=(index == 0 and count_costs))
+            for index in range(repeat)]
     failed = [r for r in runs if r["status"] != "SUCCEEDED" or any((r["leftovers"] or {}).values())]
     if failed:
         raise RuntimeError(f"an investigation of {capture.path.name} did not succeed cleanly: {failed[0]}")
@@ -225,6 +238,7 @@ def measure_size(size_mb: float, repeat: int, work: Path) -> dict[str, Any]:
         "overhead_ratio_on_running_cloud": round(warm / plain_s, 2),
         "stages_s": stages,
         "history_events": runs[0]["history_events"],
+        "cost_run": runs[0].get("cost"),
     }
 
 

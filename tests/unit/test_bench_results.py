@@ -1,0 +1,57 @@
+"""The committed benchmark results (bench/results.json, BENCHMARKS.md) and the report writer.
+
+The benchmarks themselves are not tests (they measure; `make bench`, `make bench-quick`); these
+check that the results a run writes carry the figures the project reports, and that writing
+BENCHMARKS.md again keeps the previous run's section for comparison.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+
+import pytest
+
+from tests.conftest import REPO
+
+RESULTS = REPO / "bench" / "results.json"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return json.loads(RESULTS.read_text())
+
+
+@pytest.mark.parametrize("module", ["run", "bench_pipeline", "bench_orchestration", "bench_cost", "bench_scale",
+                                    "bench_querypack", "aws_paper", "report", "captures", "stages", "prices"])
+def test_bench_modules_import(module):
+    importlib.import_module(f"tests.bench.{module}")
+
+
+def test_results_carry_the_headline_figures(results):
+    headline = results["headline"]
+    assert all(ratio > 0 for ratio in headline["overhead_ratio"].values())
+    assert headline["conversion_mb_per_s"]["suricata_eve"] > 0 and headline["conversion_mb_per_s"]["zeek_json"] > 0
+    assert isinstance(headline["state_transitions"], int) and headline["state_transitions"] > 10
+    dollars = headline["dollars_per_investigation"]
+    assert 0 < dollars["without_sensor"] < dollars["total"]
+    assert results["machine"]["cores"] and results["machine"]["memory_gb"]
+    assert all("load_before" in s and "load_after" in s for s in results["sections"].values())
+
+
+def test_writing_the_markdown_again_keeps_the_previous_run(results, tmp_path):
+    from tests.bench.report import write_markdown
+
+    page = tmp_path / "BENCHMARKS.md"
+    first = copy.deepcopy(results)
+    first["finished"] = "2000-01-01T00:00:00Z"
+    write_markdown(first, page, RESULTS)
+    assert "None: this is the first run" in page.read_text()
+    second = copy.deepcopy(results)
+    second["finished"] = "2000-01-02T00:00:00Z"
+    write_markdown(second, page, RESULTS)
+    text = page.read_text()
+    assert "## Latest run: 2000-01-02T00:00:00Z" in text
+    assert "## Previous run: 2000-01-01T00:00:00Z" in text
+    assert text.count("### Goals") == 2
