@@ -9,6 +9,7 @@ Only what is absent is created.
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,11 +31,22 @@ _images: dict[tuple[str, str], str] = {}
 
 
 def amazon_image_id(ec2: Any) -> str:
-    """The first of the local cloud's Amazon-owned AMIs (by id), asked once per endpoint and region:
-    moto lists ~1300 of them, which takes about a second to answer and parse."""
+    """The first of the local cloud's Amazon-owned AMIs (by id), found once per endpoint and region.
+
+    moto lists ~1300 of them: DescribeImages takes about a second to answer and parse, so when the
+    client's endpoint is the local cloud of this process its EC2 backend is asked directly (the same
+    DescribeImages filter, without the HTTP round trip)."""
     key = (ec2.meta.endpoint_url, ec2.meta.region_name)
     if key not in _images:
-        _images[key] = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+        port = os.environ.get("MOTO_PORT")  # set by the local cloud running in this process
+        if port and ec2.meta.endpoint_url == f"http://127.0.0.1:{port}":
+            from moto.core import DEFAULT_ACCOUNT_ID
+            from moto.ec2.models import ec2_backends
+
+            backend = ec2_backends[DEFAULT_ACCOUNT_ID][ec2.meta.region_name]
+            _images[key] = sorted(image.id for image in backend.describe_images(owners=["amazon"]))[0]
+        else:
+            _images[key] = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
     return _images[key]
 
 

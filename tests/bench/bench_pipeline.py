@@ -99,6 +99,7 @@ def install_timers(timers: Any, count_costs: bool = False) -> dict[str, Any]:
         began = time.perf_counter()
         summary = original(endpoint, event, **kwargs)
         timers.add("investigation", began, time.perf_counter())
+        captured["began"] = began
         with timers.stage("bench: reading the history"):  # not part of the command: subtracted
             calls = api_calls.snapshot()
             sfn = investigate.Clients.of(endpoint).sfn
@@ -130,11 +131,18 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         code = investigate.run(finding=Path(spec["finding"]), pcap=Path(spec["pcap"]), rules=None, endpoint=None,
                                as_json=True, out=Path(spec["out"]), time_scale=0.0)
     summary = json.loads(out.getvalue())
-    states = state_durations(captured.get("history", []))
+    history = captured.get("history", [])
+    states = state_durations(history)
     stages = timers.summary()
+    # client: from investigate_once's start to the execution's first event (seeding, capture, start)
+    seed_start = 0.0
+    if history and "began" in captured:
+        first_event = history[0]["timestamp"].timestamp()
+        entered_wall = time.time() - (time.perf_counter() - captured["began"])
+        seed_start = max(0.0, first_event - entered_wall)
     return {"exit_code": code, "status": summary["status"], "error": summary.get("error"),
             "leftovers": summary.get("leftovers"), "interpreter_start_s": round(interpreter, 4),
-            "stages": stages, "states": states, "cost": captured.get("cost"),
+            "stages": stages, "states": states, "cost": captured.get("cost"), "seed_start_s": round(seed_start, 4),
             "history_events": len(captured.get("history", []))}
 
 
@@ -160,24 +168,28 @@ def investigate_in_process(pcap: Path, finding: Path, work: Path, count_costs: b
 # ---------------------------------------------------------------------------------------------
 
 #: Stages reported, in pipeline order, with what each one is.
-STAGES = [
-    ("interpreter start", "Python starts (before any import of tapcase)"),
-    ("imports", "importing tapcase and its dependencies"),
-    ("startup: patch moto", "moto's app and tapcase's patches"),
-    ("startup: deploy the template", "the SAM template deployed into the local cloud"),
-    ("orchestration to collect", "execution start -> CollectEvidence (Plan, lock, sensor, mirroring)"),
-    ("collect: data plane", "the mirror data plane builds the sensor's interface capture"),
-    ("collect: engines (Suricata)", "Suricata on the sensor's interface capture"),
-    ("collect: engines (pcap evidence)", "the packets kept as pcap evidence, checked"),
-    ("collect: manifest", "sha256 and record counts of every log file"),
-    ("collect: curation", "logs -> curated Parquet"),
-    ("collect: upload", "raw logs, pcap, Parquet and manifest to the local S3"),
-    ("Analyse", "the query pack on the local Athena (state wall time)"),
-    ("WriteReport", "the report Lambda (state wall time)"),
-    ("Teardown", "the teardown Lambda (state wall time)"),
-    ("summary", "after the execution: leftovers, report download"),
-    ("shutdown", "the local cloud stopped"),
-]
+STAGES = {
+    "interpreter start": "Python starts, before any import of tapcase",
+    "imports": "importing tapcase and what the CLI needs",
+    "startup: patch moto": "moto's modules and tapcase's patches",
+    "startup: deploy the template": "the SAM template deployed into the local cloud",
+    "startup: server and backends": "moto's app, the HTTP server, fresh backends, the AMI for the sensor",
+    "client: seed, start": "the CLI seeds the finding's instance, sets the capture, starts the execution",
+    "orchestration to collect": "execution start -> CollectEvidence (Plan, lock, sensor, mirroring)",
+    "collect: data plane": "the mirror data plane builds the sensor's interface capture",
+    "collect: engines (Suricata)": "Suricata on the sensor's interface capture",
+    "collect: engines (pcap evidence)": "the packets kept as pcap evidence, checked",
+    "collect: manifest": "sha256 and record counts of every log file",
+    "collect: curation": "logs -> curated Parquet",
+    "collect: upload": "raw logs, pcap, Parquet and manifest to the local S3",
+    "collect: other (messages, agent)": "the control messages and the agent around the work above",
+    "Analyse": "the query pack on the local Athena (the state's wall time)",
+    "WriteReport": "the report Lambda (the state's wall time)",
+    "Teardown": "the teardown Lambda (the state's wall time)",
+    "client: follow, leftovers, report": "the CLI notices the end, counts leftovers, downloads the report",
+    "shutdown": "the local cloud stopped",
+    "process exit": "the interpreter finishing after the command",
+}
 
 
 def stage_seconds(run: dict[str, Any]) -> dict[str, float]:
@@ -187,29 +199,33 @@ def stage_seconds(run: dict[str, Any]) -> dict[str, float]:
     def wall(name: str) -> float:
         return float(stages.get(name, {}).get("seconds", 0.0))
 
-    entered_collect = None
-    out = {
+    collect_parts = ["collect: data plane", "collect: engines (Suricata)", "collect: engines (pcap evidence)",
+                     "collect: manifest", "collect: curation", "collect: upload"]
+    out: dict[str, float] = {
         "interpreter start": run["interpreter_start_s"],
         "imports": wall("imports"),
         "startup: patch moto": wall("startup: patch moto"),
         "startup: deploy the template": wall("startup: deploy the template"),
+        "startup: server and backends": max(0.0, wall("startup") - wall("startup: patch moto")
+                                            - wall("startup: deploy the template")),
     }
-    collect_parts = ["collect: data plane", "collect: engines (Suricata)", "collect: engines (pcap evidence)",
-                     "collect: manifest", "collect: curation", "collect: upload"]
+    execution = states.get("execution", 0.0)
+    later = sum(states.get(s, 0.0) for s in ("CollectEvidence", "Analyse", "WriteReport", "Teardown", "Outcome",
+                                              "Succeeded"))
+    out["orchestration to collect"] = max(0.0, execution - later)
     for name in collect_parts:
         out[name] = wall(name)
-    execution = states.get("execution", 0.0)
-    after = sum(states.get(s, 0.0) for s in ("CollectEvidence", "Analyse", "WriteReport", "Teardown"))
-    entered_collect = execution - after - states.get("Outcome", 0.0) - states.get("Succeeded", 0.0)
-    out["orchestration to collect"] = max(0.0, entered_collect)
-    out["Analyse"] = states.get("Analyse", 0.0)
-    out["WriteReport"] = states.get("WriteReport", 0.0)
-    out["Teardown"] = states.get("Teardown", 0.0)
-    investigation = wall("investigation")
-    out["summary"] = max(0.0, investigation - execution)
-    out["shutdown"] = wall("shutdown")
     out["collect: other (messages, agent)"] = max(0.0, states.get("CollectEvidence", 0.0) - sum(
         out[n] for n in collect_parts))
+    for name in ("Analyse", "WriteReport", "Teardown"):
+        out[name] = states.get(name, 0.0)
+    client = max(0.0, wall("investigation") - execution)
+    seed_start = float(run.get("seed_start_s", 0.0))
+    out["client: seed, start"] = min(seed_start, client)
+    out["client: follow, leftovers, report"] = max(0.0, client - seed_start)
+    out["shutdown"] = wall("shutdown")
+    command = wall("command")
+    out["process exit"] = max(0.0, run["wall_s"] - run["interpreter_start_s"] - wall("imports") - command)
     accounted = sum(out.values())
     out["unaccounted"] = max(0.0, run["wall_s"] - accounted)
     return {k: round(v, 4) for k, v in out.items()}
@@ -262,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(json.loads(args.child))))
-        return 0
+        print(json.dumps(child(json.loads(args.child))), flush=True)
+        sys.stderr.flush()
+        os._exit(0)  # as the tapcase program ends (tapcase.cli.main): no interpreter teardown
     work = args.work or Path(tempfile.mkdtemp(prefix="tapcase-bench-pipeline-"))
     try:
         results = []

@@ -98,6 +98,19 @@ def _instance(endpoint: str) -> str:
                                  SubnetId=subnet)["Instances"][0]["InstanceId"])
 
 
+def stored_mb(endpoint: str) -> float:
+    """MB of objects in the cloud's S3 (evidence, reports, query results: kept by design)."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
+                      aws_secret_access_key="bench")
+    total = 0
+    for bucket in s3.list_buckets()["Buckets"]:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            total += sum(obj["Size"] for obj in page.get("Contents", []))
+    return round(total / 1e6, 3)
+
+
 def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
     """``tapcase local serve``'s resident memory over ``runs`` sequential investigations."""
     from tapcase.investigate import Clients, investigate_once, state_machine_arn
@@ -119,7 +132,7 @@ def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
         instance = _instance(endpoint)
         sfn = Clients.of(endpoint).sfn
         machine = state_machine_arn(sfn)
-        samples = [{"runs": 0, "rss_mb": rss_mb(server.pid)}]
+        samples = [{"runs": 0, "rss_mb": rss_mb(server.pid), "s3_stored_mb": stored_mb(endpoint)}]
         out = Path(tempfile.mkdtemp(prefix="tapcase-bench-serve-"))
         began = time.monotonic()
         for index in range(1, runs + 1):
@@ -130,7 +143,7 @@ def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
             if index % every == 0 or index == runs:
                 listed = len(sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"])
                 samples.append({"runs": index, "rss_mb": rss_mb(server.pid), "executions_listed": listed,
-                                "seconds_per_run": round(summary["seconds"], 2)})
+                                "s3_stored_mb": stored_mb(endpoint), "seconds_per_run": round(summary["seconds"], 2)})
         wall = time.monotonic() - began
     finally:
         server.send_signal(signal.SIGTERM)
@@ -139,10 +152,13 @@ def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             server.kill()
     half = [s for s in samples if s["runs"] >= runs // 2]
-    slope = ((half[-1]["rss_mb"] - half[0]["rss_mb"]) / (half[-1]["runs"] - half[0]["runs"])
-             if len(half) > 1 and half[-1]["runs"] > half[0]["runs"] else 0.0)
+    span = half[-1]["runs"] - half[0]["runs"] if len(half) > 1 else 0
+    slope = (half[-1]["rss_mb"] - half[0]["rss_mb"]) / span if span else 0.0
+    stored = (half[-1]["s3_stored_mb"] - half[0]["s3_stored_mb"]) / span if span else 0.0
     return {"runs": runs, "wall_s": round(wall, 1), "samples": samples,
             "rss_growth_mb_per_run_second_half": round(slope, 3),
+            "s3_stored_mb_per_run_second_half": round(stored, 3),
+            "bookkeeping_growth_mb_per_run_second_half": round(slope - stored, 3),
             "rss_first_mb": samples[1]["rss_mb"] if len(samples) > 1 else None, "rss_last_mb": samples[-1]["rss_mb"]}
 
 

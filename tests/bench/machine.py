@@ -57,7 +57,7 @@ def describe() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "os": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
-        "suricata": _version(["suricata", "-V"]),
+        "suricata": (_version(["suricata", "-V"]) or "").replace("This is Suricata version ", "Suricata ") or None,
         "moto": moto.__version__,
         "duckdb": duckdb.__version__,
         "pyarrow": pyarrow.__version__,

@@ -29,8 +29,8 @@ RESULTS = REPO / "bench" / "results.json"
 MARKDOWN = REPO / "BENCHMARKS.md"
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"sizes": [10], "repeat": 2, "conversion_mb": 20, "conversion_repeat": 1, "orchestration_runs": 3,
-              "scale_levels": [1, 3], "sequential": 8, "pack_mb": 20},
+    "quick": {"sizes": [10], "repeat": 2, "conversion_mb": 20, "conversion_repeat": 1, "orchestration_runs": 2,
+              "scale_levels": [3], "sequential": 5, "pack_mb": 20},
     "full": {"sizes": [10, 100, 500], "repeat": 3, "conversion_mb": 200, "conversion_repeat": 3,
              "orchestration_runs": 15, "scale_levels": [1, 10, 50], "sequential": 100, "pack_mb": 1000},
 }
