@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSSTAMP := $(VENV)/.system-deps
 
-.PHONY: setup test demo lint bench bench-quick clean
+.PHONY: setup test demo lint bench bench-quick sensor-bundle clean
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -22,14 +22,23 @@ $(SYSSTAMP): scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
 	touch $@
 
-test: setup
+# Lint first: a lint or type error fails `make test` (and so CI) before any test runs.
+test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
 
 demo: setup
 	$(BIN)/tapcase local demo
 
+# ruff (pyflakes, bugbear, isort, pyupgrade), mypy (strict on functions/ and the agent, checked
+# on the CLI and local cloud), cfn-lint on the template: settings in pyproject.toml.
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy tapcase functions/tapcase_workflow functions/tapcase_contract sensor_image/agent/tapcase_sensor
 	$(BIN)/cfn-lint template.yaml
+
+# The tarball the sensor AMI is built from (sensor_image/ and functions/tapcase_contract): sensor_image/README.md
+sensor-bundle: setup
+	$(BIN)/python -m tapcase.sensor_bundle dist/sensor_image.tar.gz
 
 bench: setup
 	$(BIN)/python -m tests.bench.run
@@ -38,4 +47,4 @@ bench-quick: setup
 	$(BIN)/python -m tests.bench.run --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

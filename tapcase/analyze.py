@@ -4,7 +4,7 @@
    under ``--logs`` (by content, not by name);
 2. curate them into ``<out>/investigations/curated/...`` Parquet, exactly as the sensor does
    before uploading to S3 (:mod:`tapcase_sensor.lake.curate`);
-3. expose the Parquet to DuckDB as the Glue tables' views (:mod:`tapcase_sensor.lake.views`) and
+3. expose the Parquet to DuckDB as the Glue tables' views (:mod:`tapcase.lake_views`) and
    run every query of the pack that needs no finding values, transpiled from Athena SQL by
    :mod:`tapcase.athena_sql`;
 4. write ``<out>/results.json`` (``{"queries": {name: {"columns": [...], "rows": [...]}}}``) and
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 import sys
 import time
@@ -24,6 +23,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tapcase_contract import ContractError
+from tapcase_contract.ids import check_investigation_id, investigation_id_from_name
+from tapcase_contract.layout import CURATED_PREFIX, INVESTIGATION_PARTITION
 
 DATABASE = "forensics"
 EXIT_OK = 0
@@ -95,7 +98,7 @@ def run_pack(
     names: list[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Every runnable query of the pack: (``{"queries": {...}}``, ``{name: error}``)."""
-    from workflow.querypack import render_pack
+    from tapcase_workflow.querypack import render_pack
 
     queries: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -113,33 +116,31 @@ def run_pack(
 
 
 def default_investigation_id(logs: Path) -> str:
-    """An investigation id from the logs folder's name (``My Logs_2024`` -> ``my-logs-2024``)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", logs.resolve().name.lower()).strip("-")[:63].strip("-")
-    if len(slug) < 3:
-        slug = f"local-{slug}" if slug else "local-analysis"
-    return slug
+    """An investigation id from the logs folder's name (``My Logs_2024`` -> ``my-logs-2024``; a
+    long name is shortened and keeps a digest of the whole: :func:`investigation_id_from_name`)."""
+    return investigation_id_from_name(logs.resolve().name)
 
 
 def analyze(logs: Path, out: Path, investigation_id: str | None = None) -> dict[str, Any]:
     """Curate, run the pack, write results and report. Returns what the command prints."""
+    from tapcase.lake_views import create_parquet_views
     from tapcase_sensor.errors import LogParseError
     from tapcase_sensor.lake.curate import curate, discover_logs
-    from tapcase_sensor.lake.schema import CURATED_PREFIX, INVESTIGATION_ID_RE
-    from tapcase_sensor.lake.views import create_parquet_views
-    from workflow.logic.report import build_report, render_markdown
-    from workflow.querypack import skipped_queries
+    from tapcase_workflow.logic.report import build_report, render_markdown
+    from tapcase_workflow.querypack import skipped_queries
 
     logs = Path(logs)
     if not logs.is_dir():
         raise AnalyzeError(f"{logs} is not a folder")
     if not any(p.is_file() for p in logs.rglob("*")):
         raise AnalyzeError(f"{logs} holds no files")
-    inv = investigation_id if investigation_id is not None else default_investigation_id(logs)
-    if not INVESTIGATION_ID_RE.match(inv):
-        raise AnalyzeError(
-            f"invalid investigation id {inv!r}: use 3-63 lower-case letters, digits and '-', "
-            "starting with a letter or digit"
-        )
+    if investigation_id is None:
+        inv = default_investigation_id(logs)
+    else:
+        try:
+            inv = check_investigation_id(investigation_id)
+        except ContractError as exc:
+            raise AnalyzeError(f"--investigation: {exc}") from None
     out = Path(out)
     sources, skipped_files = discover_logs(logs)
     if not sources:
@@ -149,7 +150,7 @@ def analyze(logs: Path, out: Path, investigation_id: str | None = None) -> dict[
     out.mkdir(parents=True, exist_ok=True)
     curated_root = out / CURATED_PREFIX
     if curated_root.is_dir():  # a re-run replaces this investigation's curated data
-        for partition in curated_root.glob(f"*/investigation_id={inv}"):
+        for partition in curated_root.glob(f"*/{INVESTIGATION_PARTITION}={inv}"):
             shutil.rmtree(partition)
 
     started = time.monotonic()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,19 +31,19 @@ def _parse_parameters(values: list[str]) -> dict[str, str]:
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
     pcap: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
                      "VXLAN): sensors receive what the mirror sessions deliver of it."),
     ] = None,
     time_scale: Annotated[float, typer.Option(min=0.0, help="Wait/Retry time scale (1 = real time).")] = 1.0,
     parameter: Annotated[
-        Optional[list[str]], typer.Option("--parameter", "-p", help="Template parameter override Name=Value.")
+        list[str] | None, typer.Option("--parameter", "-p", help="Template parameter override Name=Value.")
     ] = None,
     template: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="SAM template to deploy.")] = Path(
         "template.yaml"
     ),
     keep_executions: Annotated[
-        Optional[int], typer.Option(min=0, help="Finished executions kept per state machine, with their history "
+        int | None, typer.Option(min=0, help="Finished executions kept per state machine, with their history "
                                     "(default 25, or TAPCASE_MAX_FINISHED_EXECUTIONS); older ones are forgotten.")
     ] = None,
 ) -> None:
@@ -84,13 +82,13 @@ def serve(
 def investigate(
     finding: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="GuardDuty EventBridge event or manual request (JSON).")],
     pcap: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(exists=True, dir_okay=False, help="Traffic of the suspect's network interfaces (plain or "
                      "VXLAN): the sensor receives what the mirror sessions deliver of it."),
     ] = None,
-    rules: Annotated[Optional[Path], typer.Option(exists=True, dir_okay=False, help="Extra Suricata rules file.")] = None,
+    rules: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Extra Suricata rules file.")] = None,
     endpoint: Annotated[
-        Optional[str], typer.Option(help="A running `tapcase local serve` (default: start one in this process).")
+        str | None, typer.Option(help="A running `tapcase local serve` (default: start one in this process).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object.")] = False,
     out: Annotated[Path, typer.Option(help="Where the report's local copy goes.")] = Path("out"),
@@ -149,7 +147,7 @@ def analyze(
     logs: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of Zeek and/or Suricata logs.")],
     out: Annotated[Path, typer.Option(file_okay=False, help="Folder to write curated data, results and report.")],
     investigation: Annotated[
-        Optional[str], typer.Option("--investigation", help="Investigation id (default: derived from the folder).")
+        str | None, typer.Option("--investigation", help="Investigation id (default: derived from the folder).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
 ) -> None:

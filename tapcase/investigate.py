@@ -16,9 +16,9 @@ import boto3
 from botocore.config import Config
 from rich.console import Console
 
-from workflow.errors import TapcaseError
-from workflow.logic.plan import TAG_KEY
-from workflow.logic.request import normalise
+from tapcase_contract import tags
+from tapcase_workflow.errors import TapcaseError
+from tapcase_workflow.logic.request import normalise
 
 STACK_STATE_MACHINE = "tapcase-InvestigationStateMachine"
 LOCK_TABLE = "tapcase-LockTable"
@@ -91,7 +91,7 @@ _LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped", "shutting-
 def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
     """What this investigation left behind, found by its tag and its ids (all 0 after a clean run),
     whatever other investigations are running in the same cloud."""
-    tag = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
+    tag = [{"Name": f"tag:{tags.INVESTIGATION_ID}", "Values": [investigation_id]}]
     sensors = [i for r in c.ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]]
     live = [i for i in sensors if i["State"]["Name"] in _LIVE_INSTANCE_STATES]
     running_agents = set(_get(endpoint, "/_tapcase/sensors")["running"])
@@ -114,7 +114,7 @@ def cloud_leftovers(endpoint: str) -> dict[str, int]:
     investigation, the local sensors still running, tapcase's queues and the locks held (all 0 once
     every investigation has ended cleanly)."""
     c = Clients.of(endpoint)
-    tagged = [{"Name": "tag-key", "Values": [TAG_KEY]}]
+    tagged = [{"Name": "tag-key", "Values": [tags.INVESTIGATION_ID]}]
     instances = c.ec2.describe_instances(Filters=[*tagged, {"Name": "instance-state-name", "Values": _LIVE_INSTANCE_STATES}])
     return {
         "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tagged)["TrafficMirrorSessions"]),
@@ -143,7 +143,7 @@ def _progress(c: Clients, execution_arn: str, console: Console | None, seen: set
                 seen.add(name)
                 console.print(f"  [cyan]→[/cyan] {name}", highlight=False)
         elif event["type"].endswith("Failed") and event["type"] != "ExecutionFailed":
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             console.print(f"    [yellow]{event['type']}[/yellow] {details.get('error', '')}", highlight=False)
 
 
@@ -207,6 +207,10 @@ def investigate_once(
             console.print(f"instance {seeded['instance_id']} {'seeded' if seeded['created'] else 'present'}")
     if name is None:
         name = request.investigation_id if request and request.trigger == "guardduty" else f"run-{uuid.uuid4().hex[:12]}"
+    if request is not None and request.trigger != "guardduty":
+        # a manual or scheduled run is keyed by its execution name, as Plan keys it (the summary's
+        # id and the leftovers lookup must be the run's, also when the execution fails)
+        request = normalise(event, execution_name=name, max_duration_seconds=86_400)
     started = time.monotonic()
     try:
         execution_arn = c.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))["executionArn"]
@@ -246,7 +250,7 @@ def investigate_once(
         if request is not None and investigation_id else {},
     }
     report = output.get("report") or {}
-    if report.get("report_uri"):
+    if report.get("report_uri") and investigation_id:
         local = _download(c, report["report_uri"], out / investigation_id / "report.json")
         page = (_download(c, report["page_uri"], out / investigation_id / Path(report["page_uri"]).name)
                 if report.get("page_uri") else None)
@@ -281,9 +285,11 @@ def run(
         if endpoint is None:
             from tapcase.localcloud import LocalCloud
 
-            endpoint = stack.enter_context(
-                LocalCloud(time_scale=time_scale, parameters={"LogLevel": os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")})
-            ).endpoint
+            level = os.environ.get("TAPCASE_LOG_LEVEL", "WARNING")
+            # The functions run in this process and print to its stderr what AWS keeps in their
+            # logs: their metrics (EMF) show with their INFO/DEBUG logs only.
+            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false" if level in ("DEBUG", "INFO") else "true")
+            endpoint = stack.enter_context(LocalCloud(time_scale=time_scale, parameters={"LogLevel": level})).endpoint
         try:
             summary = investigate_once(endpoint, event, pcap=pcap, rules=rules, out=out,
                                        console=None if as_json else console, timeout=timeout)

@@ -21,7 +21,8 @@ import re
 import sys
 from pathlib import Path
 
-from tapcase_sensor.lake.schema import CURATED_PREFIX, SURICATA_EVENT_TYPES, TABLES, Table
+from tapcase_contract.layout import CURATED_PREFIX
+from tapcase_sensor.lake.schema import SURICATA_EVENT_TYPES, TABLES, Table
 
 BEGIN_MARKER = "  # BEGIN GENERATED GLUE TABLES (tapcase lake gen-glue; do not edit by hand)"
 END_MARKER = "  # END GENERATED GLUE TABLES"

@@ -12,8 +12,8 @@ import pytest
 
 from tapcase.localcloud.cfn import load_template
 from tapcase.localcloud.lambda_runtime import resolve_handler
+from tapcase_workflow import errors
 from tests.conftest import REPO
-from workflow import errors
 
 TEMPLATE = load_template(REPO / "template.yaml")
 RESOURCES = TEMPLATE["Resources"]
@@ -69,7 +69,7 @@ def test_handlers_import(logical_id):
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_one_name_per_task(logical_id):
-    # PlanFunction <-> workflow/handlers/plan.py <-> ${PlanFunctionArn} <-> state "Plan"
+    # PlanFunction <-> tapcase_workflow/handlers/plan.py <-> ${PlanFunctionArn} <-> state "Plan"
     handler = FUNCTIONS[logical_id]["Properties"]["Handler"]
     task = logical_id.removesuffix("Function")
     module = handler.split(".")[-2]

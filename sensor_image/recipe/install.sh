@@ -4,12 +4,19 @@
 #
 #   install.sh SENSOR_IMAGE_DIR
 #
+# SENSOR_IMAGE_DIR is the sensor_image/ directory of the sensor bundle (make sensor-bundle) or of a
+# checkout: the agent ships tapcase_contract from ../functions/tapcase_contract beside it.
+#
 # Result: Docker + the compose plugin, both engine images built (from pinned upstream images,
 # so nothing is pulled when a sensor launches), the agent in /opt/tapcase-sensor/venv, and
 # the systemd units enabled. Optional: TAPCASE_ET_OPEN=1 adds the ET Open ruleset.
 set -euo pipefail
 
 SRC="$(cd "${1:?usage: install.sh SENSOR_IMAGE_DIR}" && pwd)"
+if [[ ! -f "${SRC}/../functions/tapcase_contract/__init__.py" ]]; then
+    echo "install.sh: ${SRC}/../functions/tapcase_contract is missing: use the sensor bundle (make sensor-bundle)" >&2
+    exit 2
+fi
 DEST=/opt/tapcase-sensor
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.29.7}"
 SURICATA_IMAGE=tapcase/sensor-suricata:7.0.10

@@ -50,7 +50,7 @@ def substitute_parameters(expression: exp.Expr, parameters: list[str] | None) ->
         raise AthenaSqlError(
             f"Incorrect number of parameters: expected {len(placeholders)} but found {len(given)}"
         )
-    for placeholder, text in zip(placeholders, given):
+    for placeholder, text in zip(placeholders, given, strict=True):
         try:
             value = sqlglot.parse_one(text, read=READ_DIALECT, into=exp.Expr)
         except (ParseError, TokenError) as exc:

@@ -2,7 +2,8 @@
 
 Just what deploying tapcase's own template into the local cloud needs: Ref, Fn::GetAtt, Fn::Sub
 (both forms), Fn::Join, Fn::Select, Fn::Split, Fn::If with Conditions (Fn::Equals, Fn::Not,
-Fn::And, Fn::Or) and the pseudo parameters. Anything else is refused loudly.
+Fn::And, Fn::Or) and the pseudo parameters, the template's Parameters (checked as CloudFormation
+checks them) and SAM's DefinitionSubstitutions. Anything else is refused loudly.
 """
 
 from __future__ import annotations
@@ -99,6 +100,47 @@ def references(node: Any) -> set[str]:
         for value in node:
             found |= references(value)
     return found
+
+
+def resolve_parameters(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values from defaults and overrides, checked like CloudFormation checks them."""
+    declared = template.get("Parameters", {})
+    unknown = set(given) - set(declared)
+    if unknown:
+        raise TemplateError(f"unknown template parameters: {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, spec in declared.items():
+        if name in given:
+            value: Any = given[name]
+        elif "Default" in spec:
+            value = spec["Default"]
+        else:
+            raise TemplateError(f"template parameter {name} has no default and was not given")
+        allowed = spec.get("AllowedValues")
+        if allowed is not None and str(value) not in [str(a) for a in allowed]:
+            raise TemplateError(f"parameter {name}={value!r} not in {allowed}")
+        if spec.get("Type") == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise TemplateError(f"parameter {name}={value!r} is not a number") from None
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                raise TemplateError(f"parameter {name}={value} below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                raise TemplateError(f"parameter {name}={value} above MaxValue {spec['MaxValue']}")
+        values[name] = str(value).split(",") if spec.get("Type") == "CommaDelimitedList" else str(value)
+    return values
+
+
+def substitute_definition(text: str, substitutions: dict[str, Any], where: str = "definition") -> str:
+    """Apply SAM ``DefinitionSubstitutions`` (``${Key}``); every placeholder must be defined."""
+    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
+    missing = placeholders - set(substitutions)
+    if missing:
+        raise TemplateError(f"{where}: DefinitionSubstitutions lack {sorted(missing)}")
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", str(value))
+    return text
 
 
 class Evaluator:

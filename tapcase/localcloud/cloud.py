@@ -211,11 +211,11 @@ class LocalCloud:
     def _reset_backends(self) -> None:
         from moto.moto_api._internal.models import moto_api_backend
 
-        from tapcase.localcloud import mirror_dataplane, mirror_ledger
+        from tapcase.localcloud.mirroring import dataplane, ledger
 
         moto_api_backend.reset()
-        mirror_ledger.reset()
-        mirror_dataplane.reset()
+        ledger.reset()
+        dataplane.reset()
 
     def client(self, service: str, region: str | None = None) -> Any:
         """A boto3 client pointed at the local cloud (cached per service and region)."""

@@ -17,12 +17,26 @@ import zipfile
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tapcase.localcloud.cfn import Evaluator, TemplateError, load_template, references
+from tapcase.localcloud.cfn import (
+    Evaluator,
+    TemplateError,
+    load_template,
+    references,
+    resolve_parameters,
+    substitute_definition,
+)
 
-if TYPE_CHECKING:
-    from tapcase.localcloud.cloud import LocalCloud
+
+class CloudClients(Protocol):
+    """What a deployment needs of its cloud (``LocalCloud``; not imported: ``cloud`` imports ``deploy``)."""
+
+    account_id: str
+    region: str
+
+    def client(self, service: str, region: str | None = None) -> Any: ...
+
 
 DEFAULT_STACK_NAME = "tapcase"
 _ASSUME_LAMBDA = {
@@ -97,38 +111,8 @@ def _tags_list(tags: dict[str, str] | list[dict[str, str]] | None) -> list[dict[
     return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]
 
 
-def resolve_parameters(template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Parameter values from defaults and overrides, checked like CloudFormation checks them."""
-    declared = template.get("Parameters", {})
-    unknown = set(given) - set(declared)
-    if unknown:
-        raise TemplateError(f"unknown template parameters: {sorted(unknown)}")
-    values: dict[str, Any] = {}
-    for name, spec in declared.items():
-        if name in given:
-            value: Any = given[name]
-        elif "Default" in spec:
-            value = spec["Default"]
-        else:
-            raise TemplateError(f"template parameter {name} has no default and was not given")
-        allowed = spec.get("AllowedValues")
-        if allowed is not None and str(value) not in [str(a) for a in allowed]:
-            raise TemplateError(f"parameter {name}={value!r} not in {allowed}")
-        if spec.get("Type") == "Number":
-            try:
-                number = float(value)
-            except ValueError:
-                raise TemplateError(f"parameter {name}={value!r} is not a number") from None
-            if "MinValue" in spec and number < float(spec["MinValue"]):
-                raise TemplateError(f"parameter {name}={value} below MinValue {spec['MinValue']}")
-            if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                raise TemplateError(f"parameter {name}={value} above MaxValue {spec['MaxValue']}")
-        values[name] = str(value).split(",") if spec.get("Type") == "CommaDelimitedList" else str(value)
-    return values
-
-
 class Deployer:
-    def __init__(self, cloud: LocalCloud, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
+    def __init__(self, cloud: CloudClients, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
         self.cloud = cloud
         self.template_path = template_path
         self.template = load_template(template_path)
@@ -492,21 +476,8 @@ def coerce_to_api(client: Any, operation: str, params: dict[str, Any]) -> dict[s
     return walk(model, params)
 
 
-def substitute_definition(text: str, substitutions: dict[str, Any], where: str = "definition") -> str:
-    """Apply SAM ``DefinitionSubstitutions`` (``${Key}``); every placeholder must be defined."""
-    import re
-
-    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
-    missing = placeholders - set(substitutions)
-    if missing:
-        raise TemplateError(f"{where}: DefinitionSubstitutions lack {sorted(missing)}")
-    for key, value in substitutions.items():
-        text = text.replace("${" + key + "}", str(value))
-    return text
-
-
 def deploy_template(
-    cloud: LocalCloud, template_path: str | Path, parameters: dict[str, Any] | None = None,
+    cloud: CloudClients, template_path: str | Path, parameters: dict[str, Any] | None = None,
     stack_name: str = DEFAULT_STACK_NAME,
 ) -> Stack:
     return Deployer(cloud, Path(template_path), dict(parameters or {}), stack_name).deploy()

@@ -37,7 +37,7 @@ def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("time"), (int, float)):
         import datetime
 
-        out["time"] = datetime.datetime.fromtimestamp(out["time"], tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out["time"] = datetime.datetime.fromtimestamp(out["time"], tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
@@ -89,5 +89,5 @@ def apply() -> None:
             return json.dumps({"Result": bool(pattern.matches_event(event))})
 
         Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
-        EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign]
+        EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign,assignment]
         _applied = True

@@ -101,7 +101,7 @@ def _error_payload(exc: BaseException) -> dict[str, Any]:
 
 def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
     """Run a moto ``LambdaFunction``'s handler in-process. Returns (payload, errored)."""
-    env = dict((fn.environment_vars or {}))
+    env = dict(fn.environment_vars or {})
     env.update(
         {
             "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,7 +47,7 @@ _lock = threading.Lock()
 _active = 0
 _since = 0.0  # start of the current busy period (when _active > 0)
 _accumulated = 0.0  # busy seconds of the ended busy periods
-_by_kind: Counter[str] = Counter()  # seconds of work per kind (diagnostics, benchmarks)
+_by_kind: defaultdict[str, float] = defaultdict(float)  # seconds of work per kind (diagnostics, benchmarks)
 
 
 def busy_total(now: float | None = None) -> float:

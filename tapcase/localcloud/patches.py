@@ -25,12 +25,12 @@ def apply_all() -> None:
             return
         require_pinned_moto()
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, dispatch, ec2_mirroring, events, lambda_runtime, sensors, sfn, sqs
+        from tapcase.localcloud import athena, dispatch, events, lambda_runtime, mirroring, sensors, sfn, sqs
 
         dispatch.apply()
         lambda_runtime.apply()
         sfn.apply()
-        ec2_mirroring.apply()
+        mirroring.apply()
         athena.apply()
         sensors.apply()
         events.apply()

@@ -1,7 +1,8 @@
 """How the local cloud's fixes are put into moto: one :class:`Patch` record per replacement.
 
 Every replacement of a moto function, method or constant (Step Functions: ``tapcase/localcloud/sfn/``,
-Athena: ``tapcase/localcloud/athena/``) is made through :func:`install`, with a record that says in
+Athena: ``tapcase/localcloud/athena/``, EC2 traffic mirroring: ``tapcase/localcloud/mirroring/``) is
+made through :func:`install`, with a record that says in
 one line what it fixes on the AWS side and which moto behaviour it relies on, and which moto code
 it was written against (``watch``: the objects whose source it relies on).
 ``tests/localcloud/test_moto_patches.py`` checks each record: the moto source it watches is the
@@ -32,6 +33,8 @@ class Patch:
     relies_on: str
     #: ``{"module:qualname": sha256-prefix}`` of the moto code this fix was written against.
     watch: dict[str, str] = field(default_factory=dict)
+    #: moto lacks the target: the fix adds it (and :func:`install` refuses once moto has it).
+    adds: bool = False
 
     @property
     def module_name(self) -> str:
@@ -69,20 +72,25 @@ def fingerprint(obj: Any) -> str:
 
 
 def install(patch: Patch, replacement: Any, *, everywhere: bool = False) -> Any:
-    """Put ``replacement`` at ``patch.target`` and return what moto had there.
+    """Put ``replacement`` at ``patch.target`` and return what moto had there (None for ``adds``).
 
-    ``everywhere``: for a module-level function, also replace it in every loaded moto module that
-    imported it by name (``from … import extract_json``).
+    ``everywhere``: for a module-level function or constant, also replace it in every loaded moto
+    module that imported it by name (``from … import extract_json``).
     """
     module = importlib.import_module(patch.module_name)
     *owner_path, attr = patch.attr_path
     owner: Any = module
     for part in owner_path:
         owner = getattr(owner, part)
-    original = inspect.getattr_static(owner, attr) if isinstance(owner, type) else getattr(owner, attr)
     if patch.target in REPLACEMENTS:
         raise RuntimeError(f"{patch.target} is patched twice")
-    if everywhere:
+    if patch.adds:
+        if hasattr(owner, attr):
+            raise RuntimeError(f"moto now has {patch.target}, which tapcase adds: review the fix ({patch.fixes})")
+        original = None
+    else:
+        original = inspect.getattr_static(owner, attr) if isinstance(owner, type) else getattr(owner, attr)
+    if everywhere and not patch.adds:
         for name, loaded in list(sys.modules.items()):
             if name.startswith("moto.") and loaded is not None and getattr(loaded, attr, None) is original:
                 setattr(loaded, attr, replacement)
@@ -118,7 +126,8 @@ def stale_watches(patch: Patch, lookup: Callable[[str], Any] | None = None) -> d
 
 
 def records_of(package: str) -> list[Patch]:
-    """The :class:`Patch` records defined at module level in ``package``'s modules (installed or not)."""
+    """The :class:`Patch` records defined at module level in ``package``'s modules, alone or in a
+    module-level tuple (installed or not)."""
     root = importlib.import_module(package)
     modules = [root] + [
         importlib.import_module(info.name) for info in pkgutil.iter_modules(root.__path__, f"{package}.")
@@ -126,8 +135,9 @@ def records_of(package: str) -> list[Patch]:
     found: dict[int, Patch] = {}
     for module in modules:
         for value in vars(module).values():
-            if isinstance(value, Patch):
-                found.setdefault(id(value), value)
+            for candidate in value if isinstance(value, tuple) else (value,):
+                if isinstance(candidate, Patch):
+                    found.setdefault(id(candidate), candidate)
     return list(found.values())
 
 

@@ -1,10 +1,10 @@
 """The local sensor's engines: what its interface received, then the real engines on it.
 
 A sensor on AWS listens on its interface from boot; the mirror sessions are created after it
-answered "ready" and deleted before it collects. Locally the packets exist only as a capture
-file, so :class:`MirroredEngines` answers readiness at once (after checking that Suricata runs)
-and, when the agent collects, builds the sensor's interface capture with the mirror data plane
-(:func:`tapcase.localcloud.mirror_dataplane.materialize`: what the sessions that targeted this
+answered ``WaitForSensor`` and deleted before ``CollectEvidence``. Locally the packets exist only
+as a capture file, so :class:`MirroredEngines` answers readiness at once (after checking that
+Suricata runs) and, on ``CollectEvidence``, builds the sensor's interface capture with the mirror data plane
+(:func:`tapcase.localcloud.mirroring.dataplane.materialize`: what the sessions that targeted this
 sensor delivered, plus the sensor's own traffic) and runs
 :class:`tapcase_sensor.engines.OfflineEngines` on it.
 """
@@ -16,14 +16,14 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from tapcase.localcloud import timescale
+from tapcase.localcloud.mirroring import dataplane, ledger
+from tapcase.localcloud.mirroring.dataplane import SensorEndpoint
+from tapcase.localcloud.mirroring.wire import CaptureError
+from tapcase.localcloud.sensor_traffic import own_traffic
 from tapcase_sensor.engines import Engines, OfflineEngines
 from tapcase_sensor.errors import SensorBadCapture
 from tapcase_sensor.model import CaptureResult, EngineStatus
-
-from tapcase.localcloud import mirror_dataplane, mirror_ledger, timescale
-from tapcase.localcloud.mirror_dataplane import SensorEndpoint
-from tapcase.localcloud.sensor_traffic import own_traffic
-from tapcase.localcloud.wire import CaptureError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def sensor_endpoint(instance: Any) -> tuple[SensorEndpoint, str | None]:
         ip=primary.private_ip_address,
         mac=primary.mac_address,
     )
-    return endpoint, mirror_ledger.vpc_resolver(getattr(vpc, "cidr_block", None))
+    return endpoint, ledger.vpc_resolver(getattr(vpc, "cidr_block", None))
 
 
 class MirroredEngines(Engines):
@@ -76,7 +76,7 @@ class MirroredEngines(Engines):
         self.workdir = Path(workdir)
         self.keep_dir = keep_dir
         self.pcap_max_mb = pcap_max_mb
-        self.stats: mirror_dataplane.DeliveryStats | None = None
+        self.stats: dataplane.DeliveryStats | None = None
         self._probe: OfflineEngines | None = None
         self._result: CaptureResult | None = None
         self._sensor_ip = ""
@@ -112,13 +112,13 @@ class MirroredEngines(Engines):
 
     def build_interface_capture(self) -> Path:
         """What this sensor's interface carried (the mirror data plane)."""
-        from tapcase.localcloud import ec2_mirroring
+        from tapcase.localcloud.mirroring import store  # imports moto: only when the local cloud runs
 
         instance = self.backend.get_instance(self.instance_id)
         sensor, resolver = sensor_endpoint(instance)
         self._sensor_ip = sensor.ip
-        with ec2_mirroring.state_lock:  # a consistent view of sessions, filters and ENIs
-            sources = mirror_ledger.sources_targeting(self.backend, sensor.eni_ids)
+        with store.lock:  # a consistent view of sessions, filters and ENIs
+            sources = ledger.sources_targeting(self.backend, sensor.eni_ids)
 
         def own(first_us: int) -> Any:
             return own_traffic(
@@ -127,7 +127,7 @@ class MirroredEngines(Engines):
             )
 
         try:
-            self.stats = mirror_dataplane.materialize(
+            self.stats = dataplane.materialize(
                 self.capture, self.interface_pcap, sensor, sources, scale=timescale.get_scale(), own_traffic=own,
             )
         except CaptureError as exc:

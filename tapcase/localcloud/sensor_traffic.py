@@ -53,7 +53,7 @@ def own_traffic(
     first = True
     while True:
         cycle: list[list[OwnFrame]] = []
-        calls = [("states", 1_200, 420, 35)] if first else []  # SendTaskSuccess for "ready"
+        calls = [("states", 1_200, 420, 35)] if first else []  # SendTaskSuccess for WaitForSensor
         calls.append(("sqs", 610, 290, int(LONG_POLL_SECONDS * 1000) - rng.randint(0, 150)))  # long poll
         at = t
         for service, request, response, think_ms in calls:

@@ -1,10 +1,10 @@
 """Local sensors: a sensor instance launched in the local cloud runs the real agent in-process.
 
-When ``RunInstances`` creates an instance tagged ``tapcase:role=sensor``, the agent
+When ``RunInstances`` creates an instance tagged ``tapcase:role=sensor`` (``tapcase_contract.tags``), the agent
 (``tapcase_sensor``) starts in a thread with its configuration from the instance's user data, the
-same JSON the sensor reads on AWS, and :class:`~tapcase.localcloud.sensor_engines.MirroredEngines`: the engines answer "ready" at
-once, and when the agent collects (after ``StopMirroring``), the sensor's interface capture is
-built by the mirror data plane (:mod:`tapcase.localcloud.mirror_dataplane`) from the capture set
+same JSON the sensor reads on AWS, and :class:`~tapcase.localcloud.sensor_engines.MirroredEngines`: the engines answer ``WaitForSensor`` at
+once, and on ``CollectEvidence`` (after ``StopMirroring``), the sensor's interface capture is
+built by the mirror data plane (:mod:`tapcase.localcloud.mirroring.dataplane`) from the capture set
 with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the suspect's network
 interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
 then the real engines (Suricata, Zeek when available) run on it. Without a capture the interface
@@ -26,6 +26,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tapcase_contract import tags as tag_keys
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,8 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
 
 def _local_agent(config: Any, engines: Any, clients: Any) -> Any:
     """The real agent, its handling of each message marked as local work."""
-    from tapcase_sensor.agent import Agent
-
     from tapcase.localcloud import local_work
+    from tapcase_sensor.agent import Agent
 
     class LocalAgent(Agent):
         def handle(self, message: Any) -> Any:
@@ -100,10 +101,10 @@ def _shared_clients(region: str) -> Any:
     thread-safe; a set per sensor made botocore's per-client caches grow with every investigation)."""
     import os
 
-    from tapcase_sensor.agent import AwsClients
-
     import boto3
     from botocore.config import Config
+
+    from tapcase_sensor.agent import AwsClients
 
     key = (region, os.environ.get("AWS_ENDPOINT_URL"))
     with _lock:
@@ -119,9 +120,8 @@ def _shared_clients(region: str) -> Any:
 
 
 def _start(instance: Any, region: str) -> None:
-    from tapcase_sensor.config import AgentConfig
-
     from tapcase.localcloud.sensor_engines import MirroredEngines
+    from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
     clients = _shared_clients(region)
@@ -130,7 +130,7 @@ def _start(instance: Any, region: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
-    agent_config = AgentConfig.from_dict(config)
+    agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb,
@@ -162,7 +162,7 @@ def stop_all() -> None:
 
 def _is_sensor(backend: Any, instance_id: str) -> bool:
     tags = backend.tags.get(instance_id, {}) if hasattr(backend, "tags") else {}
-    return tags.get("tapcase:role") == "sensor"
+    return tags.get(tag_keys.ROLE) == tag_keys.ROLE_SENSOR
 
 
 def apply() -> None:

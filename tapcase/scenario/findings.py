@@ -35,6 +35,7 @@ from tapcase.scenario.model import (
     iso,
 )
 from tapcase.scenario.stories import Story
+from tapcase_contract import tags
 
 # The finding precedes the capture: GuardDuty saw the activity, the workflow then mirrored it.
 FIRST_SEEN = EPOCH - 47 * 60
@@ -109,8 +110,9 @@ def _action_and_text(story: Story, expected: Expected) -> tuple[dict[str, Any], 
         )
         extra = _threat_intel("Amazon", [])
     elif story.name == "beaconing":
+        assert expected.beacon_peer_ip and expected.finding_local_port and expected.beacon_port
         action = _network_connection("OUTBOUND", s.private_ip, expected.beacon_peer_ip, expected.finding_local_port,
-                                     expected.beacon_port)  # type: ignore[arg-type]
+                                     expected.beacon_port)
         title = f"EC2 instance {s.instance_id} communicating outbound with C&C Server."
         description = (
             f"EC2 instance {s.instance_id} is communicating outbound with a known Command & Control Server "
@@ -118,8 +120,9 @@ def _action_and_text(story: Story, expected: Expected) -> tuple[dict[str, Any], 
         )
         extra = _threat_intel("ProofPoint", ["cobaltstrike"])
     elif story.name == "ssh-bruteforce":
+        assert expected.bruteforce_source_ip and expected.finding_remote_port
         action = _network_connection("INBOUND", s.private_ip, expected.bruteforce_source_ip, 22,
-                                     expected.finding_remote_port)  # type: ignore[arg-type]
+                                     expected.finding_remote_port)
         title = f"{expected.bruteforce_source_ip} is performing SSH brute force attacks against {s.instance_id}."
         description = (
             f"{expected.bruteforce_source_ip} is performing SSH brute force attacks against {s.instance_id}. Brute "
@@ -127,8 +130,9 @@ def _action_and_text(story: Story, expected: Expected) -> tuple[dict[str, Any], 
         )
         extra = {}
     elif story.name == "exfiltration":
+        assert expected.exfil_peer_ip and expected.finding_local_port and expected.exfil_port
         action = _network_connection("OUTBOUND", s.private_ip, expected.exfil_peer_ip, expected.finding_local_port,
-                                     expected.exfil_port)  # type: ignore[arg-type]
+                                     expected.exfil_port)
         title = f"Unusual outbound traffic volume from EC2 instance {s.instance_id}."
         description = (
             f"EC2 instance {s.instance_id} is generating unusually large amounts of network traffic to remote host "
@@ -202,7 +206,7 @@ def finding_event(name: str) -> dict[str, Any]:
                         "vpcId": VPC_ID,
                     }
                 ],
-                "tags": [{"key": "Name", "value": s.name_tag}, {"key": "tapcase:scenario", "value": name}],
+                "tags": [{"key": "Name", "value": s.name_tag}, {"key": tags.SCENARIO, "value": name}],
                 "instanceState": "running",
                 "availabilityZone": AVAILABILITY_ZONE,
                 "imageId": IMAGE_ID,

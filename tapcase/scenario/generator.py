@@ -14,7 +14,7 @@ import hashlib
 import heapq
 import random
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 
@@ -115,7 +115,7 @@ def plan(name: str, *, seed: int = 0, vni: int | None = None, duration_seconds: 
 
 
 def _dt(ts_us: int) -> datetime:
-    return datetime.fromtimestamp(ts_us / 1_000_000, tz=timezone.utc)
+    return datetime.fromtimestamp(ts_us / 1_000_000, tz=UTC)
 
 
 def _tagged(frames: Iterator[Frame], kind: int) -> Iterator[tuple[int, int, bytes, int]]:

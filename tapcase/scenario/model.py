@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # The capture window of every scenario starts here (no wall clock anywhere): 2024-06-03T14:00:00Z.
 EPOCH = 1_717_423_200
-EPOCH_DT = datetime.fromtimestamp(EPOCH, tz=timezone.utc)
+EPOCH_DT = datetime.fromtimestamp(EPOCH, tz=UTC)
 
 ACCOUNT_ID = "111122223333"
 REGION = "us-east-1"
@@ -41,8 +41,6 @@ SENSOR_ENI_MAC = "06:5e:2a:9c:41:c8"
 OUTER_ROUTER_MAC = "06:3b:77:d0:12:01"
 # The suspect-side virtual router MAC seen inside the mirrored frames.
 INNER_ROUTER_MAC = "02:4a:1f:63:9e:01"
-
-VXLAN_PORT = 4789
 
 
 @dataclass(frozen=True)
@@ -187,5 +185,5 @@ class ScenarioInfo:
 
 def iso(ts: float) -> str:
     """ISO-8601 UTC with milliseconds, the way GuardDuty writes times."""
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

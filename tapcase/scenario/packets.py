@@ -26,6 +26,8 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tapcase_contract.limits import VXLAN_PORT
+
 # One captured packet: (timestamp in microseconds, inner Ethernet frame, outer UDP source port).
 Frame = tuple[int, bytes, int]
 
@@ -131,7 +133,7 @@ class Net:
     def encapsulate(self, inner_frame: bytes, sport: int) -> bytes:
         payload = self._vxlan + inner_frame  # type: ignore[attr-defined]
         length = 8 + len(payload)
-        outer_udp = struct.pack("!HHHH", sport, 4789, length, 0) + payload
+        outer_udp = struct.pack("!HHHH", sport, VXLAN_PORT, length, 0) + payload
         header = struct.pack("!BBHHHBBH", 0x45, 0, 20 + length, 0, 0, 255, PROTO_UDP, 0) + self._outer_ips  # type: ignore[attr-defined]
         header = header[:10] + struct.pack("!H", checksum(header)) + header[12:]
         return self._outer_eth + header + outer_udp  # type: ignore[attr-defined]

@@ -11,9 +11,11 @@ import hashlib
 import random
 import socket
 import struct
-from datetime import datetime, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from functools import lru_cache
+from typing import cast
 
 # ---------------------------------------------------------------------------------------------------
 # DNS (RFC 1035) with name compression, as a recursive resolver answers
@@ -79,11 +81,11 @@ def dns_message(
         elif rtype in ("CNAME", "PTR", "NS"):
             writer.name(str(rdata))
         elif rtype == "TXT":
-            for text in rdata:  # type: ignore[union-attr]
+            for text in cast("Sequence[str | bytes]", rdata):
                 raw = text.encode() if isinstance(text, str) else bytes(text)
                 writer.buf += bytes([len(raw)]) + raw
         elif rtype == "SOA":
-            mname, rname, *numbers = rdata  # type: ignore[misc]
+            mname, rname, *numbers = cast("tuple[str, str, int, int, int, int, int]", rdata)
             writer.name(mname)
             writer.name(rname)
             writer.buf += struct.pack("!IIIII", *numbers)
@@ -181,9 +183,9 @@ def client_hello(rng: random.Random, server_name: str, *, profile: str = "openss
     bodies = {
         "sni": _ext(0x0000, _vec16(b"\x00" + _vec16(name))),
         "status_request": _ext(0x0005, b"\x01\x00\x00\x00\x00"),
-        "supported_groups": _ext(0x000A, _vec16(_u16s(p["groups"]))),
+        "supported_groups": _ext(0x000A, _vec16(_u16s(cast("tuple[int, ...]", p["groups"])))),
         "ec_point_formats": _ext(0x000B, _vec8(b"\x00\x01\x02" if profile == "openssl" else b"\x00")),
-        "signature_algorithms": _ext(0x000D, _vec16(_u16s(p["sigalgs"]))),
+        "signature_algorithms": _ext(0x000D, _vec16(_u16s(cast("tuple[int, ...]", p["sigalgs"])))),
         "alpn": _ext(0x0010, _vec16(b"".join(_vec8(a.encode()) for a in alpn))),
         "sct": _ext(0x0012, b""),
         "encrypt_then_mac": _ext(0x0016, b""),
@@ -194,9 +196,9 @@ def client_hello(rng: random.Random, server_name: str, *, profile: str = "openss
         "key_share": _ext(0x0033, _vec16(struct.pack("!HH", 0x001D, 32) + rng.randbytes(32))),
         "renegotiation_info": _ext(0xFF01, b"\x00"),
     }
-    extensions = b"".join(bodies[e] for e in p["extensions"])
+    extensions = b"".join(bodies[e] for e in cast("tuple[str, ...]", p["extensions"]))
     body = (
-        b"\x03\x03" + client_random + _vec8(session_id) + _vec16(_u16s(p["suites"])) + b"\x01\x00" + _vec16(extensions)
+        b"\x03\x03" + client_random + _vec8(session_id) + _vec16(_u16s(cast("tuple[int, ...]", p["suites"]))) + b"\x01\x00" + _vec16(extensions)
     )
     return tls_record(CT_HANDSHAKE, _handshake(HS_CLIENT_HELLO, body), version=0x0301), client_random
 
@@ -233,8 +235,8 @@ def certificate_chain(server_name: str, issuer: str | None, not_before: int, not
     from cryptography.hazmat.primitives import serialization
 
     leaf_key = _ed25519_key(server_name)
-    start = datetime.fromtimestamp(not_before, tz=timezone.utc)
-    end = datetime.fromtimestamp(not_after, tz=timezone.utc)
+    start = datetime.fromtimestamp(not_before, tz=UTC)
+    end = datetime.fromtimestamp(not_after, tz=UTC)
 
     def serial(label: str) -> int:
         return int.from_bytes(hashlib.sha256(b"serial:" + label.encode()).digest()[:16], "big") >> 1

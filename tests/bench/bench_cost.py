@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -190,7 +189,7 @@ def estimate(run: dict[str, Any]) -> dict[str, Any]:
     objects_read = len(run["scan"]["queries"])  # at least one object per query
     athena_s3_get, athena_s3_put = objects_read, len(queries)
     states = run["states_s"]
-    after_window = sum(states.get(s, 0.0) for s in ("StopMirroring", "CollectEvidence", "Analyse", "WriteReport",
+    after_window = sum(states.get(s, 0.0) for s in ("StopMirroring", "CollectEvidence", "Analyze", "WriteReport",
                                                    "Teardown"))
     before_window = sum(states.get(s, 0.0) for s in ("CreateMirrorFilter", "CreateMirrorTarget",
                                                     "CreateMirrorSessions"))

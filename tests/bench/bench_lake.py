@@ -32,12 +32,13 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from tapcase import athena_sql
 from tapcase.analyze import DATABASE, duckdb_connection, run_pack
+from tapcase.lake_views import create_parquet_views
+from tapcase_contract.layout import CURATED_PREFIX
 from tapcase_sensor.lake.curate import curate, discover_logs
-from tapcase_sensor.lake.schema import CURATED_PREFIX, SURICATA_EVENT_TYPES, TABLES
-from tapcase_sensor.lake.views import create_parquet_views
+from tapcase_sensor.lake.schema import SURICATA_EVENT_TYPES, TABLES
+from tapcase_workflow.querypack import render_pack
 from tests.bench.bench_convert import conversion_figures
 from tests.lake.synth import PLANTED, generate
-from workflow.querypack import render_pack
 
 MB = 1_000_000
 ATHENA_MINIMUM = 10 * MB

@@ -66,12 +66,11 @@ def install_timers(timers: Any, count_costs: bool = False) -> dict[str, Any]:
     """Time the stages of a local investigation in this process (see the module docstring);
     ``count_costs``: also count what AWS would bill (:mod:`tests.bench.bench_cost`), outside the
     measured time."""
-    from tapcase_sensor import agent as agent_module
-    from tapcase_sensor.engines import offline
-
     from tapcase import investigate
     from tapcase.localcloud import cloud, deploy, lambda_runtime, patches, sensor_engines
     from tapcase.localcloud.athena import api as athena_api
+    from tapcase_sensor import agent as agent_module
+    from tapcase_sensor.engines import offline
 
     captured: dict[str, Any] = {}
     timers.wrap(cloud.LocalCloud, "start", "startup")
@@ -93,7 +92,8 @@ def install_timers(timers: Any, count_costs: bool = False) -> dict[str, Any]:
     original = investigate.investigate_once
 
     def investigate_once(endpoint: str, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        from tapcase.localcloud import api_calls, cloud as cloud_module
+        from tapcase.localcloud import api_calls
+        from tapcase.localcloud import cloud as cloud_module
 
         api_calls.reset()
         began = time.perf_counter()
@@ -183,7 +183,7 @@ STAGES = {
     "collect: curation": "logs -> curated Parquet",
     "collect: upload": "raw logs, pcap, Parquet and manifest to the local S3",
     "collect: other (messages, agent)": "the control messages and the agent around the work above",
-    "Analyse": "the query pack on the local Athena (the state's wall time)",
+    "Analyze": "the query pack on the local Athena (the state's wall time)",
     "WriteReport": "the report Lambda (the state's wall time)",
     "Teardown": "the teardown Lambda (the state's wall time)",
     "client: follow, leftovers, report": "the CLI notices the end, counts leftovers, downloads the report",
@@ -210,14 +210,14 @@ def stage_seconds(run: dict[str, Any]) -> dict[str, float]:
                                             - wall("startup: deploy the template")),
     }
     execution = states.get("execution", 0.0)
-    later = sum(states.get(s, 0.0) for s in ("CollectEvidence", "Analyse", "WriteReport", "Teardown", "Outcome",
+    later = sum(states.get(s, 0.0) for s in ("CollectEvidence", "Analyze", "WriteReport", "Teardown", "Outcome",
                                               "Succeeded"))
     out["orchestration to collect"] = max(0.0, execution - later)
     for name in collect_parts:
         out[name] = wall(name)
     out["collect: other (messages, agent)"] = max(0.0, states.get("CollectEvidence", 0.0) - sum(
         out[n] for n in collect_parts))
-    for name in ("Analyse", "WriteReport", "Teardown"):
+    for name in ("Analyze", "WriteReport", "Teardown"):
         out[name] = states.get(name, 0.0)
     client = max(0.0, wall("investigation") - execution)
     seed_start = float(run.get("seed_start_s", 0.0))

@@ -31,9 +31,9 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     from tapcase.analyze import DATABASE, duckdb_connection, run_query
     from tapcase_sensor.lake.curate import curate, discover_logs
     from tapcase_sensor.lake.views import create_parquet_views
+    from tapcase_workflow.querypack import render_pack
     from tests.bench.bench_lake import PARAMETERS
     from tests.lake.synth import generate
-    from workflow.querypack import render_pack
 
     work = Path(spec["work"])
     logs, out = work / "logs", work / "out"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tapcase.investigate import Clients, investigate_once
-from workflow.logic.plan import TAG_KEY
+from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 
 # 600 s capture windows take 3 s; the 900 s sensor timeout 4.5 s.
 TIME_SCALE = 0.005
@@ -100,3 +100,23 @@ def adapted_real_finding() -> dict[str, Any]:
     probe["remoteIpDetails"]["ipAddressV4"] = "18.196.145.224"
     action["portProbeDetails"] = [probe]
     return event
+
+
+def emf_metrics(printed: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded metric format (EMF) documents the functions printed (one per line
+    with an ``_aws.CloudWatchMetrics`` directive; what the local Lambda runtime sends to stderr,
+    as AWS sends a function's output to its log)."""
+    found = []
+    for line in printed.splitlines():
+        line = line.strip()
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        if document.get("_aws", {}).get("CloudWatchMetrics"):
+            found.append(document)
+    return found
+
+
+def metric_value(document: dict[str, Any], name: str) -> float:
+    value = document[name]
+    return float(value[0] if isinstance(value, list) else value)

@@ -17,9 +17,8 @@ from scapy.layers.inet import IP
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import rdpcap
 
-from tapcase.localcloud import sensors
 from tapcase.localcloud import mirror_rules as mr
-from tapcase.localcloud import wire
+from tapcase.localcloud import sensors, wire
 from tapcase.localcloud.seed import seed_instance
 from tapcase.scenario import ScenarioInfo, generate
 from tests.conftest import REPO

@@ -16,7 +16,15 @@ import pytest
 
 from tapcase.scenario import generate
 from tests.conftest import REPO, shared
-from tests.e2e.conftest import adapted_real_finding, created_anything, delivery_of, load_report, run
+from tests.e2e.conftest import (
+    adapted_real_finding,
+    created_anything,
+    delivery_of,
+    emf_metrics,
+    load_report,
+    metric_value,
+    run,
+)
 
 STORIES = ["c2-dns", "beaconing", "ssh-bruteforce", "exfiltration"]
 
@@ -167,12 +175,24 @@ def test_evidence_in_s3_matches_the_manifest(cloud, investigations):
         assert hashlib.sha256(body).hexdigest() == entry["sha256"] and body[:4] == b"\xd4\xc3\xb2\xa1"
 
 
-def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path):
+def test_real_aws_mirroring_capture_with_a_real_finding(cloud, tmp_path, capsys, monkeypatch):
     # The real AWS Traffic Mirroring capture (2019): the mirrored ENI is 172.31.0.238, probed
     # over SSH by 18.196.145.224. A real GuardDuty finding, adapted to those addresses.
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     event = adapted_real_finding()
     summary = run(cloud, event, tmp_path, pcap=shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap"))
     assert summary["status"] == "SUCCEEDED", summary
+    # The functions' metrics (EMF, in their logs): packets from WriteReport, the outcome from Teardown
+    documents = [d for d in emf_metrics(capsys.readouterr().err) if d["investigation_id"] == summary["investigation_id"]]
+    report_metrics = next(d for d in documents if "PacketsSeen" in d)
+    assert (metric_value(report_metrics, "PacketsSeen"), metric_value(report_metrics, "PacketsDropped")) == (100, 0)
+    assert metric_value(report_metrics, "QueriesFailed") == 0
+    outcome = next(d for d in documents if "Investigations" in d)
+    directive = outcome["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "tapcase" and sorted(directive["Dimensions"][0]) == ["outcome", "service"]
+    assert (outcome["outcome"], metric_value(outcome, "Investigations"), metric_value(outcome, "Leftovers")) == (
+        "succeeded", 1, 0)
+    assert 0 < metric_value(outcome, "InvestigationSeconds") < summary["seconds"] + 1
     assert not any(summary["leftovers"].values())
     report = load_report(summary)
     by_name = sections(report)

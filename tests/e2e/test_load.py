@@ -129,7 +129,7 @@ def test_ten_copies_of_one_finding_start_one_investigation(cloud):
     assert {o for _, o in outcomes} <= {"succeeded", "already_under_investigation", "skipped"}
     ec2 = cloud.client("ec2")
     investigation_id = next(json.loads(sfn.describe_execution(executionArn=arn)["output"])["investigation_id"]
-                            for arn, (_, o) in zip(started, outcomes) if o == "succeeded")
+                            for arn, (_, o) in zip(started, outcomes, strict=True) if o == "succeeded")
     sensors = ec2.describe_instances(Filters=[{"Name": "tag:tapcase:investigation-id", "Values": [investigation_id]}])
     assert sum(len(r["Instances"]) for r in sensors["Reservations"]) == 1  # one sensor ever launched
     assert cloud_leftovers(cloud.endpoint) == NOTHING_LEFT

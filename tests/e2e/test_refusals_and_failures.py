@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 from tests.conftest import shared
-from tests.e2e.conftest import created_anything, load_report, make_instance, run
-from workflow.logic.plan import TAG_KEY
+from tests.e2e.conftest import created_anything, emf_metrics, load_report, make_instance, metric_value, run
 
 NOTHING = {"security_groups": 0, "instances": 0, "filters": 0, "targets": 0, "sessions": 0, "queues": 0, "locks": 0}
 
@@ -101,7 +101,8 @@ def test_locked_instance_ends_as_already_under_investigation(cloud, tmp_path):
     assert created_anything(cloud) == NOTHING
 
 
-def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path):
+def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     # The sensor's engines fail on a truncated capture: the agent answers with a failure.
     data = shared("suricata-verify", "vxlan-decoder-03", "vxlan.pcap").read_bytes()
     truncated = tmp_path / "truncated.pcap"
@@ -112,6 +113,11 @@ def test_sensor_failure_ends_in_teardown_with_the_original_error(cloud, tmp_path
     assert summary["error"].startswith("Sensor"), summary
     assert not any(summary["leftovers"].values()), summary["leftovers"]
     assert created_anything(cloud) == NOTHING
+    # Teardown counted the investigation as failed (EMF metrics in the function's log)
+    documents = [d for d in emf_metrics(capsys.readouterr().err) if d["investigation_id"] == summary["investigation_id"]]
+    outcome = next(d for d in documents if "Investigations" in d)
+    assert (outcome["outcome"], metric_value(outcome, "Investigations"), metric_value(outcome, "Leftovers")) == (
+        "failed", 1, 0)
 
 
 def test_sensor_that_never_answers_times_out_into_teardown(cloud, tmp_path, monkeypatch):

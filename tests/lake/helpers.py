@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tapcase.analyze import DATABASE, duckdb_connection, run_pack
+from tapcase.lake_views import create_parquet_views, create_raw_json_views
 from tapcase_sensor.lake.curate import CurateResult, LogSource, curate, discover_logs
-from tapcase_sensor.lake.views import create_parquet_views, create_raw_json_views
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Lake:
 
     def records(self, name: str, engine: str = "parquet", parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         result = self.pack(engine, parameters)[name]
-        return [dict(zip(result["columns"], row)) for row in result["rows"]]
+        return [dict(zip(result["columns"], row, strict=True)) for row in result["rows"]]
 
 
 def build_lake(logs: Path, out: Path, investigation_id: str, *, kinds: set[str] | None = None,
@@ -74,7 +74,7 @@ def same_value(a: Any, b: Any) -> bool:
             return a is b
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     return a == b
@@ -83,7 +83,7 @@ def same_value(a: Any, b: Any) -> bool:
 def first_difference(rows_a: list[list[Any]], rows_b: list[list[Any]]) -> str | None:
     if len(rows_a) != len(rows_b):
         return f"{len(rows_a)} rows vs {len(rows_b)} rows"
-    for i, (a, b) in enumerate(zip(rows_a, rows_b)):
+    for i, (a, b) in enumerate(zip(rows_a, rows_b, strict=True)):
         if not same_value(a, b):
             return f"row {i}: {a!r} != {b!r}"
     return None

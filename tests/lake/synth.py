@@ -21,6 +21,7 @@ import random
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -98,9 +99,9 @@ def _community_id(rng: random.Random) -> str:
 
 
 def _iso(ts: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "+0000"
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "+0000"
 
 
 def _conn(rng: random.Random, ts: float, src: str, dst: str, dport: int, proto: str, service: str | None,

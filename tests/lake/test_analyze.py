@@ -86,3 +86,25 @@ def test_default_investigation_id(tmp_path):
     assert default_investigation_id(tmp_path / "My Logs_2024") == "my-logs-2024"
     assert default_investigation_id(tmp_path / "x") == "local-x"
     assert default_investigation_id(tmp_path / "__") == "local-analysis"
+
+
+def test_a_60_character_folder_name_becomes_an_investigation_id(tmp_path, capsys):
+    # issue 9: `tapcase analyze --logs <folder with a 60-character name>` exited 2 ("use 3-63
+    # lower-case letters") although ids are at most 48 characters: the name now becomes a valid id
+    logs = tmp_path / ("Suspect web-frontend-03 capture 2024-05-17 " + "x" * 17)
+    assert len(logs.name) == 60
+    logs.mkdir()
+    shutil.copy(shared("suri-out", "rules_bug-28", "eve.json"), logs / "eve.json")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["analyze", "--logs", str(logs), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    derived = default_investigation_id(logs)
+    assert 3 <= len(derived) <= 48 and derived.startswith("suspect-web-frontend-03-capture-2024-05-")
+    assert json.loads((out / "report.json").read_text())["investigation_id"] == derived
+    assert list((out / "investigations" / "curated").glob(f"*/investigation_id={derived}"))
+
+    # an explicit --investigation that breaks the rule is refused, saying the rule
+    assert run(logs=logs, investigation_id=logs.name.lower().replace(" ", "-"), out=tmp_path / "o2", as_json=False) == 2
+    err = capsys.readouterr().err
+    assert "--investigation: invalid investigation id" in err and "3 to 48 characters" in err
+    assert not (tmp_path / "o2").exists()

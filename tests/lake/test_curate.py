@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tapcase.analyze import DATABASE, duckdb_connection
+from tapcase.lake_views import create_parquet_views, create_raw_json_views
 from tapcase_sensor.lake.curate import Curator, curate, discover_logs
 from tapcase_sensor.lake.schema import TABLES, suricata_partition
-from tapcase_sensor.lake.views import create_parquet_views, create_raw_json_views
 from tests.conftest import shared
 from tests.lake.helpers import first_difference
 

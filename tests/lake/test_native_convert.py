@@ -48,7 +48,7 @@ def _assert_same(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for partition in a:
         assert len(a[partition]) == len(b[partition]), partition
-        for i, (x, y) in enumerate(zip(a[partition], b[partition])):
+        for i, (x, y) in enumerate(zip(a[partition], b[partition], strict=True)):
             assert x == y, f"{partition} row {i}: " + repr({k: (x[k], y[k]) for k in x if x[k] != y[k]})
 
 
@@ -247,7 +247,7 @@ def test_to_json_writes_what_json_dumps_writes():
     # Wherever Arrow's text could differ, the row is flagged; elsewhere it is repr()'s.
     floats = [rng.uniform(-1e17, 1e17) * 10 ** rng.randint(-12, 0) for _ in range(2000)]
     text, bad = to_json(pa.array(floats))
-    kept = [(t, f) for t, f, b in zip(text.to_pylist(), floats, bad.to_pylist()) if not b]
+    kept = [(t, f) for t, f, b in zip(text.to_pylist(), floats, bad.to_pylist(), strict=True) if not b]
     assert len(kept) > 500 and all(t == repr(f) for t, f in kept)
 
 

@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from tapcase import athena_sql
 from tapcase_sensor.lake.schema import TABLES, query_schema
-from workflow.querypack import (
+from tapcase_workflow.querypack import (
     QueryPackError,
     finding_parameters,
     load_pack,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.querypack import FRAGMENT_RE, QueryPackError, load_pack, load_query
+from tapcase_workflow.querypack import FRAGMENT_RE, QueryPackError, load_pack, load_query
 
 
 def test_no_fragment_reference_survives_loading():

@@ -1,16 +1,16 @@
 """Each query returns the same rows on the raw JSON logs and on the curated Parquet.
 
 The raw side reads the logs with DuckDB's own JSON reader through views generated from the same
-schema (tapcase_sensor.lake.views), independent of the Python parsers and of pyarrow: a difference
+schema (tapcase.lake_views), independent of the Python parsers and of pyarrow: a difference
 is a curation bug (or a view bug)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tapcase_workflow.querypack import load_pack
 from tests.lake.helpers import first_difference
 from tests.lake.synth import PLANTED as P
-from workflow.querypack import load_pack
 
 DATASETS = {
     "brim_json": {

@@ -12,14 +12,14 @@ import pytest
 
 from tapcase.analyze import duckdb_connection
 from tapcase.lake_glue import current_block, logical_id, render_glue_block
-from tapcase.localcloud.cfn import load_template
-from tapcase_sensor.lake.curate import arrow_schema
-from tapcase_sensor.lake.schema import SURICATA_EVENT_TYPES, TABLES, parse_type
-from tapcase_sensor.lake.views import (
+from tapcase.lake_views import (
     create_parquet_views,
     create_raw_json_views,
     view_columns,
 )
+from tapcase.localcloud.cfn import load_template
+from tapcase_sensor.lake.curate import arrow_schema
+from tapcase_sensor.lake.schema import SURICATA_EVENT_TYPES, TABLES, parse_type
 from tests.conftest import REPO
 
 TEMPLATE = load_template(REPO / "template.yaml")

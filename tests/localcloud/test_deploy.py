@@ -30,7 +30,7 @@ def test_state_machine_has_substituted_definition(deployed_cloud):
 def test_functions_tables_buckets_and_athena_exist(deployed_cloud):
     stack = deployed_cloud.stack
     fn = deployed_cloud.client("lambda").get_function(FunctionName=stack.ref("PlanFunction"))
-    assert fn["Configuration"]["Handler"] == "workflow.handlers.plan.handler"
+    assert fn["Configuration"]["Handler"] == "tapcase_workflow.handlers.plan.handler"
     env = fn["Configuration"]["Environment"]["Variables"]
     assert env["EVIDENCE_BUCKET"] == stack.ref("EvidenceBucket")
     assert env["MAX_CAPTURE_SECONDS"] == "3600"

@@ -1,4 +1,4 @@
-"""EC2 Traffic Mirroring in the local cloud answers and refuses like AWS (ec2_mirroring)."""
+"""EC2 Traffic Mirroring in the local cloud answers and refuses like AWS (tapcase.localcloud.mirroring)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tapcase.localcloud import ec2_mirroring
+from tapcase.localcloud import mirroring, patching
 from tapcase.localcloud.cloud import LocalCloud
+from tapcase.localcloud.mirroring import filters, limits, moto_fixes, resources, sessions, targets
 
 ANY = "0.0.0.0/0"
 
@@ -129,41 +130,51 @@ def test_patch_fits_installed_moto(cloud: LocalCloud) -> None:
     from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
     from moto.ec2.models.traffic_mirrors import (
         TrafficMirrorFilter,
-        TrafficMirrorSession,
         TrafficMirrorsBackend,
+        TrafficMirrorSession,
         TrafficMirrorTarget,
     )
     from moto.ec2.responses import EC2Response
     from moto.ec2.responses.traffic_mirrors import TrafficMirrors
 
     assert moto.__version__ == "5.2.5"
-    assert ec2_mirroring.check_moto_compatibility() == []
-    assert ec2_mirroring.is_applied()
+    assert moto_fixes.check_moto_compatibility() == []
+    assert moto_fixes.is_applied()
     assert issubclass(EC2Response, TrafficMirrors)
     assert issubclass(EC2Backend, TrafficMirrorsBackend) and issubclass(EC2Backend, NetworkInterfaceBackend)
-    for name, func in ec2_mirroring.BACKEND_METHODS.items():
+    for name, func in moto_fixes.BACKEND_METHODS.items():
         assert getattr(EC2Backend, name) is func, name
-    for name, func in ec2_mirroring.RESPONSE_METHODS.items():
+    for name, func in moto_fixes.RESPONSE_METHODS.items():
         assert getattr(EC2Response, name) is func, name
-    assert NetworkInterfaceBackend.delete_network_interface is ec2_mirroring.delete_network_interface
+    assert NetworkInterfaceBackend.delete_network_interface is sessions.delete_network_interface
     for cls in (TrafficMirrorFilter, TrafficMirrorTarget, TrafficMirrorSession):
-        assert cls.to_dict.__module__ == ec2_mirroring.__name__
+        assert cls.to_dict.__module__ == resources.__name__
     # The wrapped originals are moto's own, with the parameters the patch passes.
-    for (cls, name), params in ec2_mirroring.WRAPPED_SIGNATURES.items():
-        original = ec2_mirroring._original(cls, name)
-        assert original.__module__.startswith("moto."), (cls, name)
+    wrapped = [
+        (filters.CREATE, ["self", "description", "tag_specifications", "client_token"]),
+        (targets.CREATE, [
+            "self", "network_interface_id", "network_load_balancer_arn", "description", "tag_specifications",
+            "client_token", "gateway_load_balancer_endpoint_id",
+        ]),
+        (sessions.CREATE, [
+            "self", "network_interface_id", "traffic_mirror_target_id", "traffic_mirror_filter_id", "session_number",
+            "packet_length", "virtual_network_id", "description", "tag_specifications", "client_token",
+        ]),
+        (sessions.DELETE_ENI, ["self", "eni_id"]),
+        (resources.FILTER_INIT, ["self", "ec2_backend", "description", "tag_specifications", "client_token"]),
+    ]
+    for record, params in wrapped:
+        original = patching.ORIGINALS[record.target]
+        assert original.__module__.startswith("moto."), record.target
         assert list(inspect.signature(original).parameters) == params
 
 
 def test_apply_is_idempotent(cloud: LocalCloud) -> None:
-    before = dict(ec2_mirroring._originals)
-    ec2_mirroring.apply()
-    ec2_mirroring.apply()
-    assert ec2_mirroring._originals == before
-    assert (
-        ec2_mirroring._originals["create_traffic_mirror_session"].__module__
-        == "moto.ec2.models.traffic_mirrors"
-    )
+    before = dict(patching.ORIGINALS)
+    mirroring.apply()
+    mirroring.apply()
+    assert patching.ORIGINALS == before
+    assert patching.ORIGINALS[sessions.CREATE.target].__module__ == "moto.ec2.models.traffic_mirrors"
 
 
 def test_ids_look_like_aws(ec2: Any, filter_id: str, target_id: str, new_eni: Callable[[], str]) -> None:
@@ -788,7 +799,7 @@ def test_account_session_quota(
     ec2: Any, filter_id: str, target_id: str, new_eni: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     existing = len(ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"])
-    monkeypatch.setattr(ec2_mirroring, "SESSIONS_PER_ACCOUNT", existing)
+    monkeypatch.setattr(limits, "SESSIONS_PER_ACCOUNT", existing)
     eni = new_eni()
     refused(
         "TrafficMirrorSessionLimitExceeded",

@@ -1,4 +1,5 @@
-"""Traffic-mirroring checks of the EC2 API reference the local cloud adds to moto (ec2_mirroring_checks).
+"""Traffic-mirroring checks of the EC2 API reference the local cloud adds to moto (mirroring.topology,
+mirroring.malformed).
 
 Each test names the AWS behaviour it reproduces. Where AWS documents no error code the local
 cloud answers ``InvalidParameterValue`` (marked UNCONFIRMED in the module).

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import shared, wait_for_execution
 
+
 @pytest.fixture(scope="module")
 def instance_id(deployed_cloud):
     ec2 = deployed_cloud.client("ec2")
@@ -21,7 +22,9 @@ def instance_id(deployed_cloud):
 
 def test_invoke_runs_handler(deployed_cloud, instance_id):
     lam = deployed_cloud.client("lambda")
-    payload = {"instance_id": instance_id, "duration_seconds": 120, "reason": "test"}
+    # the payload the state machine's Plan state sends: the execution's input and name
+    payload = {"request": {"instance_id": instance_id, "duration_seconds": 120, "reason": "test"},
+               "execution_name": "lambda-test-1"}
     resp = lam.invoke(FunctionName=deployed_cloud.stack.ref("PlanFunction"), Payload=json.dumps(payload))
     assert "FunctionError" not in resp
     out = json.loads(resp["Payload"].read())
@@ -35,11 +38,17 @@ def test_invoke_runs_handler(deployed_cloud, instance_id):
 
 def test_invoke_unhandled_error_is_a_function_error(deployed_cloud):
     lam = deployed_cloud.client("lambda")
-    resp = lam.invoke(FunctionName=deployed_cloud.stack.ref("PlanFunction"), Payload=b'{"instance_id": "bogus"}')
+    bogus = {"request": {"instance_id": "bogus"}, "execution_name": "lambda-test-2"}
+    resp = lam.invoke(FunctionName=deployed_cloud.stack.ref("PlanFunction"), Payload=json.dumps(bogus))
     assert resp["FunctionError"] == "Unhandled"
     payload = json.loads(resp["Payload"].read())
     assert payload["errorType"] == "InvalidRequest"
     assert "instance_id" in payload["errorMessage"]
+    # an input that is not the Plan state's payload is refused by the handler's input model
+    resp = lam.invoke(FunctionName=deployed_cloud.stack.ref("PlanFunction"), Payload=b'{"instance_id": "bogus"}')
+    payload = json.loads(resp["Payload"].read())
+    assert payload["errorType"] == "InvalidRequest"
+    assert payload["errorMessage"].startswith('Plan takes {"request": <what started the execution>')
 
 
 def test_invoke_unknown_function_is_refused(deployed_cloud):

@@ -1,4 +1,4 @@
-"""The local mirror data plane delivers to a sensor what AWS Traffic Mirroring would (mirror_dataplane).
+"""The local mirror data plane delivers to a sensor what AWS Traffic Mirroring would (mirroring.dataplane).
 
 Captures are a story of the scenario generator (plain: the suspect's subnet as captured) and the
 real AWS mirroring capture of ../shared; sessions, filters and targets are made with the real EC2
@@ -20,11 +20,12 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import rdpcap
 
-from tapcase.localcloud import mirror_dataplane as dp
-from tapcase.localcloud import mirror_ledger
-from tapcase.localcloud import mirror_rules as mr
-from tapcase.localcloud import sensor_traffic, timescale, wire
+from tapcase.localcloud import sensor_traffic, timescale
 from tapcase.localcloud.cloud import LocalCloud
+from tapcase.localcloud.mirroring import dataplane as dp
+from tapcase.localcloud.mirroring import ledger as mirror_ledger
+from tapcase.localcloud.mirroring import packet_filter as mr
+from tapcase.localcloud.mirroring import wire
 from tapcase.scenario import ScenarioInfo, generate
 from tapcase.scenario.model import RESOLVER_IP, SENSOR_ENI_MAC, SENSOR_IP, VPC_CIDR
 from tests.conftest import shared

@@ -2,9 +2,11 @@
 when that moto code changes, naming the fix to review.
 
 The records are :class:`tapcase.localcloud.patching.Patch` objects, one per replacement, made by
-the Step Functions fixes (``tapcase/localcloud/sfn/``) and by the Athena package
-(``tapcase/localcloud/athena/``). The AWS behaviour each fix reproduces is tested through the
-service itself: ``test_sfn.py``, ``test_sfn_failures.py`` and ``test_athena.py``.
+the Step Functions fixes (``tapcase/localcloud/sfn/``), the Athena package
+(``tapcase/localcloud/athena/``) and the EC2 traffic-mirroring package
+(``tapcase/localcloud/mirroring/``). The AWS behaviour each fix reproduces is tested through the
+service itself: ``test_sfn.py``, ``test_sfn_failures.py``, ``test_athena.py``,
+``test_ec2_mirroring*.py`` and ``test_mirroring_table.py``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from tapcase.localcloud import athena, patches, patching, sfn
+from tapcase.localcloud import athena, mirroring, patches, patching, sfn
+from tapcase.localcloud.mirroring import moto_fixes
 
 patches.apply_all()
 
 PATCHES = list(patching.INSTALLED.values())
 #: The packages that patch moto only through Patch records.
-PATCH_PACKAGES = {"tapcase.localcloud.sfn": sfn, "tapcase.localcloud.athena": athena}
+PATCH_PACKAGES = {
+    "tapcase.localcloud.sfn": sfn,
+    "tapcase.localcloud.athena": athena,
+    "tapcase.localcloud.mirroring": mirroring,
+}
 
 
 def _id(patch: patching.Patch) -> str:
@@ -67,6 +74,34 @@ def test_athena_checks_what_it_relies_on_before_patching() -> None:
     reference = next(iter(record.watch))
     stale = patching.Patch(record.target, record.fixes, record.relies_on, {**record.watch, reference: "0" * 12})
     assert patching.stale_watches(stale) == {reference: ("0" * 12, record.watch[reference])}
+
+
+def test_mirroring_checks_what_it_relies_on_before_patching() -> None:
+    """The traffic-mirroring package refuses to patch a moto whose code under its fixes changed."""
+    recorded = {p.target for p in patching.records_of("tapcase.localcloud.mirroring")}
+    assert {p.target for p in moto_fixes.PATCHES} == recorded
+    assert moto_fixes.check_moto_compatibility() == []
+    assert moto_fixes.is_applied()
+
+
+def test_an_addition_is_refused_once_moto_has_it() -> None:
+    """A record with ``adds=True`` is for what moto lacks: installing it where moto has the name fails."""
+    from moto.ec2.responses.traffic_mirrors import TrafficMirrors
+
+    addition = patching.Patch(
+        target="moto.ec2.responses.traffic_mirrors:TrafficMirrors.error_on_dryrun",
+        fixes="(test) an addition of something moto has",
+        relies_on="(test)",
+        watch={"moto.core.responses:BaseResponse.call_action": "0" * 12},
+        adds=True,
+    )
+    before = TrafficMirrors.error_on_dryrun
+    with pytest.raises(RuntimeError, match="moto now has"):
+        patching.install(addition, lambda self: None)
+    assert TrafficMirrors.error_on_dryrun is before
+    assert addition.target not in patching.INSTALLED
+    added = [p for p in moto_fixes.PATCHES if p.adds]
+    assert added and all(patching.ORIGINALS[p.target] is None for p in added)
 
 
 def _moto_names(tree: ast.AST) -> set[str]:

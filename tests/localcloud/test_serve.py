@@ -58,7 +58,8 @@ def test_plain_boto3_sees_the_stack(served, region):
 
 def test_invoke_over_http_runs_the_handler(served):
     resp = _client("lambda", served, "ap-south-1").invoke(
-        FunctionName="tapcase-PlanFunction", Payload=json.dumps({"instance_id": "i-0abcdef1234567890"})
+        FunctionName="tapcase-PlanFunction",
+        Payload=json.dumps({"request": {"instance_id": "i-0abcdef1234567890"}, "execution_name": "serve-test"}),
     )
     # The handler ran: it looked the instance up in the local EC2 and refused by name.
     assert resp["FunctionError"] == "Unhandled"

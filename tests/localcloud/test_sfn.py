@@ -264,9 +264,9 @@ def test_unfiltered_aws_sdk_result_is_json_with_iso_timestamps(cloud: LocalCloud
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (datetime.datetime(2024, 5, 8, 15, 16, 43, tzinfo=datetime.timezone.utc), "2024-05-08T15:16:43Z"),
-        (datetime.datetime(2024, 5, 8, 15, 16, 43, 120000, tzinfo=datetime.timezone.utc), "2024-05-08T15:16:43.120Z"),
-        (datetime.datetime(2024, 5, 8, 15, 16, 43, 123456, tzinfo=datetime.timezone.utc), "2024-05-08T15:16:43.123456Z"),
+        (datetime.datetime(2024, 5, 8, 15, 16, 43, tzinfo=datetime.UTC), "2024-05-08T15:16:43Z"),
+        (datetime.datetime(2024, 5, 8, 15, 16, 43, 120000, tzinfo=datetime.UTC), "2024-05-08T15:16:43.120Z"),
+        (datetime.datetime(2024, 5, 8, 15, 16, 43, 123456, tzinfo=datetime.UTC), "2024-05-08T15:16:43.123456Z"),
         (
             datetime.datetime(2024, 5, 8, 17, 16, 43, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
             "2024-05-08T15:16:43Z",
@@ -530,9 +530,9 @@ def _lambda_task(**fields: Any) -> dict[str, Any]:
 
 MOCK_MACHINE = "MockedAnalysis"
 MOCK_DEFINITION = {
-    "StartAt": "Analyse",
+    "StartAt": "Analyze",
     "States": {
-        "Analyse": _lambda_task(
+        "Analyze": _lambda_task(
             Retry=[
                 {"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 1}
             ],
@@ -553,10 +553,10 @@ def _mock_config(verdict: str) -> dict[str, Any]:
         "StateMachines": {
             MOCK_MACHINE: {
                 "TestCases": {
-                    "Retries": {"Analyse": "FlakyThenOk", "Network": "NoVpcs"},
-                    "Broken": {"Analyse": "Broken"},
-                    "Exhausted": {"Analyse": "AlwaysFlaky"},
-                    "Hybrid": {"Analyse": "Ok"},
+                    "Retries": {"Analyze": "FlakyThenOk", "Network": "NoVpcs"},
+                    "Broken": {"Analyze": "Broken"},
+                    "Exhausted": {"Analyze": "AlwaysFlaky"},
+                    "Hybrid": {"Analyze": "Ok"},
                 }
             }
         },
@@ -596,10 +596,10 @@ def test_mocked_retries_then_success(sfn: Any, mock_machine: tuple[str, Path]) -
     events = history(sfn, execution_arn)
     failures = [event_details(e) for e in events if e["type"] == "TaskFailed"]
     assert [(f["error"], f["cause"]) for f in failures] == [("Lambda.ServiceException", "service hiccup")] * 2
-    analyse_starts = [
+    analyze_starts = [
         e for e in events if e["type"] == "TaskScheduled" and event_details(e)["resourceType"] == "lambda"
     ]
-    assert len(analyse_starts) == 3
+    assert len(analyze_starts) == 3
 
 
 def test_mocked_failure_is_caught(sfn: Any, mock_machine: tuple[str, Path]) -> None:

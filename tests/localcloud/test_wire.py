@@ -1,4 +1,4 @@
-"""Captures at wire level (wire) and filter rules (mirror_rules), without the local cloud."""
+"""Captures at wire level (mirroring.wire) and filter rules (mirroring.packet_filter), without the local cloud."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import PcapNgWriter, PcapWriter
 
-from tapcase.localcloud import mirror_rules as mr
-from tapcase.localcloud import wire
+from tapcase.localcloud.mirroring import packet_filter as mr
+from tapcase.localcloud.mirroring import wire
 from tests.conftest import shared
 
 ANY = "0.0.0.0/0"

@@ -12,9 +12,9 @@ import pytest
 from tapcase.scenario import SCENARIOS, names
 from tapcase.scenario.findings import render
 from tapcase.scenario.model import INSTANCE_TYPE
+from tapcase_workflow.logic.request import normalise
 from tests.conftest import REPO, shared
 from tests.scenario.conftest import mirrored
-from workflow.logic.request import normalise
 
 ALL = names()
 SAMPLES = REPO / "samples" / "findings"

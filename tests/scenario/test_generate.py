@@ -231,7 +231,7 @@ def test_beacon_timing_and_fixed_size_requests(generated):
             if payload.startswith(b"GET "):
                 requests.append(payload)
     assert len(syn_times) == e.beacon_count >= 9
-    gaps = [b - a for a, b in zip(syn_times, syn_times[1:])]
+    gaps = [b - a for a, b in zip(syn_times, syn_times[1:], strict=False)]
     assert all(abs(g - 60) <= 2 * e.beacon_jitter_seconds for g in gaps)
     assert abs(sum(gaps) / len(gaps) - 60) < 1
     assert len(set(requests)) == 1 and len(requests[0]) == e.beacon_request_bytes

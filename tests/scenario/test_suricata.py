@@ -87,7 +87,7 @@ def test_beaconing(generated, eve):
         ts(f["flow"]["start"]) for f in events(log, "flow") if f.get("dest_ip") == e.beacon_peer_ip
     )
     assert len(flows) == e.beacon_count
-    gaps = [b - a for a, b in zip(flows, flows[1:])]
+    gaps = [b - a for a, b in zip(flows, flows[1:], strict=False)]
     assert abs(statistics.mean(gaps) - e.beacon_interval_seconds) < 1.0
     assert max(abs(g - e.beacon_interval_seconds) for g in gaps) <= 2 * e.beacon_jitter_seconds
     # benign HTTP to rank against

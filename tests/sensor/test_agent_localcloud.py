@@ -1,8 +1,9 @@
 """The agent's AWS path against the local cloud: real SQS messages, real task tokens.
 
-A two-state machine sends ``ready`` and ``collect`` with
-``arn:aws:states:::sqs:sendMessage.waitForTaskToken``; the agent loop runs in a thread with
-OfflineEngines on a shared pcap and answers through SendTaskSuccess / SendTaskFailure.
+A two-state machine (``WaitForSensor``, ``CollectEvidence``: the workflow's states, whose names are
+the control messages' actions) sends them with ``arn:aws:states:::sqs:sendMessage.waitForTaskToken``;
+the agent loop runs in a thread with OfflineEngines on a shared pcap and answers through
+SendTaskSuccess / SendTaskFailure.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 import pytest
 
 from tapcase.localcloud import LocalCloud
+from tapcase_contract.control import COLLECT_EVIDENCE, WAIT_FOR_SENSOR
 from tapcase_sensor.agent import Agent, AwsClients, Outcome
-from tapcase_sensor.config import AgentConfig
+from tapcase_sensor.config import parse_config
 from tapcase_sensor.engines import OfflineEngines
 
 from .conftest import SV
@@ -50,10 +52,10 @@ def _task(action: str, extra: dict[str, str], nxt: str | None) -> dict[str, Any]
 
 
 DEFINITION = {
-    "StartAt": "WaitForSensor",
+    "StartAt": WAIT_FOR_SENSOR,
     "States": {
-        "WaitForSensor": _task("ready", {}, "CollectEvidence"),
-        "CollectEvidence": _task("collect", {"bucket.$": "$.bucket", "prefix.$": "$.prefix"}, None),
+        WAIT_FOR_SENSOR: _task(WAIT_FOR_SENSOR, {}, COLLECT_EVIDENCE),
+        COLLECT_EVIDENCE: _task(COLLECT_EVIDENCE, {"bucket.$": "$.bucket", "prefix.$": "$.prefix"}, None),
     },
 }
 
@@ -110,7 +112,7 @@ def start_sensor(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) ->
     def start(investigation_id: str, pcap: Path = VXLAN03, rules: Path | None = None) -> Sensor:
         sqs = RecordingSQS(cloud.client("sqs"))
         queue_url = sqs.create_queue(QueueName=f"tapcase-{investigation_id}-control")["QueueUrl"]
-        config = AgentConfig.from_dict(
+        config = parse_config(
             {
                 "investigation_id": investigation_id,
                 "control_queue_name": f"tapcase-{investigation_id}-control",  # resolved like on AWS
@@ -175,13 +177,13 @@ def happy(cloud: LocalCloud, state_machine: str, start_sensor: Callable[..., Sen
     return sensor, _execute(cloud, state_machine, sensor, "inv-happy-1-run")
 
 
-def test_ready_and_collect_through_task_tokens(cloud: LocalCloud, happy: tuple[Sensor, dict[str, Any]]) -> None:
+def test_wait_for_sensor_and_collect_evidence_through_task_tokens(cloud: LocalCloud, happy: tuple[Sensor, dict[str, Any]]) -> None:
     # Given a sensor agent polling its control queue, when the workflow asked for readiness,
     # then for the evidence (the `happy` fixture), both task tokens were answered with success
     sensor, result = happy
     assert result["status"] == "SUCCEEDED"
     output = json.loads(result["output"])
-    ready, collect = output["ready"], output["collect"]
+    ready, collect = output[WAIT_FOR_SENSOR], output[COLLECT_EVIDENCE]
     assert ready["status"] == "ready" and ready["investigation_id"] == "inv-happy-1"
     assert ready["vxlan_seen"] is True and ready["packets_seen"] == 100
     assert ready["versions"]["suricata"] == "7.0.10"
@@ -192,7 +194,7 @@ def test_ready_and_collect_through_task_tokens(cloud: LocalCloud, happy: tuple[S
     assert collect["packets"] == {"seen": 100, "dropped": 0, "vxlan": 100,
                                    # every packet's bytes: the file less its 24-byte header and 16-byte record headers
                                    "bytes": VXLAN03.stat().st_size - 24 - 16 * 100, "vnis": {"5569041": 100}}
-    assert [b["action"] for b in sensor.sqs.bodies][:2] == ["ready", "collect"]
+    assert [b["action"] for b in sensor.sqs.bodies][:2] == [WAIT_FOR_SENSOR, COLLECT_EVIDENCE]
     assert all(len(b["task_token"]) > 20 for b in sensor.sqs.bodies)
 
     # And the logs are in the local S3 under raw/<engine>/, with the manifest written last
@@ -226,7 +228,7 @@ def test_duplicated_collect_is_tolerated(cloud: LocalCloud, happy: tuple[Sensor,
     first = s3.head_object(Bucket=BUCKET, Key=key)
     eve = sensor.workdir / "raw" / "suricata" / "eve.json"
     eve_mtime = eve.stat().st_mtime_ns
-    collect = next(b for b in sensor.sqs.bodies if b["action"] == "collect")
+    collect = next(b for b in sensor.sqs.bodies if b["action"] == COLLECT_EVIDENCE)
     answered = len(sensor.agent.history)
 
     # When the same collect message (same, already answered task token) arrives again
@@ -235,7 +237,7 @@ def test_duplicated_collect_is_tolerated(cloud: LocalCloud, happy: tuple[Sensor,
 
     # Then the agent answers with the same manifest, tolerates the spent token, and drops the message
     again: Outcome = sensor.agent.history[-1]
-    assert again.action == "collect" and again.answer == "success"
+    assert again.action == COLLECT_EVIDENCE and again.answer == "success"
     assert again.output is not None and again.output["manifest_uri"] == f"s3://{BUCKET}/{key}"
     assert again.delivered is False  # Step Functions refused the spent token; logged and ignored
     assert s3.head_object(Bucket=BUCKET, Key=key)["ETag"] == first["ETag"]
@@ -255,7 +257,7 @@ def test_collect_after_restart_reuses_the_manifest_in_s3(
         OfflineEngines(VXLAN03, tmp_path / "fresh", zeek="skip"),
         AwsClients(sqs=sensor.sqs, s3=cloud.client("s3"), stepfunctions=cloud.client("stepfunctions")),
     )
-    collect = next(b for b in sensor.sqs.bodies if b["action"] == "collect")
+    collect = next(b for b in sensor.sqs.bodies if b["action"] == COLLECT_EVIDENCE)
     outcome = fresh.handle(collect)
     assert outcome.answer == "success" and outcome.output is not None and outcome.output["complete"] is True
     assert not (tmp_path / "fresh" / "raw").exists()  # answered from S3, nothing re-run
@@ -277,12 +279,16 @@ def test_bad_capture_is_answered_with_a_typed_failure(
 
 def test_message_for_another_investigation_is_refused(cloud: LocalCloud, start_sensor: Callable[..., Sensor]) -> None:
     sensor = start_sensor("inv-mine-1")
-    message = {"action": "ready", "task_token": "not-a-real-token-but-long-enough", "investigation_id": "inv-other"}
+    token = "not-a-real-token-but-long-enough"
+    message = {"action": WAIT_FOR_SENSOR, "task_token": token, "investigation_id": "inv-other"}
     outcome = sensor.agent.handle(message)
     assert outcome.answer == "failure" and outcome.error == "SensorBadMessage"
     assert outcome.delivered is False  # the local Step Functions refused the made-up token: dropped, no crash
     assert sensor.agent.handle("not json").answer == "none"
-    assert sensor.agent.handle({"action": "ready"}).answer == "none"  # no token: nobody to answer
+    assert sensor.agent.handle({"action": WAIT_FOR_SENSOR}).answer == "none"  # no token: nobody to answer
+    # the old action names (before the actions were named after their states) are refused by name
+    old = sensor.agent.handle({"action": "ready", "task_token": token, "investigation_id": "inv-mine-1"})
+    assert old.error == "SensorBadMessage" and old.cause == "unknown action 'ready' (expected WaitForSensor or CollectEvidence)"
 
 
 def test_no_traffic_still_completes(
@@ -295,7 +301,8 @@ def test_no_traffic_still_completes(
     result = _execute(cloud, state_machine, sensor, "inv-quiet-1-run")
     assert result["status"] == "SUCCEEDED"
     output = json.loads(result["output"])
-    assert output["ready"]["vxlan_seen"] is False and output["ready"]["packets_seen"] == 0
+    ready = output[WAIT_FOR_SENSOR]
+    assert ready["vxlan_seen"] is False and ready["packets_seen"] == 0
     manifest = json.loads(
         cloud.client("s3").get_object(Bucket=BUCKET, Key="investigations/inv-quiet-1/raw/manifest.json")["Body"].read()
     )

@@ -101,7 +101,7 @@ def test_filter_counts_like_libpcap_on_edge_cases(tmp_path: Path, suricata_bin: 
     for sensor_ip, expected in ((SENSOR_IP, 1), (None, 2)):
         engines = OfflineEngines(pcap, tmp_path / f"out-{expected}", zeek="skip", sensor_ip=sensor_ip)
         result = engines.stop()
-        assert engines.packets_to_analyse == result.packets_seen == expected
+        assert engines.packets_to_analyze == result.packets_seen == expected
 
 
 # -- own traffic out, mirrored traffic in ---------------------------------------------------------

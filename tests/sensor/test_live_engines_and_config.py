@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tapcase_sensor.capture_filter import mirror_bpf
-from tapcase_sensor.config import AgentConfig
+from tapcase_sensor.config import load_config, parse_config, resolve_queue_url
 from tapcase_sensor.engines import (
     LiveEngines,
     counter,
@@ -160,36 +160,49 @@ def test_default_route_interface(tmp_path: Path) -> None:
 
 
 def test_config_from_the_workflow_plan() -> None:
-    config = AgentConfig.from_dict(
+    # a field the agent does not know (a newer plan than this sensor image) is ignored; null is the default
+    config = parse_config(
         {"investigation_id": "inv-42", "control_queue_name": "tapcase-inv-42-control", "bucket": "tapcase-evidence",
-         "prefix": "/investigations/inv-42/", "region": "eu-west-1", "vni": "4242", "capture_seconds": 600,
-         "something_new": True}
+         "prefix": "/investigations/inv-42/", "region": "eu-west-1", "something_new": True, "sensor_ip": None}
     )  # fmt: skip
-    assert config.prefix == "investigations/inv-42" and config.vni == 4242 and config.control_queue_url is None
-    with pytest.raises(SensorConfigError, match="not resolved"):
-        _ = config.queue_url
+    assert config.prefix == "investigations/inv-42" and config.control_queue_url is None and config.sensor_ip is None
 
     class Sqs:
         def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 (boto3 casing)
             return {"QueueUrl": f"https://sqs.eu-west-1.amazonaws.com/123456789012/{QueueName}"}
 
-    assert config.with_queue_url(Sqs()).queue_url.endswith("/tapcase-inv-42-control")
+    resolved = resolve_queue_url(config, Sqs())
+    assert resolved.control_queue_url is not None and resolved.control_queue_url.endswith("/tapcase-inv-42-control")
+
+    class NoQueue:
+        def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 (boto3 casing)
+            raise RuntimeError("AWS.SimpleQueueService.NonExistentQueue")
+
+    with pytest.raises(SensorConfigError, match="cannot resolve control queue 'tapcase-inv-42-control'"):
+        resolve_queue_url(config, NoQueue())
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"bucket": "b-1x", "control_queue_url": "https://q"}, "investigation_id"),
-        ({"investigation_id": "i", "bucket": "b-1x"}, "control_queue_url"),
+        ({"investigation_id": "inv-1", "bucket": "b-1x"}, "control_queue_url"),
         ({"investigation_id": "../etc", "bucket": "b-1x", "control_queue_url": "https://q"}, "invalid investigation_id"),
-        ({"investigation_id": "i", "bucket": "Bad_Bucket", "control_queue_url": "https://q"}, "invalid bucket"),
-        ({"investigation_id": "i", "bucket": "b-1x", "control_queue_url": "sqs://q"}, "SQS queue URL"),
-        ({"investigation_id": "i", "bucket": "b-1x", "control_queue_url": "https://q", "poll_wait_seconds": 30}, "0..20"),
+        # the workflow's id rule, not a looser one of the agent's own
+        ({"investigation_id": "Inv_1", "bucket": "b-1x", "control_queue_url": "https://q"}, "invalid investigation_id"),
+        ({"investigation_id": "i" * 49, "bucket": "b-1x", "control_queue_url": "https://q"}, "3 to 48 characters"),
+        ({"investigation_id": "inv-1", "bucket": "Bad_Bucket", "control_queue_url": "https://q"}, "invalid bucket"),
+        ({"investigation_id": "inv-1", "bucket": "b-1x", "control_queue_url": "sqs://q"}, "SQS queue URL"),
+        ({"investigation_id": "inv-1", "bucket": "b-1x", "control_queue_url": "https://q", "poll_wait_seconds": 30},
+         "0..20"),
+        ({"investigation_id": "inv-1", "bucket": "b-1x", "control_queue_url": "https://q", "ready_timeout": "soon"},
+         "ready_timeout must be a number"),
+        ([], "JSON object"),
     ],
 )
-def test_config_validation(data: dict[str, Any], message: str) -> None:
+def test_config_validation(data: Any, message: str) -> None:
     with pytest.raises(SensorConfigError, match=message):
-        AgentConfig.from_dict(data)
+        parse_config(data)
 
 
 def test_config_file_and_nesting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,10 +210,10 @@ def test_config_file_and_nesting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     nested = {"tapcase_sensor": {"investigation_id": "inv-7", "control_queue_url": "https://q", "bucket": "bkt"}}
     path.write_text(json.dumps(nested))
     monkeypatch.setenv("TAPCASE_SENSOR_CONFIG", str(path))
-    config = AgentConfig.load()
+    config = load_config()
     assert config.investigation_id == "inv-7" and config.prefix == "investigations/inv-7"
     with pytest.raises(SensorConfigError, match="not found"):
-        AgentConfig.load(tmp_path / "missing.json")
+        load_config(tmp_path / "missing.json")
 
 
 # -- capture filter and pcap evidence on the sensor ------------------------------------------------
@@ -256,7 +269,7 @@ def test_stop_refuses_an_env_file_with_another_filter(tmp_path: Path) -> None:
 
 def test_config_sensor_ip_and_cap() -> None:
     base = {"investigation_id": "inv-1", "bucket": "bkt-1", "control_queue_url": "https://q"}
-    config = AgentConfig.from_dict({**base, "sensor_ip": "10.0.1.20", "pcap_max_mb": 64})
+    config = parse_config({**base, "sensor_ip": "10.0.1.20", "pcap_max_mb": 64})
     assert (config.sensor_ip, config.pcap_max_mb) == ("10.0.1.20", 64)
     with pytest.raises(SensorConfigError, match="not an IP address"):
-        AgentConfig.from_dict({**base, "sensor_ip": "10.0.1.20; rm -rf /"})
+        parse_config({**base, "sensor_ip": "10.0.1.20; rm -rf /"})

@@ -19,14 +19,14 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.vxlan import VXLAN
 from scapy.utils import rdpcap
 
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor.capture_filter import CaptureFilter
-from tapcase_sensor.config import AgentConfig
+from tapcase_sensor.config import parse_config
 from tapcase_sensor.engines import OfflineEngines
 from tapcase_sensor.errors import SensorConfigError
 from tapcase_sensor.manifest import build_manifest
 from tapcase_sensor.model import CaptureResult
 from tapcase_sensor.packet_log import (
-    DEFAULT_PCAP_MAX_MB,
     MIB,
     PCAP_LOG_OUTPUT,
     PacketLog,
@@ -71,9 +71,9 @@ def test_cap_below_suricatas_smallest_file_is_refused(bad: object) -> None:
     base = {"investigation_id": "inv-1", "bucket": "bkt-1", "control_queue_url": "https://q"}
     if bad is not None:
         with pytest.raises(SensorConfigError, match="pcap_max_mb"):
-            AgentConfig.from_dict({**base, "pcap_max_mb": bad})
-    assert AgentConfig.from_dict(base).pcap_max_mb == DEFAULT_PCAP_MAX_MB
-    assert AgentConfig.from_dict({**base, "pcap_max_mb": "0"}).pcap_max_mb == 0
+            parse_config({**base, "pcap_max_mb": bad})
+    assert parse_config(base).pcap_max_mb == DEFAULT_PCAP_MAX_MB
+    assert parse_config({**base, "pcap_max_mb": "0"}).pcap_max_mb == 0
 
 
 def test_suricata_refuses_a_file_under_4_mib(tmp_path: Path, suricata_bin: str) -> None:

@@ -28,7 +28,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         if a == [""] and b == [] or a == [] and b == [""]:
             return True  # TSV writes "(empty)" for both
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)  # TSV keeps 6 decimals
     return bool(a == b)

@@ -1,7 +1,8 @@
 """The pcap evidence cap from the stack to the sensor, and what the report says about the files.
 
-EvidencePcapMaxMB (template) -> EVIDENCE_PCAP_MAX_MB (every function) -> Settings ->
-StackSettings -> the plan's sensor_config.pcap_max_mb (the sensor's user data) -> AgentConfig.
+EvidencePcapMaxMB (template) -> EVIDENCE_PCAP_MAX_MB (the Plan function) -> PlanSettings ->
+StackSettings -> the plan's sensor_config.pcap_max_mb (the sensor's user data) -> the agent's
+SensorConfig (tapcase_contract.sensor_config, one model for both sides).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import pytest
 from pydantic import ValidationError
 
 from tapcase.localcloud.cfn import load_template
-from tapcase_sensor.config import AgentConfig
-from tapcase_sensor.packet_log import DEFAULT_PCAP_MAX_MB, MIN_FILE_MB
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, MIN_PCAP_MB
+from tapcase_sensor.config import parse_config
+from tapcase_sensor.packet_log import PacketLog
+from tapcase_workflow.logic.capture_context import capture_context
+from tapcase_workflow.logic.plan import StackSettings, make_plan
+from tapcase_workflow.logic.report import build_report, render_html, render_markdown
+from tapcase_workflow.logic.request import normalise
+from tapcase_workflow.settings import PlanSettings
 from tests.conftest import REPO
-from workflow.logic.capture_context import capture_context
-from workflow.logic.plan import StackSettings, make_plan
-from workflow.logic.report import build_report, render_html, render_markdown
-from workflow.logic.request import normalise
-from workflow.settings import MIN_PCAP_MB, Settings
 
 TEMPLATE = load_template(REPO / "template.yaml")
 REQUEST = normalise({"instance_id": "i-0123456789abcdef0", "duration_seconds": 300}, execution_name="case-1")
@@ -36,23 +38,22 @@ def _plan(**stack: int):  # type: ignore[no-untyped-def]
     return make_plan(REQUEST, INSTANCE, {}, set(), stack=settings, now_epoch=1_000, run_name="case-1")
 
 
-def test_stack_parameter_reaches_every_function() -> None:
+def test_stack_parameter_reaches_the_plan_function() -> None:
     parameter = TEMPLATE["Parameters"]["EvidencePcapMaxMB"]
-    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["EVIDENCE_PCAP_MAX_MB"] == {
-        "Ref": "EvidencePcapMaxMB"
-    }
+    plan_function = TEMPLATE["Resources"]["PlanFunction"]["Properties"]
+    assert plan_function["Environment"]["Variables"]["EVIDENCE_PCAP_MAX_MB"] == {"Ref": "EvidencePcapMaxMB"}
     # one default everywhere, and CloudFormation refuses what Suricata cannot do (1-3 MiB)
-    assert int(parameter["Default"]) == DEFAULT_PCAP_MAX_MB == Settings().evidence_pcap_max_mb
-    assert MIN_PCAP_MB == MIN_FILE_MB
+    assert int(parameter["Default"]) == DEFAULT_PCAP_MAX_MB == PlanSettings().evidence_pcap_max_mb
+    assert PacketLog(MIN_PCAP_MB).file_mb == MIN_PCAP_MB  # the sensor's smallest file is the contract's minimum
     pattern = re.compile(parameter["AllowedPattern"])
     assert [v for v in ("0", "4", "9", "10", "1024", "1000000") if not pattern.fullmatch(v)] == []
     assert [v for v in ("1", "3", "-1", "04", "1.5", "", "ten") if pattern.fullmatch(v)] == []
 
 
 def test_settings_refuse_a_cap_suricata_cannot_keep() -> None:
-    assert Settings.model_validate({"evidence_pcap_max_mb": "0"}).evidence_pcap_max_mb == 0
+    assert PlanSettings.model_validate({"evidence_pcap_max_mb": "0"}).evidence_pcap_max_mb == 0
     with pytest.raises(ValidationError, match="0 \\(keep no packets\\) or at least 4 MiB"):
-        Settings.model_validate({"evidence_pcap_max_mb": "2"})
+        PlanSettings.model_validate({"evidence_pcap_max_mb": "2"})
 
 
 def test_plan_hands_the_cap_to_the_sensor() -> None:
@@ -60,7 +61,7 @@ def test_plan_hands_the_cap_to_the_sensor() -> None:
     plan = _plan(evidence_pcap_max_mb=0)
     assert plan.sensor_config.pcap_max_mb == 0
     # the user data the sensor reads is the plan's sensor_config, as JSON
-    config = AgentConfig.from_dict(plan.sensor_config.model_dump(mode="json"))
+    config = parse_config(plan.model_dump(mode="json")["sensor_config"])
     assert config.pcap_max_mb == 0 and config.investigation_id == plan.investigation_id
 
 
@@ -88,8 +89,8 @@ MANIFEST = {
 
 
 def _report(manifest: dict) -> dict:  # type: ignore[type-arg]
-    ctx = capture_context(_plan(), sensor={}, sensor_ready={}, mirror_sessions=[], mirror_filter={},
-                          mirror_target={}, evidence={}, manifest=manifest, execution_arn="arn:x")  # fmt: skip
+    ctx = capture_context(_plan(), sensor=None, sensor_ready=None, mirror_sessions=[], mirror_filter=None,
+                          mirror_target=None, evidence={}, manifest=manifest, execution_arn="arn:x")  # fmt: skip
     return build_report({"queries": {}}, investigation_id="case-1", context=ctx, generated_at="2026-01-01T00:00:00Z")
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.errors import (
+from tapcase_workflow.errors import (
     InstanceNotFound,
     InstanceNotRunning,
     InvalidRequest,
     NoFreeMirrorSlot,
     UnsupportedInstanceType,
 )
-from workflow.logic.mirror_filter import rule_requests
-from workflow.logic.plan import StackSettings, make_plan, run_token, vni_for
-from workflow.logic.request import normalise
+from tapcase_workflow.logic.mirror_filter import rule_requests
+from tapcase_workflow.logic.plan import StackSettings, make_plan, run_token, vni_for
+from tapcase_workflow.logic.request import normalise
 
 STACK = StackSettings(bucket="evidence", region="us-east-1")
 REQUEST = normalise({"instance_id": "i-0123456789abcdef0", "duration_seconds": 300}, execution_name="case-1")
@@ -144,7 +144,7 @@ def test_longest_ids_fit_aws_limits():
 
 
 def test_a_foreign_vni_is_a_warning():
-    from workflow.logic.capture_context import foreign_vni_warnings
+    from tapcase_workflow.logic.capture_context import foreign_vni_warnings
 
     assert foreign_vni_warnings(77, {"77": 10}) == [] and foreign_vni_warnings(77, None) == []
     (warning,) = foreign_vni_warnings(77, {"77": 10, "5": 3})

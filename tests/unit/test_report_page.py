@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.logic.report import build_report, render_html
+from tapcase_workflow.logic.report import build_report, render_html
 
 
 def test_page_escapes_hostile_values():

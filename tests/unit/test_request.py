@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tapcase_workflow.errors import InvalidRequest, NotAnEc2Finding
+from tapcase_workflow.logic.request import investigation_id_for_finding, normalise
 from tests.conftest import shared
-from workflow.errors import InvalidRequest, NotAnEc2Finding
-from workflow.logic.request import investigation_id_for_finding, normalise
 
 
 def _load(*parts):
@@ -71,3 +71,25 @@ def test_manual_request():
 def test_bad_requests_are_refused_clearly(event, message):
     with pytest.raises(InvalidRequest, match=message):
         normalise(event, max_duration_seconds=3600)
+
+
+def test_eventbridge_event_goes_through_powertools_model_and_tolerates_new_fields():
+    from aws_lambda_powertools.utilities.parser import parse
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+
+    from tapcase_workflow.models.guardduty import GuardDutyFindingEvent
+
+    event = _load("hasanakgoz_security_monkey", "recon_ec2_portprobeunprotectedport_eventbridge.json")
+    # GuardDuty and EventBridge add fields over time: a new one anywhere is not a reason to refuse
+    event["replay-name"] = "replay-1"
+    event["somethingNew"] = {"a": 1}
+    event["detail"]["newFindingField"] = [1, 2]
+    event["detail"]["resource"]["instanceDetails"]["newInstanceField"] = "x"
+    parsed = parse(event=event, model=GuardDutyFindingEvent)
+    assert isinstance(parsed, EventBridgeModel) and parsed.detail_type == "GuardDuty Finding"
+    assert parsed.replay_name == "replay-1" and parsed.detail.resource.instanceDetails.instanceId == "i-036cb01d26bb09166"
+    assert normalise(event).instance_id == "i-036cb01d26bb09166"
+    # the envelope EventBridge always sends is checked (powertools' model): a field missing is refused
+    del event["account"]
+    with pytest.raises(InvalidRequest, match="not a valid GuardDuty finding: account"):
+        normalise(event)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.errors import TeardownIncomplete
-from workflow.logic.teardown import KINDS, teardown
+from tapcase_workflow.errors import TeardownIncomplete
+from tapcase_workflow.logic.teardown import KINDS, teardown
 
 
 class FakeCloud:
@@ -14,7 +14,7 @@ class FakeCloud:
         self.calls = []
         self.stuck = set(stuck_instances)
 
-    def list(self, kind, investigation_id):
+    def find(self, kind, investigation_id):
         return list(self.resources.get(kind, []))
 
     def delete(self, kind, rid):

@@ -1,20 +1,23 @@
 """The sensor agent: answers the state machine's control messages.
 
-The state machine sends messages to a per-investigation SQS queue with
-``arn:aws:states:::sqs:sendMessage.waitForTaskToken``::
+The state machine sends messages (:class:`tapcase_contract.control.ControlMessage`) to a
+per-investigation SQS queue with ``arn:aws:states:::sqs:sendMessage.waitForTaskToken``; each
+action is the name of the state that sends it, and of the agent's step that answers it::
 
-    {"action": "ready",   "task_token": "...", "investigation_id": "..."}
-    {"action": "collect", "task_token": "...", "investigation_id": "...", "bucket": "...", "prefix": "..."}
+    {"action": "WaitForSensor",   "task_token": "...", "investigation_id": "..."}
+    {"action": "CollectEvidence", "task_token": "...", "investigation_id": "...", "bucket": "...", "prefix": "..."}
 
-``ready`` is answered (``SendTaskSuccess``) once the engines run and listen; ``collect`` once the
-engines are stopped, every log file is in ``s3://bucket/<prefix>/raw/<engine>/<file>``, the
-packets received in ``<prefix>/raw/pcap/<file>.pcap`` (unless the cap is 0) and the manifest
-``<prefix>/raw/manifest.json`` was written last. Failures are answered with
-``SendTaskFailure`` whose ``error`` is the class name of a :mod:`tapcase_sensor.errors` error.
+``WaitForSensor`` is answered (``SendTaskSuccess``) once the engines run and listen;
+``CollectEvidence`` once the engines are stopped, every log file is in
+``s3://bucket/<prefix>/raw/<engine>/<file>``, the packets received in
+``<prefix>/raw/pcap/<file>.pcap`` (unless the cap is 0) and the manifest
+``<prefix>/raw/manifest.json`` was written last. Failures are answered with ``SendTaskFailure``
+whose ``error`` is the class name of a :mod:`tapcase_sensor.errors` error.
 
-Repeated messages are harmless: a second ``ready`` answers again; a second ``collect`` answers
-with the manifest already written (from memory, or from S3 after a restart); an answer on a
-token Step Functions no longer accepts (``TaskTimedOut``, ``InvalidToken``) is logged and dropped.
+Repeated messages are harmless: a second ``WaitForSensor`` answers again; a second
+``CollectEvidence`` answers with the manifest already written (from memory, or from S3 after a
+restart); an answer on a token Step Functions no longer accepts (``TaskTimedOut``,
+``InvalidToken``) is logged and dropped.
 
 Use it as a library (the local cloud runs it in-process with :class:`OfflineEngines`)::
 
@@ -36,8 +39,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tapcase_contract import ContractError
+from tapcase_contract.control import COLLECT_EVIDENCE, WAIT_FOR_SENSOR, ControlMessage
+from tapcase_contract.layout import manifest_key
+from tapcase_contract.sensor_config import SensorConfig
 from tapcase_sensor import __version__
-from tapcase_sensor.config import AgentConfig
+from tapcase_sensor.config import resolve_queue_url
 from tapcase_sensor.engines import Engines
 from tapcase_sensor.errors import (
     SensorBadMessage,
@@ -46,7 +53,7 @@ from tapcase_sensor.errors import (
     SensorInternalError,
     SensorUploadFailed,
 )
-from tapcase_sensor.manifest import build_manifest, failure_manifest, manifest_key, summary
+from tapcase_sensor.manifest import build_manifest, failure_manifest, summary
 from tapcase_sensor.model import CaptureResult
 
 log = logging.getLogger(__name__)
@@ -122,7 +129,7 @@ class _Heartbeat:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, engines: Engines, clients: AwsClients) -> None:
+    def __init__(self, config: SensorConfig, engines: Engines, clients: AwsClients) -> None:
         self.config = config
         self.engines = engines
         self.clients = clients
@@ -146,7 +153,7 @@ class Agent:
             return Outcome(action=action, answer="none", delivered=False, error="SensorBadMessage")
         with self._lock:
             try:
-                output = self._dispatch(action, body, token)
+                output = self._dispatch(body, token)
             except SensorError as exc:
                 log.error("%s failed: %s: %s", action, exc.error_name, exc)
                 outcome = self._fail(action, token, exc.error_name, str(exc))
@@ -159,23 +166,26 @@ class Agent:
             self.history.append(outcome)
             return outcome
 
-    def _dispatch(self, action: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+    def _dispatch(self, body: dict[str, Any], token: str) -> dict[str, Any]:
         investigation = body.get("investigation_id")
         if investigation != self.config.investigation_id:
             raise SensorBadMessage(
                 f"message for investigation {investigation!r} reached the sensor of {self.config.investigation_id!r}"
             )
-        if action == "ready":
-            return self.ready()
-        if action == "collect":
-            bucket = str(body.get("bucket") or self.config.bucket)
-            prefix = str(body.get("prefix") or self.config.prefix).strip("/")
-            with _Heartbeat(self.clients.stepfunctions, token, self.config.heartbeat_seconds):
-                return self.collect(bucket, prefix)
-        raise SensorBadMessage(f"unknown action {action!r} (expected ready or collect)")
+        try:
+            message = ControlMessage.from_dict(body)
+        except ContractError as exc:
+            raise SensorBadMessage(str(exc)) from None
+        if message.action == WAIT_FOR_SENSOR:
+            return self.wait_for_sensor()
+        bucket = message.bucket or self.config.bucket
+        prefix = (message.prefix or self.config.prefix).strip("/")
+        with _Heartbeat(self.clients.stepfunctions, token, self.config.heartbeat_seconds):
+            return self.collect_evidence(bucket, prefix)
 
-    # -- actions ------------------------------------------------------------------------------
-    def ready(self) -> dict[str, Any]:
+    # -- steps, named after the states they answer ---------------------------------------------
+    def wait_for_sensor(self) -> dict[str, Any]:
+        """``WaitForSensor``: start the engines and answer once they run and listen."""
         self.engines.start()
         status = self.engines.wait_ready(self.config.ready_timeout)
         return {
@@ -191,10 +201,11 @@ class Agent:
             "detail": status.detail,
         }
 
-    def collect(self, bucket: str, prefix: str) -> dict[str, Any]:
+    def collect_evidence(self, bucket: str, prefix: str) -> dict[str, Any]:
+        """``CollectEvidence``: stop the engines, upload logs, pcap, curated tables and the manifest."""
         key = (bucket, prefix)
         if key in self._collected:
-            log.info("collect repeated: answering with the manifest already written")
+            log.info("%s repeated: answering with the manifest already written", COLLECT_EVIDENCE)
             return self._collected[key]
         existing = self._existing_manifest(bucket, prefix)
         if existing is not None:
@@ -367,8 +378,9 @@ class Agent:
     def queue_url(self) -> str:
         """The control queue's URL (resolved once from its name when needed)."""
         if not self.config.control_queue_url:
-            self.config = self.config.with_queue_url(self.clients.sqs)
-        return self.config.queue_url
+            self.config = resolve_queue_url(self.config, self.clients.sqs)
+        assert self.config.control_queue_url is not None
+        return self.config.control_queue_url
 
     def run_forever(self, stop_event: threading.Event, *, error_backoff: float = 5.0) -> None:
         """Poll the control queue until ``stop_event`` is set."""

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from tapcase_contract import ContractError, sensor_config
+from tapcase_contract.limits import VXLAN_PORT
 from tapcase_sensor.errors import SensorConfigError
-
-VXLAN_PORT = 4789
 
 INTERFACE = "interface"  # what a sensor's interface receives: VXLAN to the sensor + its own traffic
 PLAIN = "plain"  # a plain capture of an instance: no filter, the packets as on the wire
@@ -33,9 +33,9 @@ _LINKTYPE_IPV4, _LINKTYPE_IPV6 = 228, 229
 def sensor_address(value: str) -> str:
     """The sensor's IP address in canonical form; a clear error for anything else."""
     try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        raise SensorConfigError(f"sensor IP {value!r} is not an IP address") from None
+        return sensor_config.sensor_address(value)
+    except ContractError as exc:
+        raise SensorConfigError(str(exc)) from None
 
 
 def mirror_bpf(sensor_ip: str | None) -> str:

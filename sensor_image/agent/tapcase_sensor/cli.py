@@ -17,13 +17,14 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract.layout import PCAP_DIR, RAW_DIR, manifest_key
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor import __version__
 from tapcase_sensor.errors import SensorConfigError, SensorError
-from tapcase_sensor.packet_log import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor.versions import SURICATA_VERSION, ZEEK_VERSION
 
 PROG = "tapcase-sensor"
@@ -39,8 +40,8 @@ def _err(message: str) -> None:
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
-    raw = out / "raw"
-    owned = [raw / "suricata", raw / "zeek", raw / "pcap", raw / "manifest.json"]
+    raw = out / RAW_DIR
+    owned = [raw / "suricata", raw / "zeek", raw / PCAP_DIR, out / manifest_key("")]
     present = [p for p in owned if p.exists()]
     if present and not overwrite:
         listed = ", ".join(str(p) for p in present)
@@ -79,7 +80,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     from tapcase_sensor.manifest import build_manifest, failure_manifest, write_json_atomic
 
     out = Path(args.out)
-    manifest_path = out / "raw" / "manifest.json"
+    manifest_path = out / manifest_key("")
     try:
         _prepare_out(out, args.overwrite)
     except SensorError as exc:
@@ -113,11 +114,11 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tapcase_sensor.agent import Agent, AwsClients
-    from tapcase_sensor.config import AgentConfig
+    from tapcase_sensor.config import load_config
     from tapcase_sensor.engines import LiveEngines
 
     try:
-        config = AgentConfig.load(args.config)
+        config = load_config(args.config)
         engines = LiveEngines(
             config.interface, log_dir=config.log_dir, sensor_ip=config.sensor_ip, pcap_max_mb=config.pcap_max_mb
         )
@@ -134,12 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_prepare_host(args: argparse.Namespace) -> int:
     """Before the engines start (tapcase-engines.service): interface, log dirs, env file."""
-    from tapcase_sensor.config import AgentConfig
+    from tapcase_sensor.config import load_config
     from tapcase_sensor.engines import prepare_host
 
     interface, log_dir, sensor_ip, pcap_max_mb = args.interface, args.log_dir, None, DEFAULT_PCAP_MAX_MB
     try:
-        config = AgentConfig.load(args.config)
+        config = load_config(args.config)
         interface = interface or config.interface
         log_dir = log_dir or config.log_dir
         sensor_ip, pcap_max_mb = config.sensor_ip, config.pcap_max_mb
@@ -180,6 +181,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     from tapcase_sensor.logs import ZeekLog, read_eve, sniff_format
 
     fmt = sniff_format(args.file)
+    records: Iterator[dict[str, Any]]
     try:
         if fmt == "eve":
             records = (event.data for event in read_eve(args.file))

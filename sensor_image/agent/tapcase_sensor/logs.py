@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
@@ -150,7 +150,7 @@ def iso_to_epoch(value: str) -> float:
 def epoch_to_iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ class ZeekLog:
         if header.fields is not None and header.types is not None:
             if len(header.fields) != len(header.types):
                 raise self._error(lineno, f"{len(header.fields)} #fields but {len(header.types)} #types")
-            self.types = dict(zip(header.fields, header.types))
+            self.types = dict(zip(header.fields, header.types, strict=True))
             header.converters = [
                 _field_converter(t, header.set_separator, header.empty_field, header.unset_field) for t in header.types
             ]
@@ -328,9 +328,9 @@ class ZeekLog:
         if len(values) != len(header.fields):
             raise self._error(lineno, f"{len(values)} values for {len(header.fields)} fields")
         try:
-            return {name: convert(value) for name, convert, value in zip(header.fields, header.converters, values)}
+            return {name: convert(value) for name, convert, value in zip(header.fields, header.converters, values, strict=False)}
         except ValueError:
-            for name, zeek_type, convert, value in zip(header.fields, header.types, header.converters, values):
+            for name, zeek_type, convert, value in zip(header.fields, header.types, header.converters, values, strict=False):
                 try:
                     convert(value)
                 except ValueError as exc:
@@ -446,7 +446,7 @@ def normalize_dns(dns: dict[str, Any]) -> dict[str, Any]:
     """
     if "query" in dns and isinstance(dns["query"], list) and "type" not in dns:
         items = [q for q in dns["query"] if isinstance(q, dict)]
-        base = normalize_dns(items[0]) if items else {"type": "request", "queries": []}
+        base: dict[str, Any] = normalize_dns(items[0]) if items else {"type": "request", "queries": []}
         base["queries"] = [q for item in items for q in _dns_query_list(item)]
         base["rrname"] = base["queries"][0]["rrname"] if base["queries"] else None
         base["rrtype"] = base["queries"][0]["rrtype"] if base["queries"] else None

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract.layout import pcap_key, raw_key
 from tapcase_sensor import __version__
 from tapcase_sensor.logs import (
     count_lines,
@@ -27,11 +28,9 @@ from tapcase_sensor.logs import (
     sniff_format,
 )
 from tapcase_sensor.model import CaptureResult, LogFile
-from tapcase_sensor.packet_log import DIR_NAME as PCAP_DIR
 from tapcase_sensor.packet_log import PacketEvidence
 
 MANIFEST_VERSION = 1
-MANIFEST_NAME = "manifest.json"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -40,16 +39,6 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def raw_key(prefix: str, engine: str, name: str) -> str:
-    """``<prefix>/raw/<engine>/<name>`` (no leading slash; ``prefix`` may be empty)."""
-    parts = [p for p in (prefix.strip("/"), "raw", engine, name) if p]
-    return "/".join(parts)
-
-
-def manifest_key(prefix: str) -> str:
-    return "/".join(p for p in (prefix.strip("/"), "raw", MANIFEST_NAME) if p)
 
 
 def _eve_counts(path: Path) -> Counter[str]:
@@ -96,7 +85,7 @@ def describe_pcap(evidence: PacketEvidence | None, prefix: str = "") -> dict[str
     if evidence is None:
         return None
     files = [
-        {"key": raw_key(prefix, PCAP_DIR, f.name), **f.to_dict(),
+        {"key": pcap_key(prefix, f.name), **f.to_dict(),
          "first": epoch_to_iso(f.first_ts), "last": epoch_to_iso(f.last_ts)}
         for f in evidence.files
     ]  # fmt: skip

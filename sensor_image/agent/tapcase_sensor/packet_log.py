@@ -34,21 +34,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract import ContractError
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, MIN_PCAP_MB, check_pcap_max_mb
 from tapcase_sensor.capture_filter import CaptureFilter
 from tapcase_sensor.errors import SensorBadCapture, SensorConfigError
 from tapcase_sensor.pcap import inspect_capture
 
-#: Default of the stack parameter EvidencePcapMaxMB (MiB).
-DEFAULT_PCAP_MAX_MB = 1024
-#: Suricata 7 refuses a pcap-log ``limit`` below 4 MiB.
-MIN_FILE_MB = 4
+#: Largest pcap-log file (the smallest is Suricata's, MIN_PCAP_MB).
 MAX_FILE_MB = 256
 #: Index of the pcap-log entry in the ``outputs`` list of sensor_image/suricata/suricata.yaml.
 PCAP_LOG_OUTPUT = 3
 #: File name prefix (Suricata appends ``.<seconds>.<microseconds>``).
 FILENAME = "packets"
-#: Directory of the files: ``<workdir>/raw/pcap`` offline, ``<log_dir>/pcap`` on the sensor.
-DIR_NAME = "pcap"
 #: The same directory inside the Suricata container (compose.yaml mounts it).
 CONTAINER_DIR = "/var/log/tapcase-pcap"
 MIB = 1024 * 1024
@@ -59,17 +56,9 @@ _NAME = re.compile(rf"^{FILENAME}\.(\d+)(?:\.(\d+))?(\.pcap)?$")
 def validate_max_mb(value: Any) -> int:
     """The cap in MiB: 0 (keep no packets) or at least 4 (Suricata's smallest file)."""
     try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise SensorConfigError(f"pcap_max_mb must be a whole number of MiB, not {value!r}") from None
-    if isinstance(value, float) and value != number:
-        raise SensorConfigError(f"pcap_max_mb must be a whole number of MiB, not {value!r}")
-    if number < 0 or 0 < number < MIN_FILE_MB:
-        raise SensorConfigError(
-            f"pcap_max_mb must be 0 (keep no packets) or at least {MIN_FILE_MB} MiB "
-            f"(Suricata's smallest pcap-log file), not {number}"
-        )
-    return number
+        return check_pcap_max_mb(value)
+    except ContractError as exc:
+        raise SensorConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -90,7 +79,7 @@ class PacketLog:
         """About a tenth of the cap per file, within Suricata's bounds (so at most ~10% is lost to rotation)."""
         if not self.enabled:
             return 0
-        return min(self.max_mb, max(MIN_FILE_MB, min(MAX_FILE_MB, self.max_mb // 10)))
+        return min(self.max_mb, max(MIN_PCAP_MB, min(MAX_FILE_MB, self.max_mb // 10)))
 
     @property
     def max_files(self) -> int:
@@ -117,7 +106,7 @@ class PacketLog:
         return {
             "SENSOR_PCAP_ENABLED": "yes" if self.enabled else "no",
             # a disabled output is not initialised, but the value must still be valid
-            "SENSOR_PCAP_FILE_LIMIT": f"{self.file_mb or MIN_FILE_MB}mb",
+            "SENSOR_PCAP_FILE_LIMIT": f"{self.file_mb or MIN_PCAP_MB}mb",
             "SENSOR_PCAP_MAX_FILES": str(self.max_files or 1),
         }
 

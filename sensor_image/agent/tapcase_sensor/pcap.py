@@ -18,10 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tapcase_contract.limits import VXLAN_PORT
 from tapcase_sensor.capture_filter import CaptureFilter
 from tapcase_sensor.errors import SensorBadCapture
-
-VXLAN_PORT = 4789
 
 # Classic pcap magic numbers (as read little-endian) -> (endianness, timestamp divisor).
 _PCAP_MAGICS: dict[bytes, tuple[str, int]] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tapcase_sensor import paths
-from tapcase_sensor.config import AgentConfig
+from tapcase_sensor.config import parse_config
 from tapcase_sensor.errors import SensorConfigError
 
 PLACEHOLDER = "AGENT_CONFIG_JSON"
@@ -23,7 +23,7 @@ def render_user_data(config: dict[str, Any], template: Path | None = None) -> st
     The config is validated first (same rules as the agent), then inserted as one JSON line
     at the placeholder's indentation inside the YAML block scalar.
     """
-    AgentConfig.from_dict(config)
+    parse_config(config)
     text = (template or user_data_template()).read_text(encoding="utf-8")
     lines = text.splitlines()
     hits = [i for i, line in enumerate(lines) if line.strip() == PLACEHOLDER]

@@ -211,7 +211,7 @@ def run_query(
         connection.close()
 
     return QueryResult(
-        columns=[athena_column(name, column_type) for name, column_type in zip(names, column_types)],
+        columns=[athena_column(name, column_type) for name, column_type in zip(names, column_types, strict=True)],
         rows=[[format_value(v) for v in row] for row in rows],
         data_scanned=scanned,
         planning_ms=int((planned - started) * 1000),

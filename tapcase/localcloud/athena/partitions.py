@@ -76,7 +76,7 @@ def table_partitions(table: CatalogTable, store: S3Store, pinned: Mapping[str, s
         # Without projection Athena reads the partitions registered in the catalog, nothing else.
         partitions = []
         for values, location in table.registered_partitions:
-            named = {name: value for (name, _), value in zip(table.partition_keys, values)}
+            named = {name: value for (name, _), value in zip(table.partition_keys, values, strict=False)}
             partitions.append(TablePartition(named, _readable(store.list(_with_slash(location)))))
         return partitions
 
@@ -106,7 +106,7 @@ def table_partitions(table: CatalogTable, store: S3Store, pinned: Mapping[str, s
             continue
         raw = [match.group(f"p{i}") for i in range(len(names))]
         found = [urllib.parse.unquote(v) if uses_hive_layout else v for v in raw]
-        named = dict(zip(names, found))
+        named = dict(zip(names, found, strict=True))
         if not all(_accepts(table, column, value, pinned) for column, value in named.items()):
             continue
         key = tuple(found)

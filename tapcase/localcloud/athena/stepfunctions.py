@@ -93,7 +93,7 @@ def _build_state_task_service_class() -> type:
     from moto.stepfunctions.parser.asl.utils import boto_client
     from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
-    class StateTaskServiceAthena(StateTaskServiceCallback):  # type: ignore[misc]
+    class StateTaskServiceAthena(StateTaskServiceCallback):
         """``athena:startQueryExecution[.sync]``, ``getQueryExecution``, ``getQueryResults``,
         ``stopQueryExecution``, modelled on moto's Glue and Batch integrations.
 

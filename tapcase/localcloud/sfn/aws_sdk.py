@@ -59,8 +59,8 @@ ERROR_NAMES = Patch(
 def _instant(value: datetime.datetime) -> str:
     """A timestamp as Java's ``Instant.toString()`` prints it: UTC, ``Z``, 0/3/6 fraction digits."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    value = value.astimezone(datetime.timezone.utc)
+        value = value.replace(tzinfo=datetime.UTC)
+    value = value.astimezone(datetime.UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond % 1000:
         text += f".{value.microsecond:06d}"

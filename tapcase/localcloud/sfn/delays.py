@@ -74,7 +74,7 @@ def _timestamp_wait_seconds(self: Any, env: Any) -> float:
     timestamp = self._from_timestamp_string(timestamp=timestamp_text)
     if timestamp is None:
         raise FailureEventException(self._create_failure_event(env, timestamp_text))
-    return (timestamp - datetime.datetime.now(tz=datetime.timezone.utc)).total_seconds()
+    return (timestamp - datetime.datetime.now(tz=datetime.UTC)).total_seconds()
 
 
 def _retrier_eval_body(self: Any, env: Any) -> None:

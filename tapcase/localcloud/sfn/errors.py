@@ -60,7 +60,6 @@ def apply() -> None:
         _REVERSE_NAME_LOOKUP,
         StatesErrorNameType,
     )
-
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
     from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
 
@@ -89,7 +88,7 @@ def apply() -> None:
     def _from_error(self: Any, env: Any, ex: Exception) -> Any:
         failure_event = original_from_error(self, env, ex)
         if isinstance(ex, HeartbeatTimeoutError):
-            failure_event.error_name = HeartbeatTimeoutName()
+            failure_event.error_name = HeartbeatTimeoutName()  # type: ignore[misc]  # moto marks it Final
         return failure_event
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:

@@ -131,7 +131,7 @@ def _start_execution(
         account_id=self.account_id,
         region_name=self.region_name,
         state_machine=snapshot,
-        start_date=datetime.datetime.now(tz=datetime.timezone.utc),
+        start_date=datetime.datetime.now(tz=datetime.UTC),
         cloud_watch_logging_session=None,
         input_data=input_data,
         trace_header=trace_header,

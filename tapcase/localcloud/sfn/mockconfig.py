@@ -124,7 +124,7 @@ def apply() -> None:
     def _get_start_execution_worker(self: Any) -> Any:
         worker = original_worker(self)
         # ExecutionWorker hands this to the Environment, whose Task states then read the mocks.
-        worker._mock_test_case = getattr(self, MOCK_TEST_CASE_ATTR, None)
+        worker._mock_test_case = getattr(self, MOCK_TEST_CASE_ATTR, None)  # type: ignore[misc]  # Final in moto
         return worker
 
     install(WORKER, _get_start_execution_worker)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+
 def _member_shapes(shape: Any) -> dict[str, Any]:
     """A structure's members by snake_case name: parameters may be in PascalCase or API case."""
     from moto.stepfunctions.parser.utils import camel_to_snake_case

@@ -109,7 +109,7 @@ def abort(self: Any, stop_date: datetime.datetime, error: str | None = None, cau
         env.event_manager.add_event(
             context=env.event_history_context,
             event_type=HistoryEventType.ExecutionAborted,
-            event_details=EventDetails(executionAbortedEventDetails=details),
+            event_details=EventDetails(executionAbortedEventDetails=details),  # type: ignore[typeddict-item]
         )
         setattr(env.event_manager, _SEALED_ATTR, True)
         callbacks.close_all(env)
@@ -125,7 +125,7 @@ def stop_execution_response(self: Any) -> Any:
     if not isinstance(backend, StepFunctionsParserBackend):  # moto's own model: as moto does
         return ActionResult({"stopDate": backend.stop_execution(arn).stop_date})
     execution = backend.describe_execution(arn)  # validates the ARN, ExecutionDoesNotExist
-    stop_date = datetime.datetime.now(tz=datetime.timezone.utc)
+    stop_date = datetime.datetime.now(tz=datetime.UTC)
     execution.stop(stop_date=stop_date, error=self._get_param("error"), cause=self._get_param("cause"))
     return ActionResult({"stopDate": execution.stop_date or stop_date})
 

@@ -23,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract.layout import PCAP_DIR
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor import paths
 from tapcase_sensor.capture_filter import CaptureFilter
 from tapcase_sensor.engines.base import (
@@ -39,7 +41,7 @@ from tapcase_sensor.engines.base import (
 from tapcase_sensor.engines.offline import SURICATA_VERSION_RE, ZEEK_VERSION_RE
 from tapcase_sensor.errors import SensorConfigError, SensorEngineFailed, SensorError
 from tapcase_sensor.model import CaptureResult, EngineInfo, EngineStatus
-from tapcase_sensor.packet_log import DEFAULT_PCAP_MAX_MB, DIR_NAME, PacketLog, collect_packet_log
+from tapcase_sensor.packet_log import PacketLog, collect_packet_log
 
 SURICATA_SOCKET = "/var/run/suricata/suricata-command.socket"
 _CLEAN_EXIT = {0, 143}  # 143: terminated by the SIGTERM of `docker compose stop`
@@ -119,7 +121,7 @@ def prepare_host(
         packet_log=PacketLog(pcap_max_mb),
     )
     logs = Path(log_dir)
-    for name in (*LiveEngines.services, DIR_NAME):
+    for name in (*LiveEngines.services, PCAP_DIR):
         (logs / name).mkdir(parents=True, exist_ok=True)
     env = Path(env_file)
     env.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +249,8 @@ class LiveEngines(Engines):
             return None
         if not isinstance(answer, dict) or answer.get("return") != "OK" or not isinstance(answer.get("message"), dict):
             return None
-        return answer["message"]
+        message: dict[str, Any] = answer["message"]
+        return message
 
     def _version(self, service: str) -> str | None:
         if self._versions.get(service):
@@ -318,7 +321,7 @@ class LiveEngines(Engines):
         capture_filter = self._capture_filter()
         # pcap-log writes every packet Suricata decoded (after the capture filter): compare with that
         decoded = _largest(final, before, "decoder.pkts")
-        packets = collect_packet_log(self.log_dir / DIR_NAME, self.packet_log, decoded, capture_filter)
+        packets = collect_packet_log(self.log_dir / PCAP_DIR, self.packet_log, decoded, capture_filter)
         self._result = CaptureResult(
             mode=self.mode,
             started_at=self.started_at,

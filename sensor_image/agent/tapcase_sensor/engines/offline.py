@@ -16,6 +16,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tapcase_contract.layout import PCAP_DIR, RAW_DIR
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
 from tapcase_sensor import paths
 from tapcase_sensor.capture_filter import CaptureFilter
 from tapcase_sensor.engines.base import (
@@ -37,8 +39,6 @@ from tapcase_sensor.errors import (
 )
 from tapcase_sensor.model import CaptureResult, EngineInfo, EngineStatus
 from tapcase_sensor.packet_log import (
-    DEFAULT_PCAP_MAX_MB,
-    DIR_NAME,
     PCAP_LOG_OUTPUT,
     PacketEvidence,
     PacketLog,
@@ -123,18 +123,18 @@ class OfflineEngines(Engines):
     # -- helpers ----------------------------------------------------------------------------
     @property
     def suricata_dir(self) -> Path:
-        return self.workdir / "raw" / "suricata"
+        return self.workdir / RAW_DIR / "suricata"
 
     @property
     def zeek_dir(self) -> Path:
-        return self.workdir / "raw" / "zeek"
+        return self.workdir / RAW_DIR / "zeek"
 
     @property
     def pcap_dir(self) -> Path:
-        return self.workdir / "raw" / DIR_NAME
+        return self.workdir / RAW_DIR / PCAP_DIR
 
     @property
-    def packets_to_analyse(self) -> int:
+    def packets_to_analyze(self) -> int:
         """Packets of the capture the capture filter passes (what the engines must see)."""
         assert self.capture is not None and self.capture.matched_packets is not None
         return self.capture.matched_packets
@@ -213,8 +213,8 @@ class OfflineEngines(Engines):
             engines=engines,
             vxlan_seen=self.capture.vxlan_packets > 0,
             vxlan_packets=self.capture.vxlan_packets,
-            packets_seen=self.packets_to_analyse,
-            detail=f"offline: {self.packets_to_analyse} of the {self.capture.packets} packets in {self.pcap.name} "
+            packets_seen=self.packets_to_analyze,
+            detail=f"offline: {self.packets_to_analyze} of the {self.capture.packets} packets in {self.pcap.name} "
             f"pass the capture filter ({self.capture_filter.bpf or 'none: plain capture'})",
         )
 
@@ -255,7 +255,7 @@ class OfflineEngines(Engines):
         assert self.capture is not None
         if self.capture.packets == 0:
             return "the capture holds no packets: nothing to analyse"
-        if self.packets_to_analyse > 0:
+        if self.packets_to_analyze > 0:
             return None
         reason = (
             f"none of the {self.capture.packets} packets in {self.pcap.name} pass the capture filter "
@@ -324,9 +324,9 @@ class OfflineEngines(Engines):
             raise SensorEngineFailed(f"suricata wrote no eve.json stats record to {eve}; output: {tail(proc.stderr)}")
         decoded = counter(stats, "decoder.pkts")
         self._bytes_seen = counter(stats, "decoder.bytes")
-        if decoded != self.packets_to_analyse:
+        if decoded != self.packets_to_analyze:
             raise SensorEngineFailed(
-                f"suricata decoded {decoded} packets, but {self.packets_to_analyse} of the {self.capture.packets} "
+                f"suricata decoded {decoded} packets, but {self.packets_to_analyze} of the {self.capture.packets} "
                 f"in {self.pcap.name} pass the capture filter {self.capture_filter.bpf!r}"
             )
         return EngineInfo(

@@ -16,11 +16,12 @@ path, or ``None`` when no row must.
 from __future__ import annotations
 
 import json
+from typing import TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-Rows = pa.BooleanArray | None
+Rows: TypeAlias = "pa.BooleanArray | None"
 
 _ARANGE: list[pa.Array] = [pa.array([], pa.int64())]
 

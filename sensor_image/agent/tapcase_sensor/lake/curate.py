@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapcase_contract.ids import check_investigation_id
 from tapcase_sensor.lake.convert import curate_source
-from tapcase_sensor.lake.schema import check_investigation_id, table_for_zeek_log
+from tapcase_sensor.lake.schema import table_for_zeek_log
 from tapcase_sensor.lake.writer import (  # the public names of curation, re-exported
     COMPRESSION,
     COMPRESSION_LEVEL,

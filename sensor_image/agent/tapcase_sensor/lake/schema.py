@@ -6,14 +6,16 @@ generated from it:
 
 * the Parquet files the sensor agent and ``tapcase analyze`` write (``curate.py``: pyarrow types);
 * the Glue tables of ``template.yaml`` (``tapcase.lake_glue``: Hive type strings);
-* the local DuckDB views over the curated Parquet and over the raw JSON logs (``views.py``).
+* the local DuckDB views over the curated Parquet and over the raw JSON logs (the CLI's
+  ``tapcase.lake_views``: DuckDB is not on the sensor).
 
 Naming rules (Athena cannot read dots and lower-cases names): Zeek's dotted keys are renamed with
 underscores and lower-cased (``id.orig_h`` -> ``id_orig_h``, ``TTLs`` -> ``ttls``). Zeek ``time``
 values are epoch seconds as ``double``; Suricata's ISO ``timestamp`` is kept and an epoch ``ts``
 ``double`` is added. Fields the schema does not know are kept, as a JSON object, in ``extra``.
 
-Layout (S3 key relative to the evidence bucket; the same tree under ``<out>/`` locally)::
+Layout (S3 key relative to the evidence bucket; the same tree under ``<out>/`` locally; defined
+in :mod:`tapcase_contract.layout`)::
 
     investigations/curated/<table>/investigation_id=<id>/part-00000.parquet
     investigations/curated/suricata_eve/investigation_id=<id>/event_type=<type>/part-00000.parquet
@@ -27,15 +29,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tapcase_contract.layout import (
+    EVENT_TYPE_PARTITION,
+    INVESTIGATION_PARTITION,
+    curated_partition,
+    curated_table_prefix,
+)
+
 # ---------------------------------------------------------------------------------------------
 # Layout
 # ---------------------------------------------------------------------------------------------
-
-CURATED_PREFIX = "investigations/curated"
-"""Key prefix (in the evidence bucket) and folder (under an output directory) of curated data."""
-
-INVESTIGATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,47}$")
-"""Same pattern as the workflow's investigation ids: safe in a path and in a SQL literal."""
 
 EVENT_TYPE_OTHER = "other"
 
@@ -107,7 +110,7 @@ class Table:
     log_type: str  # Zeek's path (conn, dns, ...) or "eve"
     description: str
     columns: tuple[Column, ...]
-    partition_keys: tuple[str, ...] = ("investigation_id",)
+    partition_keys: tuple[str, ...] = (INVESTIGATION_PARTITION,)
     _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -130,29 +133,18 @@ class Table:
 
     def relative_dir(self, investigation_id: str, event_type: str | None = None) -> str:
         """Partition folder, relative to the bucket root / output directory."""
-        check_investigation_id(investigation_id)
-        base = f"{CURATED_PREFIX}/{self.name}/investigation_id={investigation_id}"
-        if "event_type" in self.partition_keys:
+        if EVENT_TYPE_PARTITION in self.partition_keys:
             if event_type is None:
                 raise ValueError(f"{self.name} is partitioned by event_type")
-            return f"{base}/event_type={event_type}"
-        return base
+            return curated_partition(self.name, investigation_id, event_type)
+        return curated_partition(self.name, investigation_id)
 
     def location_prefix(self) -> str:
         """Folder of every partition of the table, relative to the bucket root."""
-        return f"{CURATED_PREFIX}/{self.name}/"
+        return curated_table_prefix(self.name)
 
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def check_investigation_id(value: str) -> str:
-    if not isinstance(value, str) or not INVESTIGATION_ID_RE.match(value):
-        raise ValueError(
-            f"invalid investigation id {value!r}: expected {INVESTIGATION_ID_RE.pattern} "
-            "(lower-case letters, digits and '-', 3 to 63 characters)"
-        )
-    return value
 
 
 def suricata_partition(event_type: object) -> str:
@@ -236,26 +228,6 @@ def _parse(tokens: list[str], pos: int, text: str) -> tuple[TypeNode, int]:
             pos = _expect(tokens, pos, ">", text)
             return TypeNode("struct", tuple(children), tuple(names)), pos
     raise ValueError(f"bad type {text!r}: unknown type {head!r}")
-
-
-def duckdb_type(node: TypeNode | str) -> str:
-    """The DuckDB spelling of a Hive type."""
-    if isinstance(node, str):
-        node = parse_type(node)
-    if node.kind == "string":
-        return "VARCHAR"
-    if node.kind == "bigint":
-        return "BIGINT"
-    if node.kind == "double":
-        return "DOUBLE"
-    if node.kind == "boolean":
-        return "BOOLEAN"
-    if node.kind == "array":
-        return f"{duckdb_type(node.children[0])}[]"
-    if node.kind == "map":
-        return f"MAP({duckdb_type(node.children[0])}, {duckdb_type(node.children[1])})"
-    inner = ", ".join(f'"{n}" {duckdb_type(c)}' for n, c in zip(node.fields, node.children))
-    return f"STRUCT({inner})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,7 +482,7 @@ def _suricata_table() -> Table:
         log_type="eve",
         description="Suricata EVE events (one struct per event type), partitioned by event_type.",
         columns=tuple(columns),
-        partition_keys=("investigation_id", "event_type"),
+        partition_keys=(INVESTIGATION_PARTITION, EVENT_TYPE_PARTITION),
     )
 
 

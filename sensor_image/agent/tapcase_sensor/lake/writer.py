@@ -27,11 +27,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tapcase_contract.ids import check_investigation_id
 from tapcase_sensor.lake.schema import (
     SURICATA_TABLE,
     Table,
     TypeNode,
-    check_investigation_id,
     parse_type,
     suricata_partition,
     table_for_zeek_log,
@@ -64,7 +64,7 @@ def arrow_type(node: TypeNode | str) -> pa.DataType:
         return pa.list_(arrow_type(node.children[0]))
     if node.kind == "map":
         return pa.map_(arrow_type(node.children[0]), arrow_type(node.children[1]))
-    return pa.struct([pa.field(n, arrow_type(c)) for n, c in zip(node.fields, node.children)])
+    return pa.struct([pa.field(n, arrow_type(c)) for n, c in zip(node.fields, node.children, strict=True)])
 
 
 def arrow_schema(table: Table) -> pa.Schema:
@@ -205,7 +205,7 @@ def coerce(value: Any, node: TypeNode) -> Any:
         return [(_to_string(k), coerce(v, node.children[1])) for k, v in value.items()]
     if not isinstance(value, dict):
         return None
-    return {name: coerce(value.get(name), child) for name, child in zip(node.fields, node.children)}
+    return {name: coerce(value.get(name), child) for name, child in zip(node.fields, node.children, strict=True)}
 
 
 def _to_arrow(values: list[Any], node: TypeNode, typ: pa.DataType) -> pa.Array:

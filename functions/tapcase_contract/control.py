@@ -1,0 +1,55 @@
+"""The control messages the state machine sends the sensor agent over the investigation's queue.
+
+Each is sent by a ``sqs:sendMessage.waitForTaskToken`` state and its action is that state's name,
+so the agent's step, the message and the state in the console carry one name:
+
+* ``WaitForSensor`` - answered once the engines run and listen;
+* ``CollectEvidence`` - answered once the engines stopped and the evidence is in S3
+  (``bucket``/``prefix``: where; the agent's configured ones when absent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from tapcase_contract.errors import ContractError
+from tapcase_contract.ids import check_investigation_id
+
+WAIT_FOR_SENSOR = "WaitForSensor"
+COLLECT_EVIDENCE = "CollectEvidence"
+ACTIONS = (WAIT_FOR_SENSOR, COLLECT_EVIDENCE)
+
+
+@dataclass(frozen=True)
+class ControlMessage:
+    """One control message body (what the ASL's ``MessageBody`` holds)."""
+
+    action: str
+    task_token: str
+    investigation_id: str
+    bucket: str | None = None
+    prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ContractError(f"unknown action {self.action!r} (expected {' or '.join(ACTIONS)})")
+        if not isinstance(self.task_token, str) or not self.task_token:
+            raise ContractError("control message without task_token")
+        check_investigation_id(self.investigation_id)
+        for name in ("bucket", "prefix"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ContractError(f"{name} must be a string, not {value!r}")
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> ControlMessage:
+        """The message from its parsed body; fields the contract does not know are ignored."""
+        if not isinstance(body, Mapping):
+            raise ContractError("a control message is a JSON object")
+        known = {f.name for f in fields(cls)}
+        missing = [k for k in ("action", "task_token", "investigation_id") if body.get(k) in (None, "")]
+        if missing:
+            raise ContractError(f"control message lacks {', '.join(missing)}")
+        return cls(**{k: v for k, v in body.items() if k in known})

@@ -1,0 +1,222 @@
+"""Planning an investigation from the request and what EC2 reports (pure: no boto3)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from tapcase_contract import tags as tag_keys
+from tapcase_contract.layout import evidence_prefix
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, VXLAN_PORT
+from tapcase_contract.sensor_config import SensorConfig
+from tapcase_workflow.errors import (
+    InstanceNotFound,
+    InstanceNotRunning,
+    NoFreeMirrorSlot,
+    NoSensorSubnet,
+    UnsupportedInstanceType,
+)
+from tapcase_workflow.logic.instance_types import mirroring_supported
+from tapcase_workflow.logic.mirror_filter import NETWORK_SERVICES
+from tapcase_workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorPlacement
+from tapcase_workflow.models.request import InvestigationRequest
+from tapcase_workflow.quotas import MAX_PACKET_LENGTH, MAX_SESSIONS_PER_ENI
+
+DEFAULT_RULE_NUMBER = 100
+LOCK_MARGIN_SECONDS = 3600
+
+
+def vni_for(investigation_id: str) -> int:
+    """A 24-bit VXLAN network id per investigation (never 0)."""
+    value = int(hashlib.sha256(investigation_id.encode()).hexdigest()[:6], 16)
+    return value or 1
+
+
+def run_token(execution_name: str) -> str:
+    """8 hex characters unique to one execution."""
+    return hashlib.sha256(execution_name.encode()).hexdigest()[:8]
+
+
+def instance_private_ips(instance: dict[str, Any] | None) -> list[str]:
+    """Every private IP of an EC2 ``DescribeInstances`` instance (all its ENIs)."""
+    return [
+        p["PrivateIpAddress"]
+        for n in (instance or {}).get("NetworkInterfaces", [])
+        for p in n.get("PrivateIpAddresses", [])
+        if p.get("PrivateIpAddress")
+    ]
+
+
+def _lowest_free(used: set[int]) -> int:
+    number = 1
+    while number in used:
+        number += 1
+    return number
+
+
+def default_rules() -> list[MirrorRule]:
+    return [
+        MirrorRule(direction=d, rule_number=DEFAULT_RULE_NUMBER, action="accept", protocol=None,
+                   source_cidr="0.0.0.0/0", destination_cidr="0.0.0.0/0")
+        for d in ("ingress", "egress")
+    ]
+
+
+def _rules(request: InvestigationRequest) -> list[MirrorRule]:
+    if not request.filter_rules:
+        return default_rules()
+    out: list[MirrorRule] = []
+    numbers = {"ingress": DEFAULT_RULE_NUMBER, "egress": DEFAULT_RULE_NUMBER}
+    for rule in request.filter_rules:
+        out.append(
+            MirrorRule(
+                direction=rule.direction,
+                rule_number=numbers[rule.direction],
+                action=rule.action,
+                protocol=rule.protocol,
+                source_cidr=rule.source_cidr,
+                destination_cidr=rule.destination_cidr,
+                source_ports={"FromPort": rule.source_ports[0], "ToPort": rule.source_ports[1]}
+                if rule.source_ports else None,
+                destination_ports={"FromPort": rule.destination_ports[0], "ToPort": rule.destination_ports[1]}
+                if rule.destination_ports else None,
+            )
+        )
+        numbers[rule.direction] += 10
+    return out
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What Plan needs to know about the deployed stack."""
+
+    bucket: str
+    region: str
+    sensor_ready_timeout_seconds: int = 900
+    collect_timeout_seconds: int = 1800
+    packet_length: int = MAX_PACKET_LENGTH
+    evidence_pcap_max_mb: int = DEFAULT_PCAP_MAX_MB  # EvidencePcapMaxMB: the sensor's pcap evidence cap (0: none)
+
+
+def make_plan(
+    request: InvestigationRequest,
+    instance: dict[str, Any] | None,
+    sessions_by_eni: dict[str, list[dict[str, Any]]],
+    target_enis: set[str],
+    *,
+    stack: StackSettings,
+    now_epoch: int,
+    run_name: str = "",
+    queries: list[PackQuery] | None = None,
+) -> InvestigationPlan:
+    """Decide ENIs, session numbers, placement and names, or refuse with a typed error.
+
+    ``instance`` is an EC2 ``DescribeInstances`` instance (None when it does not exist);
+    ``sessions_by_eni`` the existing mirror sessions per source ENI; ``target_enis`` the ENIs that
+    are already mirror targets (they cannot be sources).
+    """
+    iid = request.instance_id
+    if instance is None:
+        raise InstanceNotFound(f"instance {iid} does not exist in this account and region")
+    state = (instance.get("State") or {}).get("Name", "unknown")
+    if state in {"terminated", "shutting-down"}:
+        raise InstanceNotFound(f"instance {iid} is {state}")
+    if state != "running":
+        raise InstanceNotRunning(f"instance {iid} is {state}: there is no traffic to mirror")
+    instance_type = instance.get("InstanceType", "")
+    ok, reason = mirroring_supported(instance_type)
+    if not ok:
+        raise UnsupportedInstanceType(reason)
+
+    warnings: list[str] = []
+    sources: list[MirrorSource] = []
+    skipped: list[str] = []
+    enis = sorted(instance.get("NetworkInterfaces") or [], key=lambda n: (n.get("Attachment") or {}).get("DeviceIndex", 0))
+    if not enis:
+        raise InstanceNotFound(f"instance {iid} has no network interfaces")
+    for eni in enis:
+        eni_id = eni["NetworkInterfaceId"]
+        if eni_id in target_enis:
+            warnings.append(f"{eni_id} is a traffic mirror target and cannot also be a source: not mirrored")
+            skipped.append(eni_id)
+            continue
+        existing = sessions_by_eni.get(eni_id, [])
+        if len(existing) >= MAX_SESSIONS_PER_ENI:
+            warnings.append(f"{eni_id} already has {len(existing)} mirror sessions (the maximum): not mirrored")
+            skipped.append(eni_id)
+            continue
+        used = {int(s["SessionNumber"]) for s in existing}
+        number = _lowest_free(used)
+        lower = sorted(n for n in used if n < number)
+        if lower:
+            ids = ", ".join(s["TrafficMirrorSessionId"] for s in existing if int(s["SessionNumber"]) in lower)
+            warnings.append(
+                f"{eni_id}: existing mirror session(s) {ids} with lower session number(s) {lower} are evaluated "
+                f"first; packets their filters accept will not reach this investigation (session {number})"
+            )
+        ips = [p["PrivateIpAddress"] for p in eni.get("PrivateIpAddresses") or [] if p.get("PrivateIpAddress")]
+        if not ips and eni.get("PrivateIpAddress"):
+            ips = [eni["PrivateIpAddress"]]
+        sources.append(
+            MirrorSource(eni_id=eni_id, subnet_id=eni["SubnetId"], private_ips=ips,
+                         session_number=number, existing_sessions=len(existing))
+        )
+    if not sources:
+        raise NoFreeMirrorSlot(f"no network interface of {iid} can take another mirror session: " + "; ".join(warnings))
+
+    primary = sources[0]
+    az = (instance.get("Placement") or {}).get("AvailabilityZone")
+    if not primary.subnet_id or not az:
+        raise NoSensorSubnet(f"cannot tell the subnet/AZ of {iid}")
+    inv = request.investigation_id
+    run = run_token(run_name or f"{inv}-{now_epoch}")
+    tags = tag_keys.investigation_tags(inv, iid)
+    cidrs = sorted({f"{ip}/32" for s in sources for ip in s.private_ips})
+    prefix = evidence_prefix(inv)
+    queue_name = f"tapcase-{inv}-{run}-control"
+    plan = InvestigationPlan(
+        investigation_id=inv,
+        run_token=run,
+        request=request,
+        instance_id=iid,
+        instance_type=instance_type,
+        sources=sources,
+        skipped_enis=skipped,
+        sensor=SensorPlacement(
+            vpc_id=instance.get("VpcId") or enis[0].get("VpcId", ""),
+            subnet_id=primary.subnet_id,
+            availability_zone=az,
+            security_group_name=f"tapcase-sensor-{inv}-{run}",
+            ingress_cidrs=cidrs,
+            ip_permissions=[
+                {
+                    "IpProtocol": "udp",
+                    "FromPort": VXLAN_PORT,
+                    "ToPort": VXLAN_PORT,
+                    "IpRanges": [{"CidrIp": c, "Description": f"VXLAN from mirrored {iid}"} for c in cidrs],
+                }
+            ],
+        ),
+        vni=vni_for(inv),
+        filter_rules=_rules(request),
+        network_services=list(NETWORK_SERVICES),
+        packet_length=stack.packet_length,
+        duration_seconds=request.duration_seconds,
+        evidence_prefix=prefix,
+        control_queue_name=queue_name,
+        lock_expires_at=now_epoch + request.duration_seconds + stack.sensor_ready_timeout_seconds
+        + stack.collect_timeout_seconds + LOCK_MARGIN_SECONDS,
+        sensor_ready_timeout_seconds=stack.sensor_ready_timeout_seconds,
+        collect_timeout_seconds=stack.collect_timeout_seconds,
+        sensor_config=SensorConfig(
+            investigation_id=inv, control_queue_name=queue_name, bucket=stack.bucket, prefix=prefix,
+            region=stack.region, pcap_max_mb=stack.evidence_pcap_max_mb,
+        ),
+        tags=tags,
+        sensor_tags=tag_keys.sensor_tags(inv, iid),
+        queue_tags=tag_keys.as_mapping(tags),
+        queries=list(queries or []),
+        warnings=warnings,
+    )
+    return plan

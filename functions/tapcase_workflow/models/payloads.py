@@ -1,0 +1,166 @@
+"""The Lambda functions' inputs and outputs, as the state machine passes them.
+
+Each handler parses its event into one ``*Input`` model and returns one ``*Output`` model (as
+JSON). What the ASL builds itself (``Payload`` objects, ``ResultSelector`` shapes of earlier
+states) is ours: ``extra="forbid"``, so a field the ASL adds or renames without the code breaks a
+test (``tests/test_template.py`` checks every ``Payload`` field against these models). What the
+sensor agent answers (``WaitForSensor``, ``CollectEvidence``) is typed where the report reads it
+and tolerant otherwise: the sensor image and the functions are deployed apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tapcase_workflow.models.plan import InvestigationPlan
+from tapcase_workflow.models.request import InvestigationId
+
+
+class _Ours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Sensors(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- Plan ----------------------------------------------------------------------------------------
+
+
+class PlanInput(_Ours):
+    """``{"request": <the execution's input>, "execution_name": $$.Execution.Name}``.
+
+    ``request`` is whatever started the execution (a GuardDuty EventBridge event, a manual or a
+    scheduled request); ``logic.request.normalise`` types it."""
+
+    request: Any
+    execution_name: str | None = None
+
+
+# -- fragments the ASL puts into the execution state (ResultSelector shapes) ----------------------
+
+
+class SensorLaunched(_Ours):
+    """``$.sensor``: LaunchSensor's ResultSelector."""
+
+    instance_id: str
+    eni_id: str
+    private_ip: str
+
+
+class MirrorTargetCreated(_Ours):
+    """``$.mirror_target``: CreateMirrorTarget's ResultSelector."""
+
+    target_id: str
+
+
+class MirrorSessionCreated(_Ours):
+    """One item of ``$.mirror_sessions``: CreateMirrorSession's ResultSelector."""
+
+    session_id: str
+    eni_id: str
+    session_number: int
+    vni: int
+    packet_length: int | None = None
+
+
+class QueryOutcome(_Ours):
+    """One item of ``$.analysis``: the Analyze map's QueryDone or QueryFailed."""
+
+    name: str
+    state: str
+    query_execution_id: str | None = None
+    bytes_scanned: int | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+class InvestigationOutcome(_Ours):
+    """``$.outcome``: Investigated or InvestigationFailed (the error's name when it failed)."""
+
+    status: Literal["succeeded", "failed"]
+    error: str | None = None
+
+
+# -- what the sensor agent answers ---------------------------------------------------------------
+
+
+class SensorReady(_Sensors):
+    """``$.sensor_ready``: the agent's answer to WaitForSensor."""
+
+    investigation_id: str | None = None
+    mode: str | None = None
+
+
+class EvidencePackets(_Sensors):
+    seen: int | None = None
+    dropped: int | None = None
+    vxlan: int | None = None
+
+
+class EvidenceCollected(_Sensors):
+    """``$.evidence``: the agent's answer to CollectEvidence (the manifest's summary)."""
+
+    investigation_id: str | None = None
+    manifest_uri: str | None = None
+    complete: bool | None = None
+    packets: EvidencePackets = Field(default_factory=EvidencePackets)
+
+
+# -- CreateMirrorFilter ---------------------------------------------------------------------------
+
+
+class CreateMirrorFilterInput(_Ours):
+    plan: InvestigationPlan
+    sensor_ip: str
+
+
+class CreateMirrorFilterOutput(_Ours):
+    """Also ``$.mirror_filter`` (CreateMirrorFilter's ResultSelector keeps every field)."""
+
+    filter_id: str
+    rules: list[str]
+    network_services: list[str]
+
+
+# -- WriteReport ----------------------------------------------------------------------------------
+
+
+class WriteReportInput(_Ours):
+    plan: InvestigationPlan
+    sensor: SensorLaunched
+    sensor_ready: SensorReady
+    mirror_sessions: list[MirrorSessionCreated]
+    mirror_filter: CreateMirrorFilterOutput
+    mirror_target: MirrorTargetCreated
+    evidence: EvidenceCollected
+    analysis: list[QueryOutcome]
+    execution_arn: str
+
+
+class WriteReportOutput(_Ours):
+    report_uri: str
+    page_uri: str
+    headline: list[str]
+    summary: dict[str, Any]
+
+
+# -- Teardown -------------------------------------------------------------------------------------
+
+
+class TeardownInput(_Ours):
+    investigation_id: InvestigationId
+    instance_id: str
+    control_queue_name: str
+    execution_arn: str
+    #: ``$$.Execution.StartTime``: the investigation's duration ends with its teardown.
+    started_at: datetime
+    outcome: InvestigationOutcome
+
+
+class TeardownOutput(_Ours):
+    deleted: dict[str, int]
+    leftovers: dict[str, int]

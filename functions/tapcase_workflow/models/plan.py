@@ -1,0 +1,80 @@
+"""The investigation plan: everything later states need, decided once by Plan."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tapcase_contract.sensor_config import SensorConfig
+from tapcase_workflow.models.request import InvestigationId, InvestigationRequest
+from tapcase_workflow.quotas import MAX_PACKET_LENGTH
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MirrorSource(_Model):
+    eni_id: str
+    subnet_id: str
+    private_ips: list[str]
+    session_number: int = Field(ge=1, le=32766)
+    existing_sessions: int = Field(ge=0, le=2)
+
+
+class SensorPlacement(_Model):
+    vpc_id: str
+    subnet_id: str
+    availability_zone: str
+    security_group_name: str
+    ingress_cidrs: list[str]
+    # EC2 AuthorizeSecurityGroupIngress IpPermissions: UDP 4789 from the mirrored sources only.
+    ip_permissions: list[dict[str, object]]
+
+
+class PackQuery(_Model):
+    name: str
+    title: str
+    sql: str
+
+
+class MirrorRule(_Model):
+    direction: str
+    rule_number: int = Field(ge=1, le=32766)
+    action: str
+    protocol: int | None = None
+    source_cidr: str
+    destination_cidr: str
+    source_ports: dict[str, int] | None = None
+    destination_ports: dict[str, int] | None = None
+
+
+class InvestigationPlan(_Model):
+    investigation_id: InvestigationId
+    # Per execution: client tokens and the names of per-run resources (a later run for the same
+    # finding must not reuse a token or a just-deleted queue name).
+    run_token: str
+    request: InvestigationRequest
+    instance_id: str
+    instance_type: str
+    sources: list[MirrorSource]
+    skipped_enis: list[str] = Field(default_factory=list)
+    sensor: SensorPlacement
+    vni: int = Field(ge=1, le=16_777_215)
+    filter_rules: list[MirrorRule]
+    # Network services the filter mirrors besides its rules (``amazon-dns``: DNS to the VPC resolver).
+    network_services: list[str]
+    # CreateTrafficMirrorSession PacketLength: bytes kept after the VXLAN header.
+    packet_length: int = Field(ge=1, le=MAX_PACKET_LENGTH)
+    duration_seconds: int
+    evidence_prefix: str
+    control_queue_name: str
+    lock_expires_at: int
+    sensor_ready_timeout_seconds: int
+    collect_timeout_seconds: int
+    # The sensor's user data (the one model the agent reads: tapcase_contract.sensor_config).
+    sensor_config: SensorConfig
+    tags: list[dict[str, str]]
+    sensor_tags: list[dict[str, str]]
+    queue_tags: dict[str, str]
+    queries: list[PackQuery] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

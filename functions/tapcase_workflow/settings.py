@@ -1,0 +1,70 @@
+"""Each function's settings: the environment variables template.yaml gives it, parsed once per
+process into a model (``tests/test_template.py``: a function's variables are its model's fields).
+
+``AWS_REGION`` is set by the Lambda runtime itself; the ``POWERTOOLS_*`` variables are read by
+powertools.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, check_pcap_max_mb
+from tapcase_workflow.quotas import MAX_PACKET_LENGTH
+
+#: Set by the Lambda runtime, never by the template.
+RUNTIME_VARIABLES = frozenset({"AWS_REGION"})
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PlanSettings(_Settings):
+    default_capture_seconds: int = Field(default=600, ge=1)
+    max_capture_seconds: int = Field(default=3600, ge=1)
+    evidence_bucket: str = ""
+    glue_database: str = ""
+    aws_region: str = "us-east-1"
+    sensor_ready_timeout_seconds: int = Field(default=900, ge=1)
+    collect_timeout_seconds: int = Field(default=1800, ge=1)
+    mirror_packet_length: int = Field(default=MAX_PACKET_LENGTH, ge=1, le=MAX_PACKET_LENGTH)
+    evidence_pcap_max_mb: int = Field(default=DEFAULT_PCAP_MAX_MB, ge=0)
+
+    @field_validator("evidence_pcap_max_mb")
+    @classmethod
+    def _pcap_cap(cls, value: int) -> int:
+        return check_pcap_max_mb(value)
+
+
+class CreateMirrorFilterSettings(_Settings):
+    """CreateMirrorFilter reads no environment: everything comes with the plan."""
+
+
+class WriteReportSettings(_Settings):
+    evidence_bucket: str = ""
+    report_topic_arn: str = ""
+
+
+class TeardownSettings(_Settings):
+    lock_table: str = ""
+
+
+S = TypeVar("S", bound=_Settings)
+
+
+@lru_cache(maxsize=32)
+def _load(model: type[_Settings], items: tuple[tuple[str, str], ...]) -> _Settings:
+    return model.model_validate(dict(items))
+
+
+def load_settings(model: type[S]) -> S:
+    """``model`` from the current environment (cached per model and distinct environment)."""
+    items = tuple(sorted((k.lower(), v) for k, v in os.environ.items() if k.lower() in model.model_fields))
+    settings = _load(model, items)
+    assert isinstance(settings, model)
+    return settings
