@@ -92,16 +92,16 @@ def _download_prefix(cloud: Any, bucket: str, prefix: str, root: Path) -> None:
 def parquet_scan(cloud: Any, bucket: str, investigation_id: str, queries: list[dict[str, Any]]) -> dict[str, Any]:
     """What Athena reads of the Parquet for each query that ran (column chunks), and the raw JSON
     the same table references would read (whole files), with the 10 MB minimum applied."""
-    from tapcase_sensor.lake.schema import CURATED_PREFIX
+    from tapcase_contract.layout import CURATED_PREFIX, RAW_DIR, evidence_prefix
     from tests.bench.bench_lake import column_chunk_bytes, references, scanned
 
     with tempfile.TemporaryDirectory(prefix="tapcase-bench-cost-") as scratch:
         root = Path(scratch)
         _download_prefix(cloud, bucket, f"{CURATED_PREFIX}/", root)
-        _download_prefix(cloud, bucket, f"investigations/{investigation_id}/raw/", root)
+        _download_prefix(cloud, bucket, f"{evidence_prefix(investigation_id)}/{RAW_DIR}/", root)
         chunks = column_chunk_bytes(root, investigation_id)
         raw_bytes: dict[str, int] = defaultdict(int)
-        for path in (root / "investigations" / investigation_id / "raw").rglob("*"):
+        for path in (root / evidence_prefix(investigation_id) / RAW_DIR).rglob("*"):
             if path.is_file() and path.parent.name in ("suricata", "zeek") and path.suffix in (".json", ".log"):
                 table = "suricata_eve" if path.parent.name == "suricata" else f"zeek_{path.stem}"
                 raw_bytes[table] += path.stat().st_size

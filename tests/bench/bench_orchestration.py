@@ -65,8 +65,8 @@ def child(runs: int) -> dict[str, Any]:
     timers = Timers()
     from tapcase_sensor import agent as agent_module
 
-    timers.wrap(agent_module.Agent, "ready", "sensor: ready")
-    timers.wrap(agent_module.Agent, "collect", "sensor: collect")
+    timers.wrap(agent_module.Agent, "wait_for_sensor", "sensor: ready")
+    timers.wrap(agent_module.Agent, "collect_evidence", "sensor: collect")
     with LocalCloud(time_scale=0) as cloud:
         sensors.set_capture(None)  # no traffic: the sensor has nothing to analyse
         (instance,) = instances_with_the_suspect_address(cloud, 1, 1)

@@ -84,8 +84,8 @@ def install_timers(timers: Any, count_costs: bool = False) -> dict[str, Any]:
     timers.wrap(agent_module, "build_manifest", "collect: manifest")
     timers.wrap(agent_module.Agent, "_curate", "collect: curation")
     timers.wrap(agent_module.Agent, "_upload", "collect: upload")
-    timers.wrap(agent_module.Agent, "ready", "sensor: ready")
-    timers.wrap(agent_module.Agent, "collect", "sensor: collect")
+    timers.wrap(agent_module.Agent, "wait_for_sensor", "sensor: ready")
+    timers.wrap(agent_module.Agent, "collect_evidence", "sensor: collect")
     timers.wrap(lambda_runtime, "run_function", lambda fn, event: f"lambda: {fn.function_name.split('-', 1)[-1]}")
     timers.wrap(athena_api, "execute", "athena: queries")
 

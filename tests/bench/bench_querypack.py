@@ -29,8 +29,8 @@ from tests.bench.machine import peak_rss_mb
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     from tapcase.analyze import DATABASE, duckdb_connection, run_query
+    from tapcase.lake_views import create_parquet_views
     from tapcase_sensor.lake.curate import curate, discover_logs
-    from tapcase_sensor.lake.views import create_parquet_views
     from tapcase_workflow.querypack import render_pack
     from tests.bench.bench_lake import PARAMETERS
     from tests.lake.synth import generate
