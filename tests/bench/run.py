@@ -23,7 +23,7 @@ from typing import Any
 from tests.bench import aws_paper, bench_cost, bench_orchestration, bench_pipeline, bench_querypack, bench_scale
 from tests.bench.captures import MB, REPO
 from tests.bench.machine import describe, load
-from tests.bench.report import write_markdown
+from tests.bench.report import growth, write_markdown
 
 RESULTS = REPO / "bench" / "results.json"
 MARKDOWN = REPO / "BENCHMARKS.md"
@@ -181,6 +181,7 @@ def headline(r: dict[str, Any]) -> dict[str, Any]:
         "orchestration_s": {"to_sessions": r["orchestration"]["sessions_created_s"],
                             "to_teardown": r["orchestration"]["teardown_complete_s"]},
         "finding_to_mirroring_on_aws_s": r["aws_paper"]["finding_to_mirroring_s"],
+        "overhead_growth": growth(r["pipeline"]),
     }
 
 

@@ -92,3 +92,17 @@ def test_writing_the_markdown_again_keeps_the_previous_run(results, tmp_path):
     assert "## Latest run: 2000-01-02T00:00:00Z" in text
     assert "## Previous run: 2000-01-01T00:00:00Z" in text
     assert text.count("### Goals") == 2
+
+
+def test_growth_splits_the_investigation_into_a_fixed_part_and_seconds_per_mb():
+    from tests.bench.report import growth
+
+    def entry(mb, investigation, plain, analyze, engines):
+        return {"capture_bytes": mb * 1_000_000, "investigation_s": investigation, "plain_suricata_s": plain,
+                "stages_s": {"Analyze": analyze, "collect: engines (Suricata)": engines}}
+
+    g = growth([entry(10, 12.0, 0.2, 4.0, 0.5), entry(110, 22.0, 1.2, 4.0, 5.5)])
+    assert g["investigation_s_per_100mb"] == 10.0 and g["plain_suricata_s_per_100mb"] == 1.0
+    assert g["investigation_fixed_s"] == 11.0 and g["marginal_ratio"] == 10.0
+    assert g["growing_stages_s_per_100mb"] == {"collect: engines (Suricata)": 5.0}  # Analyze does not grow
+    assert growth([entry(10, 12.0, 0.2, 4.0, 0.5)]) is None
