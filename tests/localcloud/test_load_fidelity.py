@@ -204,6 +204,7 @@ def test_only_the_newest_finished_executions_are_kept(sfn: Any) -> None:
     ExecutionDoesNotExist, as on AWS once an execution's history is past its retention."""
     saved = retention.limit()
     retention.set_limit(3)
+    retention.set_min_age(0)
     try:
         machine = create_machine(sfn, {"StartAt": "A", "States": {"A": pass_state(End=True)}})
         arns = []
@@ -218,6 +219,33 @@ def test_only_the_newest_finished_executions_are_kept(sfn: Any) -> None:
         assert sfn.describe_execution(executionArn=arns[-1])["status"] == "SUCCEEDED"
     finally:
         retention.set_limit(None if saved == retention.DEFAULT_LIMIT else saved)
+        retention.set_min_age(None)
+
+
+def test_an_execution_that_just_ended_is_not_forgotten_past_the_limit(sfn: Any) -> None:
+    """A client following an execution reads its end after it happened (DescribeExecution): past the
+    limit, executions that ended less than min_age() ago are kept (on AWS an execution is described
+    for 90 days after it closed); found at 50 investigations at once, whose followers got
+    ExecutionDoesNotExist for their own execution when the limit was 25."""
+    saved = retention.limit()
+    retention.set_limit(1)
+    retention.set_min_age(3600)
+    try:
+        machine = create_machine(sfn, {"StartAt": "A", "States": {"A": pass_state(End=True)}})
+        arns = [start(sfn, machine, f"young-{i}") for i in range(4)]
+        for arn in arns:
+            assert wait_done(sfn, arn)["status"] == "SUCCEEDED"
+        assert all(sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED" for arn in arns)
+        retention.set_min_age(0)  # now old enough: the next end forgets all but the newest
+        last = start(sfn, machine, "young-last")
+        wait_done(sfn, last)
+        deadline = time.monotonic() + 10  # the status shows just before the end is handled
+        while (listed := [e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]) != [last]:
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.02)
+    finally:
+        retention.set_limit(None if saved == retention.DEFAULT_LIMIT else saved)
+        retention.set_min_age(None)
 
 
 def test_a_running_execution_is_never_forgotten(sfn: Any, queue_url: str) -> None:
@@ -225,6 +253,7 @@ def test_a_running_execution_is_never_forgotten(sfn: Any, queue_url: str) -> Non
     newer finished ones of the same state machine."""
     saved = retention.limit()
     retention.set_limit(1)
+    retention.set_min_age(0)
     try:
         wait_or_pass = {"StartAt": "Choose", "States": {
             "Choose": {"Type": "Choice", "Choices": [{"Variable": "$.wait", "BooleanEquals": True, "Next": "Collect"}],
@@ -244,6 +273,7 @@ def test_a_running_execution_is_never_forgotten(sfn: Any, queue_url: str) -> Non
         sfn.stop_execution(executionArn=waiting)
     finally:
         retention.set_limit(None if saved == retention.DEFAULT_LIMIT else saved)
+        retention.set_min_age(None)
 
 
 # -- API calls ------------------------------------------------------------------------------------

@@ -19,13 +19,17 @@ When an execution ends (:func:`execution_ended`, called from :mod:`.executions`)
   :func:`set_limit`, ``tapcase local serve --keep-executions``); older finished ones are forgotten:
   DescribeExecution answers ``ExecutionDoesNotExist``, as AWS does once an execution is past its
   history retention (90 days after it closed, Step Functions quotas). Running executions are never
-  dropped.
+  dropped, nor those that ended less than :func:`min_age` seconds ago (real time, default 60 s,
+  ``TAPCASE_FINISHED_EXECUTION_MIN_AGE``, :func:`set_min_age`): a client still following one (50
+  investigations at once: their followers read the end a few seconds after it) must find it, as it
+  would on AWS; they are forgotten at a later execution's end.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from tapcase.localcloud.patching import Patch, install
@@ -48,8 +52,15 @@ TERMINATED = Patch(
 DEFAULT_LIMIT = 25
 _LIMIT_ENV = "TAPCASE_MAX_FINISHED_EXECUTIONS"
 
+#: Seconds (real time) a finished execution is kept whatever the limit, unless configured.
+DEFAULT_MIN_AGE = 60.0
+_MIN_AGE_ENV = "TAPCASE_FINISHED_EXECUTION_MIN_AGE"
+#: Attribute set on moto's Execution when it ends (time.monotonic()).
+_ENDED_AT = "_tapcase_ended_at"
+
 _lock = threading.Lock()
 _limit: int | None = None
+_min_age: float | None = None
 
 
 def limit() -> int:
@@ -65,6 +76,21 @@ def set_limit(value: int | None) -> None:
     if value is not None and value < 0:
         raise ValueError(f"the number of finished executions to keep must be >= 0, got {value}")
     _limit = value
+
+
+def min_age() -> float:
+    if _min_age is not None:
+        return _min_age
+    raw = os.environ.get(_MIN_AGE_ENV)
+    return float(raw) if raw else DEFAULT_MIN_AGE
+
+
+def set_min_age(value: float | None) -> None:
+    """Seconds a finished execution is kept whatever the limit (None: the environment's or the default)."""
+    global _min_age
+    if value is not None and value < 0:
+        raise ValueError(f"the minimum age of a forgotten execution must be >= 0, got {value}")
+    _min_age = value
 
 
 class _ClosedTokens:
@@ -116,6 +142,7 @@ def _finished(execution: Any) -> bool:
 
 def execution_ended(execution: Any) -> None:
     """Releases what a finished execution no longer needs, and forgets the oldest finished ones."""
+    setattr(execution, _ENDED_AT, time.monotonic())
     worker = execution.exec_worker
     env = getattr(worker, "env", None)
     if env is not None and not isinstance(env, FinishedEnvironment):
@@ -125,11 +152,13 @@ def execution_ended(execution: Any) -> None:
 
 
 def forget_oldest(execution: Any) -> None:
-    """Keeps at most :func:`limit` finished executions on the state machine ``execution`` ran on."""
+    """Keeps at most :func:`limit` finished executions on the state machine ``execution`` ran on,
+    besides those that ended less than :func:`min_age` seconds ago."""
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     backend = stepfunctions_parser_backends[execution.account_id][execution.region_name]
     keep = limit()
+    ended_before = time.monotonic() - min_age()
     with _lock:
         for machine in backend.state_machines:
             executions = machine.executions
@@ -138,7 +167,8 @@ def forget_oldest(execution: Any) -> None:
             finished = [e for e in executions if _finished(e)]
             if len(finished) <= keep:
                 return
-            drop = {id(e) for e in finished[: len(finished) - keep]}
+            drop = {id(e) for e in finished[: len(finished) - keep]
+                    if getattr(e, _ENDED_AT, float("-inf")) <= ended_before}
             executions[:] = [e for e in executions if id(e) not in drop]
             return
 
