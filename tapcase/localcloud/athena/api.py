@@ -12,8 +12,11 @@ Workgroups, named queries, ListQueryExecutions and the rest are moto's own.
 Query executions are kept bounded: at most :func:`max_query_executions` per account and region
 (``TAPCASE_MAX_QUERY_EXECUTIONS``, default 500), the oldest forgotten first, as Athena forgets a
 query 45 days after it ran ("Athena keeps a query history for 45 days", ListQueryExecutions API
-reference): a long-running local cloud's memory does not grow with every query. Results already
-written to the output location stay in S3.
+reference): a long-running local cloud's memory does not grow with every query. A query that
+ended less than ``tapcase.localcloud.sfn.retention.min_age()`` seconds ago (60 s) is kept past the
+limit: its state machine still reads it (50 investigations at once start ~950 queries, and the
+first ones' GetQueryResults came after 500 newer ones). Results already written to the output
+location stay in S3.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import binascii
 import json
 import os
 import threading
+import time
 from typing import Any, Final
 
 from tapcase.localcloud import local_work
@@ -42,13 +46,20 @@ def max_query_executions() -> int:
 
 
 def forget_oldest_queries(backend: Any, tokens: dict[str, str]) -> None:
-    """Keeps the newest :func:`max_query_executions` query executions (and their request tokens)."""
+    """Keeps the newest :func:`max_query_executions` query executions (and their request tokens),
+    besides those that ended less than ``min_age()`` seconds ago (see the module docstring)."""
+    from tapcase.localcloud.sfn.retention import min_age
+
     executions: dict[str, Any] = backend.executions
     with _retention_lock:
         excess = len(executions) - max_query_executions()
         if excess <= 0:
             return
+        ended_before = time.time() - min_age()
         for query_id in list(executions)[:excess]:  # dicts keep insertion order: oldest first
+            local = local_execution(executions[query_id])
+            if local is not None and local.completed > ended_before:
+                continue  # ended a moment ago: its caller may still read it
             executions.pop(query_id, None)
         kept = set(executions)
         for token in [t for t, query_id in list(tokens.items()) if query_id not in kept]:
