@@ -70,6 +70,7 @@ def at_once_child(level: int) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "statuses": {s: sum(1 for x in summaries if x["status"] == s) for s in {x["status"] for x in summaries}},
         "errors": sorted({x["error"] for x in summaries if x["error"]}),
+        "causes": sorted({(x.get("cause") or "")[:400] for x in summaries if x["error"]})[:5],
         "leftovers": sum(sum(x["leftovers"].values()) for x in summaries),
     }
 

@@ -333,8 +333,7 @@ def test_athena_keeps_a_bounded_query_history(cloud: LocalCloud, monkeypatch: py
 def test_athena_keeps_a_query_that_just_ended_past_the_limit(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> None:
     """A query that ended a moment ago is still read by its caller (GetQueryResults after the .sync
     task): past the limit, queries that ended less than min_age() ago are kept, as Athena keeps them
-    45 days; found at 50 investigations at once (~950 queries), whose first queries were forgotten
-    before their state machines read them (InvalidRequestException)."""
+    45 days (50 investigations at once, ~950 queries, forgot queries before their reports read them)."""
     monkeypatch.setenv("TAPCASE_MAX_QUERY_EXECUTIONS", "3")
     monkeypatch.setattr(retention, "_min_age", 3600.0)
     athena = cloud.client("athena")
