@@ -70,6 +70,7 @@ def test_results_carry_the_headline_figures(results):
     headline = results["headline"]
     assert all(ratio > 0 for ratio in headline["overhead_ratio"].values())
     assert headline["conversion_mb_per_s"]["suricata_eve"] > 0 and headline["conversion_mb_per_s"]["zeek_json"] > 0
+    assert headline["conversion_mb_per_cpu_s"]["suricata_eve"] > 0 and headline["conversion_mb_per_cpu_s"]["zeek_json"] > 0
     assert isinstance(headline["state_transitions"], int) and headline["state_transitions"] > 10
     dollars = headline["dollars_per_investigation"]
     assert 0 < dollars["without_sensor"] < dollars["total"]
