@@ -27,6 +27,7 @@ def apply_all() -> None:
         # Imported here so that importing tapcase.localcloud stays cheap.
         from tapcase.localcloud import (
             athena,
+            dispatch,
             dynamodb,
             events,
             flow_log_destinations,
@@ -39,6 +40,7 @@ def apply_all() -> None:
             sqs,
         )
 
+        dispatch.apply()
         lambda_runtime.apply()
         sfn.apply()
         mirroring.apply()

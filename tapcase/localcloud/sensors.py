@@ -9,6 +9,10 @@ with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the sus
 interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
 then the real engines (Suricata, Zeek when available) run on it. Without a capture the interface
 carries nothing and the sensor still completes. ``TerminateInstances`` stops it.
+
+A local sensor shares this machine with every other: the time it handles a control message is
+local work (:mod:`tapcase.localcloud.local_work`), which workflow deadlines do not count, as an
+AWS sensor computes on an instance of its own.
 """
 
 from __future__ import annotations
@@ -78,13 +82,53 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
     return json.loads(base64.b64decode(encoded))
 
 
+def _local_agent(config: Any, engines: Any, clients: Any) -> Any:
+    """The real agent, its handling of each message marked as local work."""
+    from tapcase.localcloud import local_work
+    from tapcase_sensor.agent import Agent
+
+    class LocalAgent(Agent):
+        def handle(self, message: Any) -> Any:
+            with local_work.computing("sensor"):
+                return super().handle(message)
+
+    return LocalAgent(config, engines, clients)
+
+
+_clients: dict[tuple[str, str | None], Any] = {}
+#: Added to the local sensors' User-Agent: their API calls are counted as the sensor's.
+SENSOR_USER_AGENT = "tapcase-caller/sensor"
+
+
+def _shared_clients(region: str) -> Any:
+    """The agents' clients, one set per region and endpoint for every local sensor (boto3 clients are
+    thread-safe; a set per sensor made botocore's per-client caches grow with every investigation)."""
+    import os
+
+    import boto3
+    from botocore.config import Config
+
+    from tapcase_sensor.agent import AwsClients
+
+    key = (region, os.environ.get("AWS_ENDPOINT_URL"))
+    with _lock:
+        if key not in _clients:
+            # As AwsClients.create (the sensor's retries), with a pool for every sensor of the cloud,
+            # marked as the sensors' calls (tapcase.localcloud.api_calls).
+            config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=200,
+                            user_agent_extra=SENSOR_USER_AGENT)
+            session = boto3.session.Session(region_name=region)
+            _clients[key] = AwsClients(sqs=session.client("sqs", config=config), s3=session.client("s3", config=config),
+                                       stepfunctions=session.client("stepfunctions", config=config))
+        return _clients[key]
+
+
 def _start(instance: Any, region: str) -> None:
     from tapcase.localcloud.sensor_engines import MirroredEngines
-    from tapcase_sensor.agent import Agent, AwsClients
     from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
-    clients = AwsClients.create(region)
+    clients = _shared_clients(region)
     if "control_queue_url" not in config:
         config["control_queue_url"] = clients.sqs.get_queue_url(QueueName=config["control_queue_name"])["QueueUrl"]
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
@@ -95,7 +139,7 @@ def _start(instance: Any, region: str) -> None:
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb, window_start=_window_start,
     )
-    agent = Agent(agent_config, engines, clients)
+    agent = _local_agent(agent_config, engines, clients)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run_forever, args=(stop,), name=f"sensor-{instance.id}", daemon=True)
     with _lock:
