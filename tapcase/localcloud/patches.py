@@ -25,7 +25,7 @@ def apply_all() -> None:
             return
         require_pinned_moto()
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, events, lambda_runtime, mirroring, sensors, sfn, sqs
+        from tapcase.localcloud import athena, events, lambda_runtime, mirroring, policies, sensors, sfn, sqs
 
         lambda_runtime.apply()
         sfn.apply()
@@ -34,4 +34,5 @@ def apply_all() -> None:
         sensors.apply()
         events.apply()
         sqs.apply()
+        policies.apply()
         _applied = True

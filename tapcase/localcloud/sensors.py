@@ -9,6 +9,13 @@ with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the sus
 interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
 then the real engines (Suricata, Zeek when available) run on it. Without a capture the interface
 carries nothing and the sensor still completes. ``TerminateInstances`` stops it.
+
+The sensor keeps its configuration's ``deadline`` as on AWS: it powers itself off then, an
+instance-initiated shutdown, which terminates the instance when its shutdown behaviour is
+``terminate`` (the sensor launch template's; moto 5.2.5 ignores a launch template's
+``InstanceInitiatedShutdownBehavior``, here it applies, as RunInstances applies the template on
+AWS). The agent's own waits (heartbeat interval, error backoff, deadline) follow the time scale
+like the workflow's (:mod:`tapcase.localcloud.timescale`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tapcase.localcloud import timescale
 from tapcase_contract import tags as tag_keys
 
 log = logging.getLogger(__name__)
@@ -74,26 +82,59 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
     return json.loads(base64.b64decode(encoded))
 
 
+#: Real seconds a local sensor's deadline is at least away (its engines' CPU time is not scaled).
+DEADLINE_FLOOR_SECONDS = 10.0
+#: Real seconds between a local sensor's heartbeats at most / at least.
+HEARTBEAT_FLOOR_SECONDS = 0.05
+
+
+def local_deadline(deadline: float | None, now: float) -> float | None:
+    """The real time at which a sensor whose configured deadline is ``deadline`` (epoch seconds of
+    workflow time, from Plan) shuts down on this cloud's time scale."""
+    if deadline is None:
+        return None
+    remaining = deadline - now
+    if remaining <= 0:
+        return now
+    return now + max(timescale.scaled(remaining), min(remaining, DEADLINE_FLOOR_SECONDS))
+
+
+def shutdown_from_inside(backend: Any, instance_id: str) -> None:
+    """An instance-initiated shutdown: terminated or stopped as its shutdown behaviour says."""
+    instance = backend.get_instance(instance_id)
+    if instance.instance_initiated_shutdown_behavior == "terminate":
+        backend.terminate_instances([instance_id])
+    else:
+        backend.stop_instances([instance_id])
+
+
 def _start(instance: Any, region: str) -> None:
+    import time
+
     from tapcase.localcloud.sensor_engines import MirroredEngines
     from tapcase_sensor.agent import Agent, AwsClients
     from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
     clients = AwsClients.create(region)
-    if "control_queue_url" not in config:
-        config["control_queue_url"] = clients.sqs.get_queue_url(QueueName=config["control_queue_name"])["QueueUrl"]
+    # The control queue is created after the sensor (its policy names the instance): the agent
+    # resolves its URL when it first polls, as on AWS.
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
+    config["heartbeat_seconds"] = max(timescale.scaled(float(config.get("heartbeat_seconds") or 60.0)),
+                                      HEARTBEAT_FLOOR_SECONDS)
+    config["deadline"] = local_deadline(config.get("deadline"), time.time())
     agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb,
     )
-    agent = Agent(agent_config, engines, clients)
+    backend = instance.ec2_backend
+    agent = Agent(agent_config, engines, clients, shutdown=lambda: shutdown_from_inside(backend, instance.id))
     stop = threading.Event()
-    thread = threading.Thread(target=agent.run_forever, args=(stop,), name=f"sensor-{instance.id}", daemon=True)
+    thread = threading.Thread(target=agent.run_forever, args=(stop,), kwargs={"error_backoff": max(timescale.scaled(5.0), 0.05)},
+                              name=f"sensor-{instance.id}", daemon=True)
     with _lock:
         _running[instance.id] = _Sensor(instance.id, thread, stop, workdir)
     thread.start()
@@ -132,6 +173,11 @@ def apply() -> None:
 
     def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
         reservation = original_run(self, *args, **kwargs)
+        if kwargs.get("launch_template") and not kwargs.get("instance_initiated_shutdown_behavior"):
+            template = self._get_template_from_args(kwargs["launch_template"]).data
+            behaviour = template.get("InstanceInitiatedShutdownBehavior")
+            for instance in reservation.instances if behaviour else []:
+                instance.instance_initiated_shutdown_behavior = behaviour
         for instance in reservation.instances:
             if _is_sensor(self, instance.id):
                 try:

@@ -6,6 +6,8 @@
 - An execution's output is stored as the same compact JSON text as its ``ExecutionSucceeded``
   event, whatever it holds (moto kept a ``datetime``: ``DescribeExecution`` answered HTTP 500).
 - StopExecution is :mod:`.stopping`.
+- Every start and end sends "Step Functions Execution Status Change" to EventBridge
+  (:func:`tapcase.localcloud.events.execution_status_changed`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import uuid
 from typing import Any
 
+from tapcase.localcloud import events
 from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn.mockconfig import MOCK_TEST_CASE_ATTR, MockConfigError, load_mock_test_case
 
@@ -107,6 +110,7 @@ def _start_execution(
     setattr(execution, MOCK_TEST_CASE_ATTR, mock_test_case)
     state_machine.executions.append(execution)
     execution.start()
+    events.execution_status_changed(execution)  # RUNNING
     return execution
 
 
@@ -126,6 +130,7 @@ def apply() -> None:
             # The JSON text of the ExecutionSucceeded event; moto's DescribeExecution sends a str
             # as it is and json.dumps anything else (a datetime made it answer HTTP 500).
             execution.output = to_json_str(execution.output, separators=(",", ":"))
+        events.execution_status_changed(execution)  # SUCCEEDED, FAILED or TIMED_OUT
 
     install(START, _start_execution)
     install(OUTPUT, _reflect_execution_status)
