@@ -17,7 +17,7 @@ DEFAULT_PCAP_MAX_MB = 1024
 #: ``HeartbeatSeconds`` of the ``CollectEvidence`` state: a sensor that stops heartbeating while it
 #: uploads is noticed (``States.HeartbeatTimeout``) this long after, not after the whole
 #: ``CollectTimeoutSeconds``. The agent heartbeats every :data:`SENSOR_HEARTBEAT_SECONDS`.
-COLLECT_HEARTBEAT_SECONDS = 300
+COLLECT_HEARTBEAT_SECONDS = 600
 #: How often the agent sends ``SendTaskHeartbeat`` during a long action (well inside the above,
 #: so that a throttled or lost heartbeat or two does not fail the investigation).
 SENSOR_HEARTBEAT_SECONDS = 60

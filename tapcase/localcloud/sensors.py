@@ -32,6 +32,7 @@ from typing import Any
 
 from tapcase.localcloud import timescale
 from tapcase_contract import tags as tag_keys
+from tapcase_contract.limits import COLLECT_HEARTBEAT_SECONDS, SENSOR_HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
 
 #: Real seconds a local sensor's deadline is at least away (its engines' CPU time is not scaled).
 DEADLINE_FLOOR_SECONDS = 10.0
-#: Real seconds between a local sensor's heartbeats at most / at least.
+#: Real seconds between a local sensor's heartbeats at least.
 HEARTBEAT_FLOOR_SECONDS = 0.05
 
 
@@ -122,8 +123,11 @@ def _start(instance: Any, region: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
-    config["heartbeat_seconds"] = max(timescale.scaled(float(config.get("heartbeat_seconds") or 60.0)),
-                                      HEARTBEAT_FLOOR_SECONDS)
+    # As often as on AWS relative to CollectEvidence's HeartbeatSeconds, and at least ten times
+    # within it (the engines' CPU time is not scaled: a busy machine must not look like a dead sensor).
+    interval = timescale.scaled(float(config.get("heartbeat_seconds") or SENSOR_HEARTBEAT_SECONDS))
+    config["heartbeat_seconds"] = max(HEARTBEAT_FLOOR_SECONDS,
+                                      min(interval, timescale.scaled_timeout(COLLECT_HEARTBEAT_SECONDS) / 10))
     config["deadline"] = local_deadline(config.get("deadline"), time.time())
     agent_config = parse_config(config)
     engines = MirroredEngines(

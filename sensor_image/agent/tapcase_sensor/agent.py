@@ -107,7 +107,7 @@ def _content_type(fmt: str) -> str:
 
 
 class _Heartbeat:
-    """Sends SendTaskHeartbeat every ``interval`` seconds while a long action runs."""
+    """Sends SendTaskHeartbeat when a long action starts and every ``interval`` seconds while it runs."""
 
     def __init__(self, sfn: Any, token: str, interval: float) -> None:
         self._sfn, self._token, self._interval = sfn, token, interval
@@ -115,11 +115,14 @@ class _Heartbeat:
         self._thread = threading.Thread(target=self._run, name="tapcase-sensor-heartbeat", daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        # one at once (the message may have waited in the queue), then every interval
+        while True:
             try:
                 self._sfn.send_task_heartbeat(taskToken=self._token)
             except (ClientError, BotoCoreError) as exc:
                 log.info("heartbeat not accepted: %s", exc)
+            if self._stop.wait(self._interval):
+                return
 
     def __enter__(self) -> _Heartbeat:
         if self._interval > 0:
