@@ -25,7 +25,7 @@ def apply_all() -> None:
             return
         require_pinned_moto()
         # Imported here so that importing tapcase.localcloud stays cheap.
-        from tapcase.localcloud import athena, events, lambda_runtime, mirroring, policies, sensors, sfn, sqs
+        from tapcase.localcloud import athena, ec2_tags, events, lambda_runtime, mirroring, policies, sensors, sfn, sqs
 
         lambda_runtime.apply()
         sfn.apply()
@@ -35,4 +35,5 @@ def apply_all() -> None:
         events.apply()
         sqs.apply()
         policies.apply()
+        ec2_tags.apply()
         _applied = True

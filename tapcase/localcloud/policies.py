@@ -88,7 +88,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+        from moto.iam.access_control import PermissionResult
 
         def is_action_permitted(
             self: Any, action: str, resource: str = "*", principal: str | None = None,

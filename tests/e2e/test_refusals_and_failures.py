@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
+from tapcase_contract.tags import ROLE, ROLE_SENSOR
 from tests.conftest import shared
 from tests.e2e.conftest import created_anything, emf_metrics, load_report, make_instance, metric_value, run
 
@@ -180,12 +181,67 @@ def test_invalid_input_is_refused_before_anything(cloud, tmp_path, bad):
     assert created_anything(cloud) == NOTHING
 
 
-def test_tags_mark_every_created_resource(cloud, tmp_path):
-    # While a run is in flight nothing is untagged: check the teardown's view of a finished run.
+def _tags(pairs) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in pairs or []}
+
+
+def test_tags_mark_every_created_resource(cloud):
+    """Every resource the execution created carries the investigation's tag (teardown, the janitor
+    and the leftover counts find resources by it): inspected one by one, by the ids the execution
+    recorded in its history, while it captures -- security group, sensor instance with its volumes
+    and network interface, control queue, mirror filter, target and session. Then StopExecution:
+    the janitor's rule tears it all down."""
+    import time
+
+    from tapcase_workflow.logic.recorded import recorded
+    from tests.conftest import wait_for_execution
+    from tests.e2e.conftest import wait_for_no_leftovers
+
     inst = make_instance(cloud, cidr="10.38")
-    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
-    assert summary["status"] == "SUCCEEDED"
-    report = load_report(summary)
-    assert report["context"]["mirroring"]["vni"] == report["context"]["mirroring"]["sessions"][0]["vni"]
-    assert TAG_KEY  # all lookups in teardown and leftovers go through this tag
-    assert not any(summary["leftovers"].values())
+    sfn, ec2, sqs = cloud.client("stepfunctions"), cloud.client("ec2"), cloud.client("sqs")
+    name = "tags-on-everything"
+    arn = sfn.start_execution(stateMachineArn=cloud.stack.outputs["InvestigationStateMachineArn"], name=name,
+                              input=json.dumps(manual(inst["instance_id"], duration_seconds=3600)))["executionArn"]
+    give_up = time.monotonic() + 60
+    while True:
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if any(e.get("stateEnteredEventDetails", {}).get("name") == "Capture" for e in events):
+            break
+        assert time.monotonic() < give_up and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        time.sleep(0.05)
+    ids = recorded(events).ids
+    assert set(ids) == {"security_groups", "sensor_instances", "control_queues", "mirror_filters",
+                        "mirror_targets", "mirror_sessions"}, ids
+    tagged: dict[str, dict[str, str]] = {}
+    for sg in ec2.describe_security_groups(GroupIds=ids["security_groups"])["SecurityGroups"]:
+        tagged[sg["GroupId"]] = _tags(sg.get("Tags"))
+    sensors = [i for r in ec2.describe_instances(InstanceIds=ids["sensor_instances"])["Reservations"]
+               for i in r["Instances"]]
+    for sensor in sensors:
+        tagged[sensor["InstanceId"]] = _tags(sensor.get("Tags"))
+        enis = [n["NetworkInterfaceId"] for n in sensor["NetworkInterfaces"]]
+        for eni in ec2.describe_network_interfaces(NetworkInterfaceIds=enis)["NetworkInterfaces"]:
+            tagged[eni["NetworkInterfaceId"]] = _tags(eni.get("TagSet"))
+        volumes = [m["Ebs"]["VolumeId"] for m in sensor.get("BlockDeviceMappings", [])]
+        for volume in ec2.describe_volumes(VolumeIds=volumes)["Volumes"] if volumes else []:
+            tagged[volume["VolumeId"]] = _tags(volume.get("Tags"))
+    for url in ids["control_queues"]:
+        tagged[url] = sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
+    for f in ec2.describe_traffic_mirror_filters(TrafficMirrorFilterIds=ids["mirror_filters"])["TrafficMirrorFilters"]:
+        tagged[f["TrafficMirrorFilterId"]] = _tags(f.get("Tags"))
+    for t in ec2.describe_traffic_mirror_targets(TrafficMirrorTargetIds=ids["mirror_targets"])["TrafficMirrorTargets"]:
+        tagged[t["TrafficMirrorTargetId"]] = _tags(t.get("Tags"))
+    for s in ec2.describe_traffic_mirror_sessions(
+            TrafficMirrorSessionIds=ids["mirror_sessions"])["TrafficMirrorSessions"]:
+        tagged[s["TrafficMirrorSessionId"]] = _tags(s.get("Tags"))
+    recorded_ids = {i for kind in ids.values() for i in kind}
+    assert recorded_ids <= set(tagged), recorded_ids - set(tagged)  # each one was found and inspected
+    assert any(k.startswith("eni-") for k in tagged) and any(k.startswith("vol-") for k in tagged)
+    untagged = {rid: tags for rid, tags in tagged.items() if tags.get(TAG_KEY) != name}
+    assert not untagged, untagged
+    assert all(tagged[i].get(ROLE) == ROLE_SENSOR for i in ids["sensor_instances"])
+
+    sfn.stop_execution(executionArn=arn, error="Test.Stopped", cause="tags inspected")
+    assert wait_for_execution(sfn, arn, timeout=30)["status"] == "ABORTED"
+    left = wait_for_no_leftovers(cloud, name, inst["instance_id"], timeout=60)
+    assert not any(left.values()), left
