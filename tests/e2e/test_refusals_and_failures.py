@@ -9,7 +9,15 @@ import pytest
 from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 from tapcase_contract.tags import ROLE, ROLE_SENSOR
 from tests.conftest import shared
-from tests.e2e.conftest import created_anything, emf_metrics, load_report, make_instance, metric_value, run
+from tests.e2e.conftest import (
+    adapted_real_finding,
+    created_anything,
+    emf_metrics,
+    load_report,
+    make_instance,
+    metric_value,
+    run,
+)
 
 NOTHING = {"security_groups": 0, "instances": 0, "filters": 0, "targets": 0, "sessions": 0, "queues": 0, "locks": 0}
 
@@ -245,3 +253,31 @@ def test_tags_mark_every_created_resource(cloud):
     assert wait_for_execution(sfn, arn, timeout=30)["status"] == "ABORTED"
     left = wait_for_no_leftovers(cloud, name, inst["instance_id"], timeout=60)
     assert not any(left.values()), left
+
+
+def test_a_tampered_log_file_fails_the_investigation_naming_it(cloud, tmp_path, monkeypatch):
+    """Someone with write access to the bucket replaces a log file after the sensor uploaded it
+    (a new version of the object): VerifyEvidence reads every object back before analysis, the
+    sha256 differs from the manifest's, and the investigation fails with EvidenceTampered naming
+    the file -- then tears down as every failure does."""
+    from tapcase_sensor.agent import Agent
+
+    tampered: list[str] = []
+    original = Agent._upload
+
+    def upload_then_tamper(self, bucket, capture, manifest, curated_files):
+        original(self, bucket, capture, manifest, curated_files)
+        key = [*manifest["files"], *manifest["curated"]["files"]][0]["key"]
+        s3 = cloud.client("s3")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        s3.put_object(Bucket=bucket, Key=key, Body=body + b'{"event_type":"forged"}\n')
+        tampered.append(key)
+
+    monkeypatch.setattr(Agent, "_upload", upload_then_tamper)
+    # the real AWS mirroring capture and its real finding (tests/e2e/test_investigation.py)
+    summary = run(cloud, adapted_real_finding(), tmp_path, pcap=shared("suricata-verify", "vxlan-decoder-03",
+                                                                        "vxlan.pcap"))
+    assert tampered
+    assert (summary["status"], summary["error"]) == ("FAILED", "EvidenceTampered"), summary
+    assert tampered[0] in summary["cause"] and "the manifest says" in summary["cause"]
+    assert not any(summary["leftovers"].values())
