@@ -94,3 +94,18 @@ def test_sensor_accepts_only_vxlan_from_the_mirrored_sources():
     assert [s["Parameters"]["IpPermissions.$"] for s in ingress] == ["$.plan.sensor.ip_permissions"]
     assert not [s for s in _states(definition).values() if "Egress" in s.get("Resource", "")
                 or "authorizeSecurityGroup" in s.get("Resource", "") and s not in ingress]
+
+
+def test_evidence_writers_write_only_their_prefixes():
+    """No role deletes evidence; the sensor creates raw and curated objects, WriteReport only reports."""
+    from tests.test_iam import roles
+
+    everything = roles(TEMPLATE)
+    writes = {role: sorted(str(r) for s in statements if "s3:PutObject" in s["Action"]
+                           for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+              for role, statements in everything.items()}
+    assert writes["WriteReportFunction"] == ["{'Fn::Sub': '${EvidenceBucket.Arn}/investigations/*/report/*'}"]
+    assert writes["SensorRole"] == sorted(["{'Fn::Sub': '${EvidenceBucket.Arn}/investigations/*/raw/*'}",
+                                           "{'Fn::Sub': '${EvidenceBucket.Arn}/investigations/curated/*'}"])
+    assert writes["InvestigationStateMachine"] == ["{'Fn::Sub': '${EvidenceBucket.Arn}/athena-results/*'}"]
+    assert not any("DeleteObject" in str(s["Action"]) for statements in everything.values() for s in statements)
