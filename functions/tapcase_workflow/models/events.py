@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from tapcase_workflow.models.payloads import EXECUTION_ARN_PATTERN
 
@@ -28,6 +28,15 @@ class ExecutionStatus(BaseModel):
     stateMachineArn: str = Field(pattern=STATE_MACHINE_ARN_PATTERN, max_length=2048)
     name: str | None = None
     status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+
+    @model_validator(mode="after")
+    def _execution_of_that_state_machine(self) -> ExecutionStatus:
+        """``arn:…:execution:<state machine name>:<name>`` of the same partition, region and account."""
+        machine = self.stateMachineArn.split(":")
+        execution = self.executionArn.split(":")
+        if execution[:5] != machine[:5] or execution[6] != machine[6]:
+            raise ValueError(f"{self.executionArn} is not an execution of {self.stateMachineArn}")
+        return self
 
 
 class ExecutionStatusChange(EventBridgeModel):
