@@ -1,7 +1,9 @@
 """Least privilege, proven: every API call the stack makes is derived from its code -- the ASL's Task
 states (each integration's documented IAM needs, ``.sync`` included), each function's modules and
-the sensor agent's modules -- and each role in template.yaml must allow exactly those actions: a
-permission removed fails (the call would be denied), an extra one or a wildcard fails too.
+the sensor agent's modules -- and each IAM role of the template *as deployed* (SAM's transform
+applied with aws-sam-translator: the functions' generated roles, the policy templates expanded,
+SAM's managed policies attached) must allow exactly those actions: a permission removed fails
+(the call would be denied), an extra one or a wildcard fails too.
 
 Sources of the rules (AWS documentation):
 
@@ -308,12 +310,57 @@ def allowed_actions(statements: list[dict[str, Any]]) -> set[str]:
     return {_norm(a) for s in statements if s["Effect"] == "Allow" for a in _listed(s["Action"])}
 
 
-def roles(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def source_roles(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The policy statements as written in template.yaml, by function/state machine/role."""
     res = template["Resources"]
     found = {name: role_statements(r) for name, r in res.items()
-             if r["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")}
-    found["SensorRole"] = role_statements(res["SensorRole"])
+             if r["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine", "AWS::IAM::Role")}
     return found
+
+
+def translated(template: dict[str, Any]) -> dict[str, Any]:
+    """The template as CloudFormation deploys it: SAM's transform (aws-sam-translator, the library
+    ``sam deploy`` and CloudFormation's AWS::Serverless transform use), code locations replaced by
+    the S3 URIs and the inline definition ``sam package`` would put there."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+
+    document = copy.deepcopy(template)
+    document.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://packaged/functions.zip"
+    for resource in document["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in resource["Properties"]:
+            path = REPO / resource["Properties"].pop("DefinitionUri")
+            resource["Properties"]["Definition"] = json.loads(path.read_text())
+    to_py27_compatible_template(document, {})
+    # the region only picks the partition (aws) and pseudo-parameter defaults; ARNs keep ${AWS::Region}
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    # every managed policy here is named by ARN: no lookups of names
+    out = translator.translate(document, parameter_values={}, get_managed_policy_map=dict)
+    return dict(undo_mark_unicode_str_in_template(out))
+
+
+def roles(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every IAM role of the translated template, by what assumes it (``PlanFunctionRole`` is
+    ``PlanFunction``'s), with all its inline statements."""
+    found = {}
+    for name, resource in translated(template)["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        owner = name.removesuffix("Role") if name.removesuffix("Role") in template["Resources"] else name
+        found[owner] = [st for policy in resource["Properties"].get("Policies", [])
+                        for st in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+def managed_policies(template: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, resource in translated(template)["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            owner = name.removesuffix("Role") if name.removesuffix("Role") in template["Resources"] else name
+            out[owner] = json.dumps(resource["Properties"].get("ManagedPolicyArns") or [])
+    return out
 
 
 @functools.cache
@@ -324,6 +371,8 @@ def derived() -> dict[str, set[str]]:
         definition = json.loads((REPO / machine["Properties"]["DefinitionUri"]).read_text())
         needed[name] = asl_actions(definition, profile)
     needed["SensorRole"] = code_actions("SensorRole", SENSOR_AGENT)
+    # EventBridge starting the state machine (the rule's target role): states:StartExecution
+    needed["TriggerRole"] = {"states:StartExecution"}
     return needed
 
 
@@ -340,6 +389,12 @@ TAG_CONDITIONS = ("aws:RequestTag/tapcase:investigation-id", "aws:ResourceTag/ta
 #: EC2 resource types that are not tapcase's own: named by type, never conditioned by tapcase's tag.
 #: Session Manager access for the sensor (the only way in): AWS's managed policy for SSM's agent.
 SSM_CORE = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+#: The only managed policies: SSM's for the sensor; SAM's default for every function (CloudWatch
+#: Logs: CreateLogGroup, CreateLogStream, PutLogEvents).
+MANAGED = {
+    "SensorRole": [SSM_CORE],
+    **{name: ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"] for name in FUNCTIONS},
+}
 NOT_OURS = ("vpc/", "subnet/", "image/", "launch-template/", "network-interface/", "traffic-mirror-filter-rule/")
 
 
@@ -368,13 +423,9 @@ def problems(template: dict[str, Any]) -> list[str]:
                     foreign = [r for r in _listed(s.get("Resource")) if not any(t in json.dumps(r) for t in NOT_OURS)]
                     if foreign:
                         found.append(f"{role}: {action} on tapcase's resources without a tag condition: {foreign}")
-    for name, resource in template["Resources"].items():
-        managed = json.dumps(resource.get("Properties", {}).get("ManagedPolicyArns", []))
-        if name == "SensorRole":
-            if managed != json.dumps([SSM_CORE]):
-                found.append(f"SensorRole: managed policies other than AmazonSSMManagedInstanceCore: {managed}")
-        elif managed != "[]":
-            found.append(f"{name}: managed policies {managed}")
+    for role, managed in managed_policies(template).items():
+        if managed != json.dumps(MANAGED.get(role, [])):
+            found.append(f"{role}: managed policies {managed}")
     return found
 
 
@@ -396,7 +447,7 @@ def test_the_derivation_finds_the_calls_it_must():
 
 
 def _statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
-    return next(s for s in roles(template)[role] if s.get("Sid") == sid)
+    return next(s for s in source_roles(template)[role] if s.get("Sid") == sid)
 
 
 @pytest.mark.parametrize("role, sid, action", [
