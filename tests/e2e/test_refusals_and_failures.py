@@ -281,3 +281,37 @@ def test_a_tampered_log_file_fails_the_investigation_naming_it(cloud, tmp_path, 
     assert (summary["status"], summary["error"]) == ("FAILED", "EvidenceTampered"), summary
     assert tampered[0] in summary["cause"] and "the manifest says" in summary["cause"]
     assert not any(summary["leftovers"].values())
+
+
+def test_an_expired_lock_is_free(cloud, tmp_path):
+    """DynamoDB's TTL deletes expired items only eventually ("typically within a few days"), and
+    until then they answer reads and conditions: the Lock state's condition treats a lock whose
+    expires_at passed as free, so a crashed investigation's lock does not block the instance."""
+    import time
+
+    inst = make_instance(cloud, cidr="10.40")
+    machine = cloud.stack.outputs["InvestigationStateMachineArn"]
+    cloud.client("dynamodb").put_item(TableName=cloud.resource("LockTable"), Item={
+        "instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "crashed-long-ago"},
+        "execution_arn": {"S": machine.replace(":stateMachine:", ":execution:") + ":crashed-long-ago"},
+        "expires_at": {"N": str(int(time.time()) - 60)}})
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert summary["status"] == "SUCCEEDED" and summary["outcome"] != "already_under_investigation", summary
+    assert not any(summary["leftovers"].values())
+
+
+def test_a_live_lock_of_another_execution_holds(cloud, tmp_path):
+    import time
+
+    inst = make_instance(cloud, cidr="10.41")
+    machine = cloud.stack.outputs["InvestigationStateMachineArn"]
+    lock = {"instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "still-running"},
+            "execution_arn": {"S": machine.replace(":stateMachine:", ":execution:") + ":still-running"},
+            "expires_at": {"N": str(int(time.time()) + 3600)}}
+    ddb = cloud.client("dynamodb")
+    ddb.put_item(TableName=cloud.resource("LockTable"), Item=lock)
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert summary["outcome"] == "already_under_investigation", summary
+    held = ddb.get_item(TableName=cloud.resource("LockTable"), Key={"instance_id": lock["instance_id"]})["Item"]
+    assert held == lock  # the other execution's lock is untouched
+    ddb.delete_item(TableName=cloud.resource("LockTable"), Key={"instance_id": lock["instance_id"]})
