@@ -315,3 +315,52 @@ def test_a_live_lock_of_another_execution_holds(cloud, tmp_path):
     held = ddb.get_item(TableName=cloud.resource("LockTable"), Key={"instance_id": lock["instance_id"]})["Item"]
     assert held == lock  # the other execution's lock is untouched
     ddb.delete_item(TableName=cloud.resource("LockTable"), Key={"instance_id": lock["instance_id"]})
+
+
+def test_a_forgotten_sensor_terminates_itself_at_its_deadline(cloud, monkeypatch):
+    """Nobody tears down (the execution is stopped and the janitor's rule does nothing): the sensor
+    powers itself off at the deadline Plan gave it; its launch template's shutdown behaviour is
+    terminate (EC2 user guide, "Change instance initiated shutdown behavior"), so the instance ends
+    terminated and its agent stops. The rest is then left to the janitor."""
+    import time
+
+    from tapcase.localcloud import sensors
+    from tapcase_contract.tags import ROLE
+    from tapcase_workflow.handlers import janitor as janitor_handler
+    from tapcase_workflow.sweep import after_execution
+    from tests.conftest import wait_for_execution
+    from tests.e2e.conftest import investigation_leftovers, wait_for_no_leftovers
+
+    monkeypatch.setattr(janitor_handler, "after_execution", lambda **kwargs: janitor_handler.JanitorOutput(
+        dry_run=True, investigations={}, stale_locks=[], skipped=["disabled by the test"]))
+    inst = make_instance(cloud, cidr="10.42")
+    sfn, ec2 = cloud.client("stepfunctions"), cloud.client("ec2")
+    name = "forgotten-sensor"
+    arn = sfn.start_execution(stateMachineArn=cloud.stack.outputs["InvestigationStateMachineArn"], name=name,
+                              input=json.dumps(manual(inst["instance_id"], duration_seconds=60)))["executionArn"]
+    give_up = time.monotonic() + 60
+    while not any(e.get("stateEnteredEventDetails", {}).get("name") == "Capture"
+                  for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]):
+        assert time.monotonic() < give_up
+        time.sleep(0.05)
+    sfn.stop_execution(executionArn=arn, error="Test.Forgotten", cause="no teardown")
+    assert wait_for_execution(sfn, arn, timeout=30)["status"] == "ABORTED"
+    filters = [{"Name": f"tag:{TAG_KEY}", "Values": [name]}, {"Name": f"tag:{ROLE}", "Values": [ROLE_SENSOR]}]
+    [sensor] = [i for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+    give_up = time.monotonic() + 90
+    while True:
+        state = ec2.describe_instances(InstanceIds=[sensor["InstanceId"]])["Reservations"][0]["Instances"][0]["State"]
+        if state["Name"] in ("shutting-down", "terminated"):
+            break
+        assert time.monotonic() < give_up, f"the sensor is still {state['Name']} past its deadline"
+        time.sleep(0.2)
+    give_up = time.monotonic() + 30
+    while sensor["InstanceId"] in sensors.running():
+        assert time.monotonic() < give_up, "the sensor's agent still runs on a terminated instance"
+        time.sleep(0.1)
+    left = investigation_leftovers(cloud, name, inst["instance_id"])
+    assert left["mirror_filters"] and left["security_groups"] and left["control_queues"], left  # nobody tore down
+    # what the stopped execution left besides the sensor: the janitor's teardown, as the rule would
+    after_execution(lock_table=cloud.resource("LockTable"), execution_arn=arn, wait_seconds=30)
+    left = wait_for_no_leftovers(cloud, name, inst["instance_id"], timeout=30)
+    assert not any(left.values()), left
