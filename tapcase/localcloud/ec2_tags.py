@@ -43,7 +43,8 @@ def apply() -> None:
             answer = original(self)
             eni_tags = dict(self._parse_tag_specification().get("network-interface") or {})
             if eni_tags:
-                for instance in answer.result.instances:
+                reservation: Any = answer.result
+                for instance in reservation.instances:
                     for nic in instance.nics.values():
                         nic.add_tags(eni_tags)
             return answer
