@@ -47,7 +47,8 @@ def no_aws(monkeypatch):
     def refuse(service: str) -> Any:
         raise AssertionError(f"bad input reached AWS ({service})")
 
-    monkeypatch.setattr("tapcase_workflow.dal.clients.client", refuse)
+    # every client is made by clients._client (looked up at each call; the modules that imported
+    # ``client`` by name keep the real one, which calls it)
     monkeypatch.setattr("tapcase_workflow.dal.clients._client", lambda *a: refuse(a[0]))
 
 
