@@ -29,10 +29,12 @@ def apply_all() -> None:
             athena,
             dispatch,
             dynamodb,
+            ec2_tags,
             events,
             flow_log_destinations,
             lambda_runtime,
             mirroring,
+            policies,
             scheduler,
             securityhub,
             sensors,
@@ -52,4 +54,6 @@ def apply_all() -> None:
         securityhub.apply()
         dynamodb.apply()
         scheduler.apply()
+        policies.apply()
+        ec2_tags.apply()
         _applied = True

@@ -13,6 +13,13 @@ carries nothing and the sensor still completes. ``TerminateInstances`` stops it.
 A local sensor shares this machine with every other: the time it handles a control message is
 local work (:mod:`tapcase.localcloud.local_work`), which workflow deadlines do not count, as an
 AWS sensor computes on an instance of its own.
+
+The sensor keeps its configuration's ``deadline`` as on AWS: it powers itself off then, an
+instance-initiated shutdown, which terminates the instance when its shutdown behaviour is
+``terminate`` (the sensor launch template's; moto 5.2.5 ignores a launch template's
+``InstanceInitiatedShutdownBehavior``, here it applies, as RunInstances applies the template on
+AWS). The agent's own waits (heartbeat interval, error backoff, deadline) follow the time scale
+like the workflow's (:mod:`tapcase.localcloud.timescale`).
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tapcase.localcloud import timescale
 from tapcase_contract import tags as tag_keys
+from tapcase_contract.limits import COLLECT_HEARTBEAT_SECONDS, SENSOR_HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +91,7 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
     return json.loads(base64.b64decode(encoded))
 
 
-def _local_agent(config: Any, engines: Any, clients: Any) -> Any:
+def _local_agent(config: Any, engines: Any, clients: Any, **kwargs: Any) -> Any:
     """The real agent, its handling of each message marked as local work."""
     from tapcase.localcloud import local_work
     from tapcase_sensor.agent import Agent
@@ -92,7 +101,7 @@ def _local_agent(config: Any, engines: Any, clients: Any) -> Any:
             with local_work.computing("sensor"):
                 return super().handle(message)
 
-    return LocalAgent(config, engines, clients)
+    return LocalAgent(config, engines, clients, **kwargs)
 
 
 _clients: dict[tuple[str, str | None], Any] = {}
@@ -123,25 +132,61 @@ def _shared_clients(region: str) -> Any:
         return _clients[key]
 
 
+#: Real seconds a local sensor's deadline is at least away (its engines' CPU time is not scaled).
+DEADLINE_FLOOR_SECONDS = 10.0
+#: Real seconds between a local sensor's heartbeats at least.
+HEARTBEAT_FLOOR_SECONDS = 0.05
+
+
+def local_deadline(deadline: float | None, now: float) -> float | None:
+    """The real time at which a sensor whose configured deadline is ``deadline`` (epoch seconds of
+    workflow time, from Plan) shuts down on this cloud's time scale."""
+    if deadline is None:
+        return None
+    remaining = deadline - now
+    if remaining <= 0:
+        return now
+    return now + max(timescale.scaled(remaining), min(remaining, DEADLINE_FLOOR_SECONDS))
+
+
+def shutdown_from_inside(backend: Any, instance_id: str) -> None:
+    """An instance-initiated shutdown: terminated or stopped as its shutdown behaviour says."""
+    instance = backend.get_instance(instance_id)
+    if instance.instance_initiated_shutdown_behavior == "terminate":
+        backend.terminate_instances([instance_id])
+    else:
+        backend.stop_instances([instance_id])
+
+
 def _start(instance: Any, region: str) -> None:
+    import time
+
     from tapcase.localcloud.sensor_engines import MirroredEngines
     from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
     clients = _shared_clients(region)
-    if "control_queue_url" not in config:
-        config["control_queue_url"] = clients.sqs.get_queue_url(QueueName=config["control_queue_name"])["QueueUrl"]
+    # The control queue is created after the sensor (its policy names the instance): the agent
+    # resolves its URL when it first polls, as on AWS.
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
+    # As often as on AWS relative to CollectEvidence's HeartbeatSeconds, and at least ten times
+    # within it (the engines' CPU time is not scaled: a busy machine must not look like a dead sensor).
+    interval = timescale.scaled(float(config.get("heartbeat_seconds") or SENSOR_HEARTBEAT_SECONDS))
+    config["heartbeat_seconds"] = max(HEARTBEAT_FLOOR_SECONDS,
+                                      min(interval, timescale.scaled_timeout(COLLECT_HEARTBEAT_SECONDS) / 10))
+    config["deadline"] = local_deadline(config.get("deadline"), time.time())
     agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb, window_start=_window_start,
     )
-    agent = _local_agent(agent_config, engines, clients)
+    backend = instance.ec2_backend
+    agent = _local_agent(agent_config, engines, clients, shutdown=lambda: shutdown_from_inside(backend, instance.id))
     stop = threading.Event()
-    thread = threading.Thread(target=agent.run_forever, args=(stop,), name=f"sensor-{instance.id}", daemon=True)
+    thread = threading.Thread(target=agent.run_forever, args=(stop,), kwargs={"error_backoff": max(timescale.scaled(5.0), 0.05)},
+                              name=f"sensor-{instance.id}", daemon=True)
     with _lock:
         _running[instance.id] = _Sensor(instance.id, thread, stop, workdir)
     thread.start()
@@ -180,6 +225,11 @@ def apply() -> None:
 
     def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
         reservation = original_run(self, *args, **kwargs)
+        if kwargs.get("launch_template") and not kwargs.get("instance_initiated_shutdown_behavior"):
+            template = self._get_template_from_args(kwargs["launch_template"]).data
+            behaviour = template.get("InstanceInitiatedShutdownBehavior")
+            for instance in reservation.instances if behaviour else []:
+                instance.instance_initiated_shutdown_behavior = behaviour
         for instance in reservation.instances:
             if _is_sensor(self, instance.id):
                 try:

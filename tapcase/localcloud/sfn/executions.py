@@ -9,6 +9,8 @@
   execution, ~0.1 s for the investigation's): each execution gets a deep copy of the parsed program,
   as fresh as a new parse (components keep per-execution state, e.g. a Parallel's branches).
 - StopExecution is :mod:`.stopping`.
+- Every start and end sends "Step Functions Execution Status Change" to EventBridge
+  (:func:`tapcase.localcloud.events.execution_status_changed`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import threading
 import uuid
 from typing import Any
 
+from tapcase.localcloud import events
 from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn.mockconfig import MOCK_TEST_CASE_ATTR, MockConfigError, load_mock_test_case
 
@@ -140,6 +143,7 @@ def _start_execution(
     setattr(execution, MOCK_TEST_CASE_ATTR, mock_test_case)
     state_machine.executions.append(execution)
     execution.start()
+    events.execution_status_changed(execution)  # RUNNING
     return execution
 
 
@@ -159,6 +163,7 @@ def apply() -> None:
             # The JSON text of the ExecutionSucceeded event; moto's DescribeExecution sends a str
             # as it is and json.dumps anything else (a datetime made it answer HTTP 500).
             execution.output = to_json_str(execution.output, separators=(",", ":"))
+        events.execution_status_changed(execution)  # SUCCEEDED, FAILED or TIMED_OUT
 
     install(START, _start_execution)
     install(OUTPUT, _reflect_execution_status)
