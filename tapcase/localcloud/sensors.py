@@ -30,6 +30,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,15 @@ def local_deadline(deadline: float | None, now: float) -> float | None:
     return now + max(timescale.scaled(remaining), min(remaining, DEADLINE_FLOOR_SECONDS))
 
 
+def idle_clock() -> float:
+    """Epoch seconds that stand still while the machine computes for the cloud: a local sensor's
+    deadline is kept on it, as the workflow's deadlines are (:mod:`tapcase.localcloud.local_work`):
+    on AWS no sensor waits for another's engines."""
+    from tapcase.localcloud import local_work
+
+    return time.time() - local_work.busy_total()
+
+
 def shutdown_from_inside(backend: Any, instance_id: str) -> None:
     """An instance-initiated shutdown: terminated or stopped as its shutdown behaviour says."""
     instance = backend.get_instance(instance_id)
@@ -159,8 +169,6 @@ def shutdown_from_inside(backend: Any, instance_id: str) -> None:
 
 
 def _start(instance: Any, region: str) -> None:
-    import time
-
     from tapcase.localcloud.sensor_engines import MirroredEngines
     from tapcase_sensor.config import parse_config
 
@@ -176,14 +184,15 @@ def _start(instance: Any, region: str) -> None:
     interval = timescale.scaled(float(config.get("heartbeat_seconds") or SENSOR_HEARTBEAT_SECONDS))
     config["heartbeat_seconds"] = max(HEARTBEAT_FLOOR_SECONDS,
                                       min(interval, timescale.scaled_timeout(COLLECT_HEARTBEAT_SECONDS) / 10))
-    config["deadline"] = local_deadline(config.get("deadline"), time.time())
+    config["deadline"] = local_deadline(config.get("deadline"), idle_clock())
     agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb, window_start=_window_start,
     )
     backend = instance.ec2_backend
-    agent = _local_agent(agent_config, engines, clients, shutdown=lambda: shutdown_from_inside(backend, instance.id))
+    agent = _local_agent(agent_config, engines, clients, shutdown=lambda: shutdown_from_inside(backend, instance.id),
+                         deadline_clock=idle_clock)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run_forever, args=(stop,), kwargs={"error_backoff": max(timescale.scaled(5.0), 0.05)},
                               name=f"sensor-{instance.id}", daemon=True)

@@ -32,7 +32,8 @@ OUTCOMES = ("service error", "timeout", "agent answers failure", "agent never an
 #: The error each integration answers with (service prefix, as Step Functions names them).
 SERVICE_ERRORS = {
     "arn:aws:states:::lambda:invoke": "Lambda.ServiceException",
-    "arn:aws:states:::dynamodb:putItem": "DynamoDB.InternalServerErrorException",
+    "arn:aws:states:::dynamodb:": "DynamoDB.InternalServerErrorException",
+    "arn:aws:states:::states:startExecution": "StepFunctions.AWSStepFunctionsException",
     "arn:aws:states:::sqs:sendMessage.waitForTaskToken": "SQS.AmazonSQSException",
     "arn:aws:states:::athena:startQueryExecution.sync": "Athena.InternalServerException",
     "arn:aws:states:::aws-sdk:ec2:": "Ec2.InternalError",
@@ -42,9 +43,17 @@ SERVICE_ERRORS = {
 ABSORBED = {
     "DeleteMirrorSession": "caught: Teardown deletes the session",
     "RunQuery": "recorded: a failing query is not fatal",
+    "InvestigateInstance": "recorded: the fan-out's output names the instance not investigated",
+    "ReleaseSlot": "caught: a slot left behind is reclaimed by the next Admit",
+    "RecordTeardown": "caught: the report stays, without Teardown's record",
+}
+#: States off an investigation's own path, and what takes an execution there.
+OFF_PATH = {
+    "InvestigateInstance": "a request selecting two instances by tag (FanOut)",
+    "ReleaseLock": "Admit failing as well (its error is the execution's: ReleaseLock's failure is caught)",
 }
 #: States before anything exists: the execution ends FAILED having created nothing.
-BEFORE_RESOURCES = ("Plan", "Lock")
+BEFORE_RESOURCES = ("Plan", "Lock", "Admit", "ReleaseLock")
 #: The states the sensor agent answers.
 AGENT_STATES = ("WaitForSensor", "CollectEvidence")
 TABLE_FILE = REPO / ".pytest_cache" / "tapcase" / "fault-table.txt"
@@ -90,8 +99,10 @@ def mock_rows() -> list[Row]:
     for state in TASK_STATES:
         for outcome, error in (("service error", service_error(state)), ("timeout", "States.Timeout")):
             absorbed = state in ABSORBED
+            if state == "ReleaseLock":  # reached when Admit fails: Admit's error ends the execution
+                error = service_error("Admit")
             rows.append(Row(state, outcome, "SUCCEEDED" if absorbed else "FAILED", None if absorbed else error,
-                            note=ABSORBED.get(state, "")))
+                            note=ABSORBED.get(state, OFF_PATH.get(state, ""))))
     return rows
 
 
@@ -99,9 +110,13 @@ def mock_config(machine_name: str, rows: list[Row]) -> dict[str, Any]:
     """One MockConfigFile test case per row: the row's state throws on every attempt."""
     cases, responses = {}, {}
     for row in rows:
-        error = row.expected_error or (service_error(row.state) if row.outcome == "service error" else "States.Timeout")
+        error = service_error(row.state) if row.outcome == "service error" else "States.Timeout"
         responses[row.name] = {"0-99": {"Throw": {"Error": error, "Cause": f"fault table: {row.state} {row.outcome}"}}}
         cases[row.name] = {row.state: row.name}
+        if row.state == "ReleaseLock":  # what takes an execution there
+            admit = f"{row.name}-admit"
+            responses[admit] = {"0-99": {"Throw": {"Error": service_error("Admit"), "Cause": "fault table: Admit"}}}
+            cases[row.name]["Admit"] = admit
     return {"StateMachines": {machine_name: {"TestCases": cases}}, "MockedResponses": responses}
 
 

@@ -124,12 +124,13 @@ def test_ten_copies_of_one_finding_start_one_investigation(cloud):
     assert len(started) == 10
     outcomes = [outcome(sfn, arn) for arn in started]
     assert [status for status, _ in outcomes] == ["SUCCEEDED"] * 10
-    investigated = [o for _, o in outcomes if o == "succeeded"]
-    assert len(investigated) == 1, outcomes
-    assert {o for _, o in outcomes} <= {"succeeded", "already_under_investigation", "skipped"}
+    # the one that ran says what its sensor saw (no_traffic when this module's capture lacks the host)
+    investigated = [o for _, o in outcomes if o not in ("already_under_investigation", "skipped")]
+    assert len(investigated) == 1 and investigated[0] in ("succeeded", "no_traffic"), outcomes
+    assert {o for _, o in outcomes} <= {"succeeded", "no_traffic", "already_under_investigation", "skipped"}
     ec2 = cloud.client("ec2")
     investigation_id = next(json.loads(sfn.describe_execution(executionArn=arn)["output"])["investigation_id"]
-                            for arn, (_, o) in zip(started, outcomes, strict=True) if o == "succeeded")
+                            for arn, (_, o) in zip(started, outcomes, strict=True) if o == investigated[0])
     sensors = ec2.describe_instances(Filters=[{"Name": "tag:tapcase:investigation-id", "Values": [investigation_id]}])
     assert sum(len(r["Instances"]) for r in sensors["Reservations"]) == 1  # one sensor ever launched
     assert cloud_leftovers(cloud.endpoint) == NOTHING_LEFT

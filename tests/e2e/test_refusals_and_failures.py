@@ -304,6 +304,7 @@ def test_a_truncated_capture_is_analysed_up_to_the_damage_and_says_so(cloud, tmp
     truncated = tmp_path / "truncated.pcap"
     truncated.write_bytes(data[: len(data) // 2 + 7])
     event = adapted_real_finding()
+    event["detail"]["id"] = "truncated-" + event["detail"]["id"][10:]  # not the finding investigated above
     summary = run(cloud, event, tmp_path, pcap=truncated)
     assert summary["status"] == "SUCCEEDED", summary
     report = load_report(summary)

@@ -32,6 +32,7 @@ import json
 import logging
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -137,14 +138,17 @@ class _Heartbeat:
 
 class Agent:
     """``shutdown``: how the sensor powers itself off at its configuration's ``deadline``
-    (:func:`tapcase_sensor.deadline.power_off` on an instance; None: the deadline is not kept)."""
+    (:func:`tapcase_sensor.deadline.power_off` on an instance; None: the deadline is not kept),
+    measured on ``deadline_clock`` (epoch seconds; the instance's clock)."""
 
     def __init__(self, config: SensorConfig, engines: Engines, clients: AwsClients,
-                 shutdown: Callable[[], None] | None = None) -> None:
+                 shutdown: Callable[[], None] | None = None,
+                 deadline_clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.engines = engines
         self.clients = clients
         self.shutdown = shutdown
+        self.deadline_clock = deadline_clock
         self.deadline_watch: DeadlineWatch | None = None
         self._lock = threading.Lock()
         self._collected: dict[tuple[str, str], dict[str, Any]] = {}
@@ -377,7 +381,8 @@ class Agent:
         """Poll the control queue until ``stop_event`` is set (or the sensor's deadline passes:
         then ``shutdown`` powers the sensor off and sets ``stop_event``)."""
         if self.config.deadline is not None and self.shutdown is not None:
-            self.deadline_watch = DeadlineWatch(self.config.deadline, self.shutdown, stop_event).start()
+            self.deadline_watch = DeadlineWatch(self.config.deadline, self.shutdown, stop_event,
+                                                clock=self.deadline_clock).start()
         elif self.config.deadline is not None:
             log.warning("the sensor's deadline is not kept: no way to shut down was given")
         log.info("agent for %s polling its control queue", self.config.investigation_id)
