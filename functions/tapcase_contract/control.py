@@ -6,6 +6,10 @@ so the agent's step, the message and the state in the console carry one name:
 * ``WaitForSensor`` - answered once the engines run and listen;
 * ``CollectEvidence`` - answered once the engines stopped and the evidence is in S3
   (``bucket``/``prefix``: where; the agent's configured ones when absent).
+
+A message to a sensor fleet (one queue for every investigation mirrored to the fleet's target)
+also carries ``vni``, the investigation's VXLAN network id: ``WaitForSensor`` asks the fleet to
+start keeping that VNI's traffic, ``CollectEvidence`` to hand it over for the window since then.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tapcase_contract.ids import check_investigation_id
 WAIT_FOR_SENSOR = "WaitForSensor"
 COLLECT_EVIDENCE = "CollectEvidence"
 ACTIONS = (WAIT_FOR_SENSOR, COLLECT_EVIDENCE)
+MAX_VNI = 16_777_215  # VXLAN network ids are 24 bits
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class ControlMessage:
     investigation_id: str
     bucket: str | None = None
     prefix: str | None = None
+    vni: int | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -42,6 +48,9 @@ class ControlMessage:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ContractError(f"{name} must be a string, not {value!r}")
+        if self.vni is not None and (isinstance(self.vni, bool) or not isinstance(self.vni, int)
+                                     or not 1 <= self.vni <= MAX_VNI):
+            raise ContractError(f"vni must be an integer from 1 to {MAX_VNI}, not {self.vni!r}")
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> ControlMessage:
