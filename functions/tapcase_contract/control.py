@@ -9,7 +9,9 @@ so the agent's step, the message and the state in the console carry one name:
 
 A message to a sensor fleet (one queue for every investigation mirrored to the fleet's target)
 also carries ``vni``, the investigation's VXLAN network id: ``WaitForSensor`` asks the fleet to
-start keeping that VNI's traffic, ``CollectEvidence`` to hand it over for the window since then.
+start keeping that VNI's traffic, ``CollectEvidence`` to hand it over for the window since then
+(``ready``: the answer to ``WaitForSensor``, whose ``window_start`` says when that was: the
+member that holds the VNI's packets need not be the one that answered).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class ControlMessage:
     bucket: str | None = None
     prefix: str | None = None
     vni: int | None = None
+    ready: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -51,6 +54,14 @@ class ControlMessage:
         if self.vni is not None and (isinstance(self.vni, bool) or not isinstance(self.vni, int)
                                      or not 1 <= self.vni <= MAX_VNI):
             raise ContractError(f"vni must be an integer from 1 to {MAX_VNI}, not {self.vni!r}")
+        if self.ready is not None and not isinstance(self.ready, Mapping):
+            raise ContractError(f"ready must be the WaitForSensor answer (an object), not {self.ready!r}")
+
+    @property
+    def window_start(self) -> float | None:
+        """When the engines (or the fleet) started keeping this investigation's traffic."""
+        value = (self.ready or {}).get("window_start")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> ControlMessage:

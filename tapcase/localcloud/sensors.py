@@ -118,11 +118,31 @@ def stop_all() -> None:
     with _lock:
         ids = list(_running)
     _stop(ids, wait=True)
+    from tapcase.localcloud import fleet
+
+    fleet.stop_members(wait=True)
+
+
+def _role(backend: Any, instance_id: str) -> str | None:
+    tags = backend.tags.get(instance_id, {}) if hasattr(backend, "tags") else {}
+    return tags.get(tag_keys.ROLE)
 
 
 def _is_sensor(backend: Any, instance_id: str) -> bool:
-    tags = backend.tags.get(instance_id, {}) if hasattr(backend, "tags") else {}
-    return tags.get(tag_keys.ROLE) == tag_keys.ROLE_SENSOR
+    return _role(backend, instance_id) == tag_keys.ROLE_SENSOR
+
+
+def _current() -> tuple[Path | None, float | None]:
+    return _capture, _window_start
+
+
+def _start_fleet_member(instance: Any, region: str) -> None:
+    """A sensor fleet's member (tapcase:role=fleet-member): the real agent in fleet mode
+    (:mod:`tapcase.localcloud.fleet`), reading the capture given to the local cloud when it collects."""
+    from tapcase.localcloud import fleet
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-fleet-{instance.id}-"))
+    fleet.start_member(instance, region, _current, _rules, workdir)
 
 
 def apply() -> None:
@@ -137,16 +157,21 @@ def apply() -> None:
     def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
         reservation = original_run(self, *args, **kwargs)
         for instance in reservation.instances:
-            if _is_sensor(self, instance.id):
+            role = _role(self, instance.id)
+            starter = {tag_keys.ROLE_SENSOR: _start, tag_keys.ROLE_FLEET_MEMBER: _start_fleet_member}.get(role or "")
+            if starter is not None:
                 try:
-                    _start(instance, self.region_name)
+                    starter(instance, self.region_name)
                 except Exception:  # noqa: BLE001 - like a sensor that fails to boot: it never answers
-                    log.exception("local sensor %s did not start", instance.id)
+                    log.exception("local %s %s did not start", role, instance.id)
         return reservation
 
     def terminate_instances(self: Any, instance_ids: list[str]) -> Any:
         result = original_terminate(self, instance_ids)
         _stop([instance.id for instance, _ in result])
+        from tapcase.localcloud import fleet
+
+        fleet.stop_members([instance.id for instance, _ in result])
         return result
 
     InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]

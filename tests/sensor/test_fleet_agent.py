@@ -103,19 +103,28 @@ def _agent(tmp_path: Path, directory: Path, ip: str) -> tuple[FleetAgent, _SFN]:
     return FleetAgent(config, RingCapture(directory, ip), AwsClients(sqs=None, s3=None, stepfunctions=sfn)), sfn
 
 
-def test_fleet_messages_name_a_vni_and_one_investigation_holds_it(ring: tuple[Path, Any, Any], tmp_path: Path) -> None:
+def test_fleet_messages_name_a_vni(ring: tuple[Path, Any, Any], tmp_path: Path) -> None:
     directory, a, _ = ring
     agent, sfn = _agent(tmp_path, directory, a.sensor_ip)
     no_vni = agent.handle({"action": "WaitForSensor", "task_token": "t0", "investigation_id": "inv-one-i-0abc"})
-    assert no_vni.answer == "failure" and "vni" in (no_vni.cause or "")
+    assert no_vni is not None and no_vni.answer == "failure" and "vni" in (no_vni.cause or "")
     ready = agent.handle({"action": "WaitForSensor", "task_token": "t1", "investigation_id": "inv-one-i-0abc",
                           "vni": VNI_A})
-    assert ready.answer == "success" and ready.output is not None
+    assert ready is not None and ready.answer == "success" and ready.output is not None
     assert ready.output["mode"] == "fleet" and f"VNI {VNI_A}" in ready.output["detail"]
-    taken = agent.handle({"action": "WaitForSensor", "task_token": "t2", "investigation_id": "inv-two-i-0abc",
-                          "vni": VNI_A})
-    assert taken.answer == "failure" and "inv-one-i-0abc" in (taken.cause or "")
-    assert [c[0] for c in sfn.calls] == ["failure", "success", "failure"]
+    assert isinstance(ready.output["window_start"], float)
+    assert [c[0] for c in sfn.calls] == ["failure", "success"]
+
+
+def test_a_member_without_the_vni_hands_the_collect_over(ring: tuple[Path, Any, Any], tmp_path: Path) -> None:
+    """The NLB sent VNI 999's flows to another member: this one puts the message back, unanswered,
+    until it was received ``handover_receives`` times."""
+    directory, a, _ = ring
+    agent, sfn = _agent(tmp_path, directory, a.sensor_ip)
+    collect = {"action": "CollectEvidence", "task_token": "t3", "investigation_id": "inv-three-i-0abc", "vni": 999,
+               "bucket": "evidence-bucket", "prefix": "investigations/inv-three-i-0abc"}
+    assert agent.handle(collect, receives=1) is None
+    assert sfn.calls == []
 
 
 def test_fleet_config_is_checked() -> None:

@@ -31,6 +31,7 @@ import json
 import logging
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -199,6 +200,8 @@ class Agent:
             "vxlan_packets": status.vxlan_packets,
             "packets_seen": status.packets_seen,
             "detail": status.detail,
+            # when the capture window opened (a fleet's CollectEvidence hands over from here)
+            "window_start": time.time(),
         }
 
     def collect_evidence(self, bucket: str, prefix: str) -> dict[str, Any]:

@@ -11,9 +11,11 @@ The member keeps what it receives (:class:`RingCapture`: the rotating pcap files
 ``tapcase-fleet-capture.service``, UDP 4789 to the member's address) and answers the control
 messages of the fleet's queue, each of which names a ``vni`` (:mod:`tapcase_contract.control`):
 
-* ``WaitForSensor``: start keeping that VNI from now (a VNI another open investigation holds is
-  refused); answered once the engines can run;
-* ``CollectEvidence``: the kept packets of the window since then, the engines with the capture
+* ``WaitForSensor``: answered by any member once the engines can run, with ``window_start`` (the
+  member keeps every VNI anyway; Plan gave the investigation a VNI no live session to the
+  fleet's target uses);
+* ``CollectEvidence`` (handed over, see :class:`FleetAgent`, to the member that kept the VNI's
+  packets): the kept packets of the window since ``window_start``, the engines with the capture
   filter of that VNI only (``udp[12:4] >> 8``, :func:`tapcase_sensor.capture_filter.mirror_bpf`),
   then exactly what a dedicated sensor uploads (same manifest, same layout), by the same
   :class:`~tapcase_sensor.agent.Agent` code, one per investigation.
@@ -29,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,14 +39,15 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tapcase_contract import ContractError
-from tapcase_contract.control import COLLECT_EVIDENCE, WAIT_FOR_SENSOR, ControlMessage
+from tapcase_contract.control import COLLECT_EVIDENCE, ControlMessage
 from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_sensor.agent import Agent, AwsClients, Outcome
-from tapcase_sensor.capture_filter import sensor_address
+from tapcase_sensor.capture_filter import CaptureFilter, sensor_address
 from tapcase_sensor.engines import Engines, OfflineEngines
 from tapcase_sensor.errors import SensorBadCapture, SensorConfigError, SensorError
 from tapcase_sensor.model import CaptureResult, EngineStatus
+from tapcase_sensor.pcap import inspect_capture
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,9 @@ class KeptTraffic(Protocol):
 
     sensor_ip: str
 
-    def window(self, since: float | None, until: float, out: Path) -> Path:
-        """A pcap of what arrived from ``since`` (None: all kept) to ``until`` (Unix seconds)."""
+    def window(self, since: float | None, until: float, out: Path, *, vni: int | None = None) -> Path:
+        """A pcap of what arrived from ``since`` (None: all kept) to ``until`` (Unix seconds), every
+        VNI (``vni``: the investigation asking, a hint an implementation may use for its timeline)."""
 
 
 @dataclass
@@ -70,7 +74,7 @@ class RingCapture:
     sensor_ip: str
     pattern: str = "*.pcap"
 
-    def window(self, since: float | None, until: float, out: Path) -> Path:
+    def window(self, since: float | None, until: float, out: Path, *, vni: int | None = None) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         files = sorted(Path(self.directory).glob(self.pattern), key=lambda p: (p.stat().st_mtime, p.name))
         header: bytes | None = None
@@ -145,10 +149,11 @@ class VniEngines(Engines):
 
     def __init__(self, kept: KeptTraffic, vni: int, since: float | None, workdir: Path, *,
                  rules: Path | None = None, pcap_max_mb: int = DEFAULT_PCAP_MAX_MB,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, window: Path | None = None) -> None:
         self.kept, self.vni, self.since = kept, vni, since
         self.workdir = Path(workdir)
         self.rules, self.pcap_max_mb, self.clock = rules, pcap_max_mb, clock
+        self.window = window  # the window already cut (FleetAgent checks it holds the VNI first)
         self._probe: OfflineEngines | None = None
         self._result: CaptureResult | None = None
 
@@ -163,70 +168,70 @@ class VniEngines(Engines):
     def status(self) -> EngineStatus:
         if self._probe is None:
             return EngineStatus(False, {}, False, 0, 0, detail="not started")
-        since = "everything kept" if self.since is None else time.strftime(
-            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since))
         return EngineStatus(
             ready=True, engines=self._probe.status().engines, vxlan_seen=False, vxlan_packets=0, packets_seen=0,
-            detail=f"fleet member {self.kept.sensor_ip}: keeping VNI {self.vni} from {since}",
+            detail=f"sensor fleet (member {self.kept.sensor_ip}): keeping VNI {self.vni}",
         )
+
+    def cut(self) -> Path:
+        """The kept packets of the window (all VNIs: the engines' capture filter keeps this one)."""
+        if self.window is None:
+            self.window = self.kept.window(self.since, self.clock(), self.workdir / "window.pcap", vni=self.vni)
+        return self.window
 
     def stop(self) -> CaptureResult:
         if self._result is not None:
             return self._result
         self.start()
-        until = self.clock()
-        window = self.kept.window(self.since, until, self.workdir / "window.pcap")
+        window = self.cut()
         engines = OfflineEngines(window, self.workdir / "engines", rules=self.rules, sensor_ip=self.kept.sensor_ip,
                                  vni=self.vni, pcap_max_mb=self.pcap_max_mb)
         result = engines.stop()
-        result.source["fleet"] = {"member_ip": self.kept.sensor_ip, "vni": self.vni, "window_start": self.since,
-                                  "window_end": until}
+        result.source["fleet"] = {"member_ip": self.kept.sensor_ip, "vni": self.vni, "window_start": self.since}
         if self.since is None:
             result.warnings.append(
-                f"the fleet member had no WaitForSensor for VNI {self.vni} (restarted?): everything it kept of "
+                f"the sensor fleet was not told when VNI {self.vni}'s window opened: everything the member kept of "
                 "that VNI was analysed")
         self._result = result
         return result
 
 
 @dataclass
-class _Open:
-    investigation_id: str
-    agent: Agent
-    workdir: Path
-
-
-@dataclass
 class FleetAgent:
-    """Answers the fleet queue's messages, one :class:`Agent` per open VNI."""
+    """Answers the fleet queue's messages, one :class:`Agent` per investigation (its VNI).
+
+    Every member keeps everything it receives, so any member answers ``WaitForSensor`` (the answer
+    carries ``window_start``). ``CollectEvidence`` must be answered by the member the load balancer
+    sent the VNI's flows to (with source-IP stickiness, one member per mirrored ENI): a member that
+    kept no packet of the VNI in the window puts the message back (visibility 0) for another
+    member, until the message was received ``handover_receives`` times; then it answers with what
+    it has (nothing: the report says no traffic)."""
 
     config: FleetConfig
     kept: KeptTraffic
     clients: AwsClients
     rules: Path | None = None
     clock: Callable[[], float] = time.time
-    open: dict[int, _Open] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    handover_receives: int = 6
+    released: bool = False
 
-    def _agent(self, investigation_id: str, vni: int, since: float | None) -> _Open:
-        workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-fleet-{vni}-", dir=self._log_root()))
+    def _agent(self, investigation_id: str, engines: Engines, workdir: Path) -> Agent:
         config = SensorConfig(investigation_id=investigation_id, bucket=self.config.bucket, region=self.config.region,
                               control_queue_url=self.config.control_queue_url, pcap_max_mb=self.config.pcap_max_mb,
                               sensor_ip=self.config.sensor_ip, log_dir=str(workdir), ready_timeout=60.0,
                               heartbeat_seconds=self.config.heartbeat_seconds)
-        engines = VniEngines(self.kept, vni, since, workdir, rules=self.rules, pcap_max_mb=self.config.pcap_max_mb,
-                             clock=self.clock)
-        return _Open(investigation_id, Agent(config, engines, self.clients), workdir)
+        return Agent(config, engines, self.clients)
 
-    def _log_root(self) -> str | None:
+    def _workdir(self, vni: int) -> Path:
         root = Path(self.config.log_dir)
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError:
-            return None
-        return str(root)
+            root = Path(tempfile.gettempdir())
+        return Path(tempfile.mkdtemp(prefix=f"tapcase-fleet-{vni}-", dir=root))
 
-    def handle(self, message: Mapping[str, Any] | str) -> Outcome:
+    def handle(self, message: Mapping[str, Any] | str, *, receives: int = 1) -> Outcome | None:
+        """Answer one message; None: put back for the member holding the VNI (not answered)."""
         try:
             body = json.loads(message) if isinstance(message, str) else dict(message)
             parsed = ControlMessage.from_dict(body)
@@ -234,21 +239,18 @@ class FleetAgent:
                 raise ContractError("a message to a sensor fleet names the investigation's vni")
         except (ValueError, ContractError) as exc:
             return self._refuse(message, str(exc))
-        with self._lock:
-            current = self.open.get(parsed.vni)
-            if parsed.action == WAIT_FOR_SENSOR:
-                if current is not None and current.investigation_id != parsed.investigation_id:
-                    return self._refuse(body, f"VNI {parsed.vni} is kept for {current.investigation_id} already")
-                if current is None:
-                    current = self.open[parsed.vni] = self._agent(parsed.investigation_id, parsed.vni, self.clock())
-            elif current is None or current.investigation_id != parsed.investigation_id:
-                current = self._agent(parsed.investigation_id, parsed.vni, None)
-        outcome = current.agent.handle(body)
-        if parsed.action == COLLECT_EVIDENCE and outcome.answer == "success":
-            with self._lock:
-                if self.open.get(parsed.vni) is current:
-                    del self.open[parsed.vni]
-        return outcome
+        workdir = self._workdir(parsed.vni)
+        engines = VniEngines(self.kept, parsed.vni, parsed.window_start, workdir, rules=self.rules,
+                             pcap_max_mb=self.config.pcap_max_mb, clock=self.clock)
+        if parsed.action == COLLECT_EVIDENCE and receives < self.handover_receives:
+            window = engines.cut()
+            held = inspect_capture(window, allow_empty=True, allow_truncated=True, capture_filter=CaptureFilter.of(
+                sensor_ip=self.kept.sensor_ip, vni=parsed.vni)).matched_packets
+            if not held:
+                log.info("fleet: no packet of VNI %s here: %s left for the member holding it", parsed.vni,
+                         parsed.investigation_id)
+                return None
+        return self._agent(parsed.investigation_id, engines, workdir).handle(body)
 
     def _refuse(self, message: Mapping[str, Any] | str, reason: str) -> Outcome:
         body = message if isinstance(message, Mapping) else _loads(message)
@@ -271,14 +273,22 @@ class FleetAgent:
         response = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=self.config.visibility_timeout,
             WaitTimeSeconds=self.config.poll_wait_seconds if wait_seconds is None else wait_seconds,
+            AttributeNames=["ApproximateReceiveCount"],
         )
         outcomes = []
         for message in response.get("Messages", []):
+            receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
             try:
-                outcomes.append(self.handle(message.get("Body", "")))
+                outcome = self.handle(message.get("Body", ""), receives=receives)
             except (ClientError, BotoCoreError) as exc:
                 log.error("answering failed, message kept for a retry: %s", exc)
                 continue
+            if outcome is None:  # another member holds the VNI: make the message visible to it now
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+                self.released = True
+                continue
+            outcomes.append(outcome)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return outcomes
 
@@ -290,6 +300,9 @@ class FleetAgent:
             except (ClientError, BotoCoreError, SensorError) as exc:
                 log.error("polling the fleet queue failed: %s", exc)
                 stop_event.wait(error_backoff)
+            if self.released:  # let the other members' long polls take what was put back
+                self.released = False
+                stop_event.wait(max(1.0, float(self.config.poll_wait_seconds)))
 
 
 def _loads(text: str) -> Any:
