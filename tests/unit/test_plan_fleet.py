@@ -72,3 +72,14 @@ def test_fleet_filter_has_no_sensor_exclusion():
     calls = rule_requests("tmf-1", rules, None, "d")
     assert [c["RuleNumber"] for c in calls] == [100, 100]
     assert len(rule_requests("tmf-1", rules, "10.0.0.9", "d")) == 4
+
+
+def test_cli_flag_asks_for_the_fleet_and_names_itself_when_wrong():
+    from tapcase.remote.errors import CliError
+    from tapcase.remote.requests import build_request
+
+    common = dict(instance_id="i-0123456789abcdef0", eni_ids=[], tags=[], duration=None, reason=None,
+                  requested_by="alice", rules=None, investigation_id=None, dry_run=False)
+    assert build_request(**common, mirror_to="fleet")["target"] == "fleet"
+    with pytest.raises(CliError, match="--mirror-to"):
+        build_request(**common, mirror_to="nlb")
