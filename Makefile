@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSSTAMP := $(VENV)/.system-deps
 
-.PHONY: setup test demo lint bench sensor-bundle clean
+.PHONY: setup test demo lint bench bench-quick sensor-bundle clean
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -42,8 +42,10 @@ sensor-bundle: setup
 	$(BIN)/python -m tapcase.sensor_bundle dist/sensor_image.tar.gz
 
 bench: setup
-	$(BIN)/python -m tests.bench.bench_lake
-	$(BIN)/python -m tests.bench.bench_dataplane
+	$(BIN)/python -m tests.bench.run
+
+bench-quick: setup
+	$(BIN)/python -m tests.bench.run --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -304,8 +304,47 @@ from tapcase import cli_local  # noqa: E402 - registers `local`, `scenario`, `an
 cli_local.register(app)
 
 
+@app.command("janitor")
+def janitor(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed, by investigation id.")] = False,
+    older_than: Annotated[str, typer.Option(help="Only runs started longer ago than this (90s, 15m, 2h, 1d).")] = "0",
+    endpoint: Annotated[str | None, typer.Option(help="A `tapcase local serve` endpoint (default: AWS).")] = None,
+    stack: Annotated[str, typer.Option(help="The deployed stack's name.")] = "tapcase",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Remove what tapcase left behind: resources of investigations no longer running, stale locks."""
+    from tapcase.janitor import run
+
+    raise typer.Exit(run(dry_run=dry_run, older_than=older_than, endpoint=endpoint, stack=stack, region=region,
+                         as_json=as_json))
+
+
 def main() -> None:
-    app()
+    """The ``tapcase`` program: the command, then a quick exit.
+
+    A local investigation leaves hundreds of thousands of objects behind (moto's backends, the
+    botocore models, the engines' libraries); the interpreter's teardown frees them one by one,
+    which took 2-7 s after every command (measured, tests/bench/bench_pipeline.py "process exit").
+    Everything the command opened is closed by then (the local cloud stopped, its temporary files
+    removed), so the process flushes its output and logs and ends at once, with the command's code.
+    """
+    import logging
+    import os
+    import sys
+
+    try:
+        app()
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(int(code or 0))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,6 +58,9 @@ def serve(
     template: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="SAM template to deploy (default: this checkout's template.yaml).")] = None,
     verbose: Verbose = False,
+    keep_executions: Annotated[int | None, typer.Option(
+        min=0, help="Finished executions kept per state machine, with their history (default 25, or "
+                    "TAPCASE_MAX_FINISHED_EXECUTIONS); older ones are forgotten.")] = None,
 ) -> None:
     """Start the local cloud, deploy the stack, print its endpoint and serve until interrupted."""
     from tapcase.local_inputs import (
@@ -68,7 +71,9 @@ def serve(
         story_inputs,
     )
     from tapcase.localcloud import LocalCloud, LocalCloudError
+    from tapcase.localcloud.sfn import retention
 
+    retention.set_limit(keep_executions)
     if story:
         pcap, finding = story_inputs(story, Path("out") / "serve", console)
     if pcap:

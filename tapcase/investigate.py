@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import urllib.request
 import uuid
@@ -48,13 +49,30 @@ def _get(endpoint: str, path: str) -> dict[str, Any]:
 
 
 class Clients:
+    """The CLI's clients of one endpoint (made once per endpoint and region, see :meth:`of`)."""
+
+    _made: dict[tuple[str, str], Clients] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def of(cls, endpoint: str, region: str = "us-east-1") -> Clients:
+        """The clients of ``endpoint``, made once (boto3 clients are thread-safe, and making five
+        takes ~0.4 s of CPU: as long as the rest of a small investigation's client side)."""
+        with cls._lock:
+            key = (endpoint, region)
+            if key not in cls._made:
+                cls._made[key] = cls(endpoint, region)
+            return cls._made[key]
+
     def __init__(self, endpoint: str, region: str = "us-east-1") -> None:
-        cfg = Config(retries={"max_attempts": 2, "mode": "standard"})
+        cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, user_agent_extra="tapcase-caller/cli",
+                     max_pool_connections=100)
         make = lambda service: boto3.client(  # noqa: E731
             service, endpoint_url=endpoint, region_name=region, aws_access_key_id="local",
             aws_secret_access_key="local", config=cfg,
         )
         self.sfn, self.ec2, self.s3, self.ddb = make("stepfunctions"), make("ec2"), make("s3"), make("dynamodb")
+        self.sqs = make("sqs")
 
 
 def state_machine_arn(sfn: Any) -> str:
@@ -64,20 +82,46 @@ def state_machine_arn(sfn: Any) -> str:
     raise InvestigateError(f"no state machine {STACK_STATE_MACHINE} at this endpoint: is the stack deployed?")
 
 
+_LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+
+
 def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
-    """What an investigation left behind (all 0 after a clean run)."""
+    """What this investigation left behind, found by its tag and its ids (all 0 after a clean run),
+    whatever other investigations are running in the same cloud."""
     tag = [{"Name": f"tag:{tags.INVESTIGATION_ID}", "Values": [investigation_id]}]
-    sensors = c.ec2.describe_instances(Filters=[*tag, {"Name": "instance-state-name",
-                                                       "Values": ["pending", "running", "stopping", "stopped"]}])
+    sensors = [i for r in c.ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]]
+    live = [i for i in sensors if i["State"]["Name"] in _LIVE_INSTANCE_STATES]
+    running_agents = set(_get(endpoint, "/_tapcase/sensors")["running"])
+    queues = c.sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
     lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": instance_id}}).get("Item")
     return {
         "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tag)["TrafficMirrorSessions"]),
         "mirror_targets": len(c.ec2.describe_traffic_mirror_targets(Filters=tag)["TrafficMirrorTargets"]),
         "mirror_filters": len(c.ec2.describe_traffic_mirror_filters(Filters=tag)["TrafficMirrorFilters"]),
-        "sensor_instances": sum(len(r["Instances"]) for r in sensors["Reservations"]),
-        "local_sensor_agents": len(_get(endpoint, "/_tapcase/sensors")["running"]),
+        "sensor_instances": len(live),
+        "local_sensor_agents": sum(1 for i in sensors if i["InstanceId"] in running_agents),
         "sensor_security_groups": len(c.ec2.describe_security_groups(Filters=tag)["SecurityGroups"]),
+        "control_queues": len(queues),
         "locks": int(bool(lock and lock.get("investigation_id", {}).get("S") == investigation_id)),
+    }
+
+
+def cloud_leftovers(endpoint: str) -> dict[str, int]:
+    """What every investigation left in the cloud: everything tagged by tapcase, whatever the
+    investigation, the local sensors still running, tapcase's queues and the locks held (all 0 once
+    every investigation has ended cleanly)."""
+    c = Clients.of(endpoint)
+    tagged = [{"Name": "tag-key", "Values": [tags.INVESTIGATION_ID]}]
+    instances = c.ec2.describe_instances(Filters=[*tagged, {"Name": "instance-state-name", "Values": _LIVE_INSTANCE_STATES}])
+    return {
+        "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tagged)["TrafficMirrorSessions"]),
+        "mirror_targets": len(c.ec2.describe_traffic_mirror_targets(Filters=tagged)["TrafficMirrorTargets"]),
+        "mirror_filters": len(c.ec2.describe_traffic_mirror_filters(Filters=tagged)["TrafficMirrorFilters"]),
+        "sensor_instances": sum(len(r["Instances"]) for r in instances["Reservations"]),
+        "local_sensor_agents": len(_get(endpoint, "/_tapcase/sensors")["running"]),
+        "sensor_security_groups": len(c.ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]),
+        "control_queues": len(c.sqs.list_queues(QueueNamePrefix="tapcase-").get("QueueUrls", [])),
+        "locks": c.ddb.scan(TableName=LOCK_TABLE, Select="COUNT")["Count"],
     }
 
 
@@ -111,7 +155,7 @@ def investigate_once(
         if type(exc).__name__ != "NotAnEc2Finding":
             raise InvestigateError(f"{type(exc).__name__}: {exc}") from None
         request = None
-    c = Clients(endpoint)
+    c = Clients.of(endpoint)
     arn = state_machine_arn(c.sfn)
     if pcap is not None or rules is not None:  # else: what `local serve --pcap` set, or no traffic
         _post(endpoint, "/_tapcase/capture", {"pcap": str(pcap.resolve()) if pcap else None,

@@ -48,3 +48,16 @@ def deployed_cloud():
 
     with LocalCloud(time_scale=0) as cloud:
         yield cloud
+
+
+_SESSION_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fault table (tests/e2e/test_fault_table.py), when this run wrote it (also under xdist:
+    a worker writes the file, the controller prints it)."""
+    from tests.e2e.fault_table import TABLE_FILE
+
+    if TABLE_FILE.is_file() and TABLE_FILE.stat().st_mtime >= _SESSION_STARTED:
+        terminalreporter.write_sep("-", "fault table")
+        terminalreporter.write(TABLE_FILE.read_text())

@@ -93,8 +93,14 @@ def _built_keys(state: dict[str, Any]) -> list[set[str]]:
     return []
 
 
+def _rule_targets() -> set[str]:
+    """Functions an EventBridge rule invokes (the janitor)."""
+    return {t["Arn"]["Fn::GetAtt"][0] for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::Events::Rule"
+            for t in r["Properties"]["Targets"] if isinstance(t["Arn"], dict) and "Fn::GetAtt" in t["Arn"]}
+
+
 def test_every_function_is_invoked_by_a_state_and_declares_its_models():
-    assert sorted(LAMBDA_STATES.values()) == sorted(FUNCTIONS)
+    assert sorted(set(LAMBDA_STATES.values()) | (_rule_targets() & set(FUNCTIONS))) == sorted(FUNCTIONS)
     for logical_id in FUNCTIONS:
         module = _handler_module(logical_id)
         assert issubclass(module.EVENT_MODEL, BaseModel) and issubclass(module.RESULT_MODEL, BaseModel)
@@ -171,8 +177,10 @@ def test_control_messages_are_the_contracts():
 
 def test_template_prefixes_and_tags_are_the_contracts():
     resources = TEMPLATE["Resources"]
-    rules = {r["Id"]: r["Prefix"] for r in resources["EvidenceBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    lifecycle = resources["EvidenceBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = {r["Id"]: r["Prefix"] for r in lifecycle if "Prefix" in r}
     assert rules == {"athena-results": f"{layout.ATHENA_RESULTS_PREFIX}/", "evidence": f"{layout.EVIDENCE_ROOT}/"}
+    assert [r["Id"] for r in lifecycle if "Prefix" not in r] == ["incomplete-uploads"]  # the whole bucket
     output = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]["ResultConfiguration"]
     assert output["OutputLocation"]["Fn::Sub"].endswith(f"/{layout.ATHENA_RESULTS_PREFIX}/")
     # Plan reads an earlier manifest: the IAM resource covers the contract's manifest key
@@ -180,10 +188,11 @@ def test_template_prefixes_and_tags_are_the_contracts():
     manifest_arn = next(s["Resource"]["Fn::Sub"] for s in plan_policy if s["Action"] == "s3:GetObject")
     example = layout.manifest_key(layout.evidence_prefix("gd-0123456789abcdef"))
     assert fnmatch(example, manifest_arn.removeprefix("${EvidenceBucket.Arn}/"))
-    # Teardown may only delete what carries the investigation tag
-    statements = resources["TeardownFunction"]["Properties"]["Policies"][0]["Statement"]
-    conditions = [s["Condition"]["StringLike"] for s in statements if "Condition" in s]
-    assert conditions == [{f"aws:ResourceTag/{tags.INVESTIGATION_ID}": "*"}]
+    # Teardown and the janitor may only delete what carries the investigation tag
+    for function in ("TeardownFunction", "JanitorFunction"):
+        statements = resources[function]["Properties"]["Policies"][0]["Statement"]
+        conditions = [s["Condition"] for s in statements if "Condition" in s]
+        assert conditions == [{"Null": {f"aws:ResourceTag/{tags.INVESTIGATION_ID}": "false"}}]
 
 
 def test_planned_names_fit_the_templates_iam_patterns():

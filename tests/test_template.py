@@ -81,4 +81,7 @@ def test_one_name_per_task(logical_id):
             definition = json.loads((REPO / sm["Properties"]["DefinitionUri"]).read_text())
             assert task in _states(definition), f"no state named {task} for {logical_id}"
             used = True
-    assert used, f"{logical_id} is not used by any state machine"
+    # or the target of an EventBridge rule (the janitor: an execution's status change, a schedule)
+    rules = [r for r in RESOURCES.values() if r["Type"] == "AWS::Events::Rule"]
+    used = used or any(t["Arn"] == {"Fn::GetAtt": [logical_id, "Arn"]} for r in rules for t in r["Properties"]["Targets"])
+    assert used, f"{logical_id} is not used by any state machine or rule"

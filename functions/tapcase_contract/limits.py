@@ -14,6 +14,18 @@ MIN_PCAP_MB = 4
 #: Default of the stack parameter EvidencePcapMaxMB (MiB).
 DEFAULT_PCAP_MAX_MB = 1024
 
+#: ``HeartbeatSeconds`` of the ``CollectEvidence`` state: a sensor that stops heartbeating while it
+#: uploads is noticed (``States.HeartbeatTimeout``) this long after, not after the whole
+#: ``CollectTimeoutSeconds``. The agent heartbeats every :data:`SENSOR_HEARTBEAT_SECONDS`.
+COLLECT_HEARTBEAT_SECONDS = 600
+#: How often the agent sends ``SendTaskHeartbeat`` during a long action (well inside the above,
+#: so that a throttled or lost heartbeat or two does not fail the investigation).
+SENSOR_HEARTBEAT_SECONDS = 60
+#: The sensor shuts itself down (and so terminates: instance-initiated shutdown behaviour
+#: ``terminate``) this long after the latest moment its investigation could still need it
+#: (ready timeout + capture + collect timeout, from the plan).
+SENSOR_DEADLINE_MARGIN_SECONDS = 600
+
 
 def check_pcap_max_mb(value: object) -> int:
     """The pcap evidence cap in MiB: 0 (keep no packets) or at least :data:`MIN_PCAP_MB`."""

@@ -19,7 +19,7 @@ from typing import Any
 from tapcase_contract.errors import ContractError
 from tapcase_contract.ids import RULE, is_investigation_id
 from tapcase_contract.layout import evidence_prefix
-from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, check_pcap_max_mb
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, SENSOR_HEARTBEAT_SECONDS, check_pcap_max_mb
 
 #: S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -50,6 +50,8 @@ class SensorConfig:
     ``pcap_max_mb``: MiB of received packets kept as pcap evidence (the stack's EvidencePcapMaxMB),
     0 for none. ``sensor_ip``: the address the engines' capture filter keeps VXLAN to (default: the
     mirror interface's own). ``interface``: the mirror interface (``auto``: the default route's).
+    ``deadline``: when the sensor shuts itself down whatever it was told (epoch seconds; Plan sets
+    it past the latest moment the investigation could still need the sensor).
     """
 
     investigation_id: str
@@ -65,7 +67,8 @@ class SensorConfig:
     ready_timeout: float = 300.0
     poll_wait_seconds: int = 20
     visibility_timeout: int = 900
-    heartbeat_seconds: float = 60.0
+    heartbeat_seconds: float = float(SENSOR_HEARTBEAT_SECONDS)
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -89,6 +92,10 @@ class SensorConfig:
                 put(name, kind(value))
             except (TypeError, ValueError):
                 raise ContractError(f"{name} must be a number, not {value!r}") from None
+        if self.deadline is not None:
+            if isinstance(self.deadline, bool) or not isinstance(self.deadline, (int, float)) or self.deadline <= 0:
+                raise ContractError(f"deadline must be a time in epoch seconds, not {self.deadline!r}")
+            put("deadline", float(self.deadline))
         put("pcap_max_mb", check_pcap_max_mb(self.pcap_max_mb))
         if self.sensor_ip:
             put("sensor_ip", sensor_address(self.sensor_ip))

@@ -16,19 +16,33 @@ ROLE_SENSOR = "sensor"
 #: A member of a sensor fleet behind a load balancer (sensor_image/fleet/fleet.yaml): runs
 #: ``tapcase-sensor fleet``, never launched or terminated by an investigation.
 ROLE_FLEET_MEMBER = "fleet-member"
+#: When the investigation was planned (epoch seconds): the janitor's ``--older-than`` reads it.
+STARTED_AT = "tapcase:started-at"
+#: The run (execution) of the investigation that created the resource (the plan's run token):
+#: a later run of the same investigation never tears down an earlier run's resources, or back.
+RUN = "tapcase:run"
 #: The incident story a generated scenario's instances belong to (``tapcase scenario``).
 SCENARIO = "tapcase:scenario"
 
 
-def investigation_tags(investigation_id: str, instance_id: str) -> list[dict[str, str]]:
-    """The tags of every resource of the investigation."""
-    return [{"Key": INVESTIGATION_ID, "Value": investigation_id}, {"Key": INSTANCE_ID, "Value": instance_id}]
+def investigation_tags(
+    investigation_id: str, instance_id: str, started_at: int | None = None, run: str | None = None
+) -> list[dict[str, str]]:
+    """The tags of every resource of the investigation (``started_at``, ``run``: of this run)."""
+    tags = [{"Key": INVESTIGATION_ID, "Value": investigation_id}, {"Key": INSTANCE_ID, "Value": instance_id}]
+    if started_at is not None:
+        tags.append({"Key": STARTED_AT, "Value": str(int(started_at))})
+    if run is not None:
+        tags.append({"Key": RUN, "Value": run})
+    return tags
 
 
-def sensor_tags(investigation_id: str, instance_id: str) -> list[dict[str, str]]:
+def sensor_tags(
+    investigation_id: str, instance_id: str, started_at: int | None = None, run: str | None = None
+) -> list[dict[str, str]]:
     """The sensor instance's tags: the investigation's, its role and a readable name."""
     return [
-        *investigation_tags(investigation_id, instance_id),
+        *investigation_tags(investigation_id, instance_id, started_at, run),
         {"Key": ROLE, "Value": ROLE_SENSOR},
         {"Key": "Name", "Value": f"tapcase-sensor-{investigation_id}"},
     ]

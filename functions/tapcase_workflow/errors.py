@@ -100,3 +100,15 @@ PLAN_REFUSALS = frozenset(
         FindingFromAnotherAccount, NothingSelected, InvestigationIdTaken,
     )
 )
+
+
+class EvidenceIncomplete(TapcaseError):
+    """The evidence manifest is missing, incomplete, or not this investigation's."""
+
+
+class EvidenceTampered(TapcaseError):
+    """An evidence object in S3 differs from the manifest's sha256, is missing, or is not listed."""
+
+
+class JanitorError(TapcaseError):
+    """The janitor could not run as asked (e.g. an event it does not handle)."""

@@ -85,6 +85,18 @@ class TeardownSettings(_Settings):
     lock_table: str = ""
 
 
+class VerifyEvidenceSettings(_Settings):
+    evidence_bucket: str = ""
+
+
+class JanitorSettings(_Settings):
+    lock_table: str = ""
+    state_machine_arn: str = ""
+    #: Investigations whose resources are younger than this are left alone by the scheduled sweep
+    #: (an execution may have just created them and not be listed as RUNNING yet).
+    janitor_min_age_seconds: int = Field(default=900, ge=0)
+
+
 S = TypeVar("S", bound=_Settings)
 
 

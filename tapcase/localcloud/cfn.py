@@ -40,8 +40,8 @@ _TAGS = {
 }
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's parser when PyYAML has it: ~5x faster on template.yaml)."""
 
 
 def _make_constructor(fn: str) -> Callable[[yaml.Loader, yaml.Node], dict[str, Any]]:

@@ -99,7 +99,9 @@ class LocalCloud:
             default_user_config["lambda"] = {"use_docker": False}
             default_user_config["batch"] = {"use_docker": False}
 
-            app = _LocalRoutes(_PinRegion(DomainDispatcherApplication(create_backend_app), self.region), self)
+            from tapcase.localcloud.api_calls import ApiCallCounter
+
+            app = ApiCallCounter(_LocalRoutes(_PinRegion(DomainDispatcherApplication(create_backend_app), self.region), self))
             self._server = make_server(
                 "127.0.0.1", self.requested_port, app, threaded=True, request_handler=QuietRequestHandler
             )
@@ -150,8 +152,9 @@ class LocalCloud:
         declared = load_template(self.template).get("Parameters", {}) if self.template else {}
         for name, spec in declared.items():
             if name not in params and "Default" not in spec and spec.get("Type") == "AWS::EC2::Image::Id":
-                images = self.client("ec2").describe_images(Owners=["amazon"])["Images"]
-                params[name] = sorted(i["ImageId"] for i in images)[0]
+                from tapcase.localcloud.seed import amazon_image_id
+
+                params[name] = amazon_image_id(self.client("ec2"))
         return params
 
     def _shutdown(self) -> None:

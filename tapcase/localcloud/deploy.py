@@ -28,7 +28,8 @@ from tapcase.localcloud.cfn import (
     substitute_definition,
 )
 from tapcase.localcloud.deploy_events import EventResources
-from tapcase.localcloud.stack_model import Deployed, Stack
+from tapcase.localcloud.deploy_storage import StorageResources
+from tapcase.localcloud.stack_model import Deployed, Stack, tags_list
 
 
 class CloudClients(Protocol):
@@ -71,15 +72,7 @@ def _placeholder_zip() -> bytes:
     return buf.getvalue()
 
 
-def _tags_list(tags: dict[str, str] | list[dict[str, str]] | None) -> list[dict[str, str]]:
-    if not tags:
-        return []
-    if isinstance(tags, dict):
-        return [{"Key": k, "Value": str(v)} for k, v in tags.items()]
-    return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]
-
-
-class Deployer(EventResources):
+class Deployer(EventResources, StorageResources):
     def __init__(self, cloud: CloudClients, template_path: Path, parameters: dict[str, Any], stack_name: str) -> None:
         self.cloud = cloud
         self.template_path = template_path
@@ -157,53 +150,6 @@ class Deployer(EventResources):
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
 
     # -- resource types ------------------------------------------------------------------------
-    def _AWS_S3_Bucket(self, logical_id: str, props: dict[str, Any]) -> Deployed:
-        s3 = self.cloud.client("s3")
-        name = self._name(logical_id, props.get("BucketName"), lower=True)
-        kwargs: dict[str, Any] = {"Bucket": name}
-        if self.region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-        s3.create_bucket(**kwargs)
-        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        if "BucketEncryption" in props:
-            s3.put_bucket_encryption(
-                Bucket=name,
-                ServerSideEncryptionConfiguration={
-                    "Rules": [
-                        {
-                            # CloudFormation's property name differs from the API's.
-                            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                            **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
-                        }
-                        for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-                    ]
-                },
-            )
-        if "PublicAccessBlockConfiguration" in props:
-            s3.put_public_access_block(
-                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
-            )
-        if "LifecycleConfiguration" in props:
-            rules = []
-            for rule in props["LifecycleConfiguration"]["Rules"]:
-                r: dict[str, Any] = {"ID": rule.get("Id", "rule"), "Status": rule["Status"]}
-                r["Filter"] = {"Prefix": rule.get("Prefix", "")}
-                if "ExpirationInDays" in rule:
-                    r["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-                if "NoncurrentVersionExpiration" in rule:
-                    r["NoncurrentVersionExpiration"] = {
-                        "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
-                    }
-                rules.append(r)
-            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
-        if props.get("Tags"):
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags_list(props["Tags"])})
-        return Deployed(
-            logical_id, "AWS::S3::Bucket", name,
-            {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"},
-        )
-
     def _AWS_SQS_Queue(self, logical_id: str, props: dict[str, Any]) -> Deployed:
         sqs = self.cloud.client("sqs")
         name = self._name(logical_id, props.get("QueueName"))
@@ -378,7 +324,7 @@ class Deployer(EventResources):
         if props.get("Description"):
             kwargs["Description"] = props["Description"]
         if props.get("Tags"):
-            kwargs["Tags"] = _tags_list(props["Tags"])
+            kwargs["Tags"] = tags_list(props["Tags"])
         athena.create_work_group(**coerce_to_api(athena, "CreateWorkGroup", kwargs))
         return Deployed(logical_id, "AWS::Athena::WorkGroup", name, {})
 
@@ -397,6 +343,15 @@ class Deployer(EventResources):
                 "DefaultVersionNumber": str(lt["DefaultVersionNumber"]),
             },
         )
+
+    def _AWS_Lambda_Permission(self, logical_id: str, props: dict[str, Any]) -> Deployed:
+        lam = self.cloud.client("lambda")
+        kwargs = {"FunctionName": props["FunctionName"], "StatementId": logical_id, "Action": props["Action"],
+                  "Principal": props["Principal"]}
+        if "SourceArn" in props:
+            kwargs["SourceArn"] = props["SourceArn"]
+        lam.add_permission(**kwargs)
+        return Deployed(logical_id, "AWS::Lambda::Permission", logical_id, {})
 
 
 def coerce_to_api(client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:

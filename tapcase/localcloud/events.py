@@ -1,11 +1,26 @@
-"""EventBridge: rules that target a state machine start it, and TestEventPattern answers.
+"""EventBridge: rules that target a state machine or a Lambda function deliver to them; Step
+Functions sends its execution status changes; TestEventPattern answers.
 
-moto matches events against rule patterns but raises NotImplementedError for a Step Functions
-target and leaves TestEventPattern empty. Here a matching event starts an execution of the
-target state machine (input: the event, or the target's ``Input``/``InputPath``; a generated name,
-as EventBridge gives), so a GuardDuty finding put on the bus locally starts an investigation as
-on AWS; TestEventPattern uses moto's own matcher. Patterns are refused and matched as EventBridge
-does where moto differs (:mod:`tapcase.localcloud.event_patterns`).
+moto matches events against rule patterns but raises NotImplementedError for Step Functions and
+Lambda targets, leaves TestEventPattern empty, and Step Functions sends no events. Here:
+
+- a matching event starts an execution of a target state machine (input: the event, or the
+  target's ``Input``/``InputPath``; a generated name, as EventBridge gives), so a GuardDuty finding
+  put on the bus locally starts an investigation as on AWS;
+- a matching event invokes a target Lambda function asynchronously, as EventBridge does ("Lambda
+  ... asynchronous invocation"): the function runs later, in the background, and an error makes
+  Lambda retry it twice, one then two minutes apart (workflow time, :mod:`.timescale`);
+- every execution of a Standard state machine sends "Step Functions Execution Status Change"
+  (source ``aws.states``) to the default bus when it starts (RUNNING) and when it ends
+  (SUCCEEDED, FAILED, TIMED_OUT, ABORTED), shaped as the Step Functions developer guide's examples
+  ("EventBridge for Step Functions execution status changes"): ``executionArn``,
+  ``stateMachineArn``, ``name``, ``status``, ``startDate``/``stopDate`` in epoch milliseconds,
+  ``input``/``output`` as JSON text with ``inputDetails``/``outputDetails``, ``error``, ``cause``;
+  when the escaped input and output together exceed 248 KB the input is left out, and an output
+  over 248 KB is left out (``included: false``), as AWS documents (EventBridge's event size quota);
+  delivery is best effort and asynchronous;
+- TestEventPattern uses moto's own matcher; patterns are refused and matched as EventBridge does
+  where moto differs (:mod:`tapcase.localcloud.event_patterns`).
 """
 
 from __future__ import annotations
@@ -30,6 +45,97 @@ def _start_execution(state_machine_arn: str, region: str, payload: str) -> None:
         aws_access_key_id="events", aws_secret_access_key="events",
     )
     sfn.start_execution(stateMachineArn=state_machine_arn, name=str(uuid.uuid4()), input=payload)
+
+
+#: Lambda's asynchronous invocation: "If the function returns an error, Lambda attempts to run it
+#: two more times, with a one-minute wait between the first two attempts, and two minutes between
+#: the second and third attempts" (Lambda developer guide, asynchronous invocation).
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+STATUS_CHANGE = "Step Functions Execution Status Change"
+#: "If the combined escaped input and escaped output sent to EventBridge exceeds 248 KB, then the
+#: input will be excluded. Similarly, if the escaped output exceeds 248 KB, then the output will be
+#: excluded."
+PAYLOAD_LIMIT = 248 * 1024
+
+
+def _invoke_async(function_arn: str, region: str, payload: str) -> None:
+    """One asynchronous invocation: the function, then up to two retries after an error."""
+    import boto3
+
+    from tapcase.localcloud import timescale
+
+    lam = boto3.client(
+        "lambda", region_name=region, endpoint_url=f"http://127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}",
+        aws_access_key_id="events", aws_secret_access_key="events",
+    )
+    for attempt, delay in enumerate((0.0, *ASYNC_RETRY_DELAYS)):
+        if delay:
+            timescale.sleep(delay)
+        try:
+            answer = lam.invoke(FunctionName=function_arn, InvocationType="RequestResponse", Payload=payload.encode())
+        except Exception:  # noqa: BLE001 - the local cloud went away; AWS would retry, nobody to tell here
+            log.exception("asynchronous invocation of %s failed", function_arn)
+            return
+        if "FunctionError" not in answer:
+            return
+        log.warning("asynchronous invocation of %s failed (attempt %d): %s", function_arn, attempt + 1,
+                    answer["Payload"].read()[:500])
+
+
+def _millis(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1000) if moment is not None else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+
+
+def status_change_detail(execution: Any) -> dict[str, Any]:
+    """The ``detail`` of a "Step Functions Execution Status Change" event for a moto execution."""
+    status = str(execution.exec_status.value if hasattr(execution.exec_status, "value") else execution.exec_status)
+    text_in = _text(execution.input_data)
+    text_out = _text(execution.output) if status == "SUCCEEDED" else None
+    escaped_in, escaped_out = len(json.dumps(text_in or "")), len(json.dumps(text_out or ""))
+    out_included = text_out is None or escaped_out <= PAYLOAD_LIMIT
+    in_included = escaped_in + (escaped_out if out_included else 0) <= PAYLOAD_LIMIT
+    return {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date) if status != "RUNNING" else None,
+        "input": text_in if in_included else None,
+        "inputDetails": {"included": in_included},
+        "output": text_out if out_included else None,
+        "outputDetails": {"included": out_included} if text_out is not None else None,
+        "error": execution.error or None,
+        "cause": execution.cause or None,
+    }
+
+
+def execution_status_changed(execution: Any) -> None:
+    """Send the execution's status change to the default bus (in the background, best effort)."""
+    try:
+        detail = status_change_detail(execution)
+    except Exception:  # noqa: BLE001 - an event must never break the execution it reports
+        log.exception("no status change event for %s", getattr(execution, "exec_arn", "?"))
+        return
+
+    def send() -> None:
+        from moto.events.models import events_backends
+
+        try:
+            events_backends[execution.account_id][execution.region_name].put_events([{
+                "Source": "aws.states", "DetailType": STATUS_CHANGE, "Detail": json.dumps(detail),
+                "Resources": [execution.exec_arn],
+            }])
+        except Exception:  # noqa: BLE001 - best effort, as on AWS
+            log.exception("status change event for %s not delivered", detail["executionArn"])
+
+    threading.Thread(target=send, name="sfn-status-change", daemon=True).start()
 
 
 def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
@@ -105,10 +211,20 @@ def apply() -> None:
         original_send = Rule.send_to_targets
 
         def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+            # A rule with a schedule and no event pattern matches no event (moto: every event).
+            if self.scheduled_expression and not self.event_pattern.get_pattern():
+                return
             if not self.event_pattern.matches_event(original_event):
                 return
             states = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
-            others = [t for t in self.targets if t not in states]
+            functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+            others = [t for t in self.targets if t not in states and t not in functions]
+            for target in functions:
+                threading.Thread(
+                    target=_invoke_async,
+                    args=(target["Arn"], self.region_name, _target_input(target, _as_delivered(dict(original_event)))),
+                    daemon=True,
+                ).start()
             for target in states:
                 # EventBridge starts the execution asynchronously; so do we (PutEvents must not wait).
                 threading.Thread(

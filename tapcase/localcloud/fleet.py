@@ -143,7 +143,8 @@ class LocalKept:
         return out
 
 
-def _config(instance: Any) -> dict[str, Any]:
+def member_config(instance: Any) -> dict[str, Any]:
+    """A member's fleet config: the JSON of its user data."""
     raw = instance.user_data
     encoded = raw._encoded_string if hasattr(raw, "_encoded_string") else raw
     if isinstance(encoded, (list, tuple)):
@@ -152,17 +153,25 @@ def _config(instance: Any) -> dict[str, Any]:
 
 
 def start_member(instance: Any, region: str, current: Callable[[], tuple[Path | None, float | None]],
-                 rules: Path | None, workdir: Path) -> None:
-    """Run the real fleet agent for a member instance (its user data: the fleet config)."""
-    from tapcase_sensor.agent import AwsClients
+                 rules: Path | None, workdir: Path, *, clients: Any, heartbeat_seconds: float) -> None:
+    """Run the real fleet agent for a member instance (its user data: the fleet config), with the
+    local sensors' shared clients and heartbeat interval (:mod:`tapcase.localcloud.sensors`); its
+    handling of a message is local work (:mod:`tapcase.localcloud.local_work`), as a local sensor's."""
+    from tapcase.localcloud import local_work
     from tapcase_sensor.fleet import FleetAgent, FleetConfig
 
+    class LocalFleetAgent(FleetAgent):
+        def handle(self, message: Any, *, receives: int = 1) -> Any:
+            with local_work.computing("sensor"):
+                return super().handle(message, receives=receives)
+
     kept = LocalKept(instance.ec2_backend, instance.id, current)
-    data = {"poll_wait_seconds": 1, "log_dir": str(workdir), **_config(instance), "sensor_ip": kept.sensor_ip}
-    agent = FleetAgent(FleetConfig.from_dict(data), kept, AwsClients.create(region), rules=rules,
-                       handover_receives=8)
+    data = {"poll_wait_seconds": 1, "log_dir": str(workdir), **member_config(instance), "sensor_ip": kept.sensor_ip}
+    data["heartbeat_seconds"] = heartbeat_seconds
+    agent = LocalFleetAgent(FleetConfig.from_dict(data), kept, clients, rules=rules, handover_receives=8)
     stop = threading.Event()
-    thread = threading.Thread(target=agent.run_forever, args=(stop,), kwargs={"error_backoff": 1.0},
+    thread = threading.Thread(target=agent.run_forever, args=(stop,),
+                              kwargs={"error_backoff": max(timescale.scaled(5.0), 0.05)},
                               name=f"fleet-{instance.id}", daemon=True)
     with _lock:
         _running[instance.id] = (thread, stop)

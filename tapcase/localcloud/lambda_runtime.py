@@ -148,6 +148,8 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "_HANDLER": fn.handler,
+            # the functions' SDK calls are marked as theirs (tapcase.localcloud.api_calls)
+            "AWS_SDK_UA_APP_ID": "tapcase-lambda",
         }
     )
     context = LocalLambdaContext(
@@ -156,7 +158,9 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
         memory_limit_in_mb=int(fn.memory_size or 128),
         timeout_seconds=int(fn.timeout or 3),
     )
-    with _invoke_lock:
+    from tapcase.localcloud import local_work
+
+    with local_work.computing("lambda"), _invoke_lock:  # waiting for the lock is local contention too
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update({k: str(v) for k, v in env.items()})
         try:

@@ -27,11 +27,14 @@ def apply_all() -> None:
         # Imported here so that importing tapcase.localcloud stays cheap.
         from tapcase.localcloud import (
             athena,
+            dispatch,
             dynamodb,
+            ec2_tags,
             events,
             flow_log_destinations,
             lambda_runtime,
             mirroring,
+            policies,
             scheduler,
             securityhub,
             sensors,
@@ -39,6 +42,7 @@ def apply_all() -> None:
             sqs,
         )
 
+        dispatch.apply()
         lambda_runtime.apply()
         sfn.apply()
         mirroring.apply()
@@ -50,4 +54,6 @@ def apply_all() -> None:
         securityhub.apply()
         dynamodb.apply()
         scheduler.apply()
+        policies.apply()
+        ec2_tags.apply()
         _applied = True

@@ -9,6 +9,7 @@ Only what is absent is created.
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,29 @@ _GENERATORS = {
     "instance": ("moto.ec2.models.instances", "random_instance_id"),
     "eni": ("moto.ec2.models.elastic_network_interfaces", "random_eni_id"),
 }
+
+
+_images: dict[tuple[str, str], str] = {}
+
+
+def amazon_image_id(ec2: Any) -> str:
+    """The first of the local cloud's Amazon-owned AMIs (by id), found once per endpoint and region.
+
+    moto lists ~1300 of them: DescribeImages takes about a second to answer and parse, so when the
+    client's endpoint is the local cloud of this process its EC2 backend is asked directly (the same
+    DescribeImages filter, without the HTTP round trip)."""
+    key = (ec2.meta.endpoint_url, ec2.meta.region_name)
+    if key not in _images:
+        port = os.environ.get("MOTO_PORT")  # set by the local cloud running in this process
+        if port and ec2.meta.endpoint_url == f"http://127.0.0.1:{port}":
+            from moto.core import DEFAULT_ACCOUNT_ID
+            from moto.ec2.models import ec2_backends
+
+            backend = ec2_backends[DEFAULT_ACCOUNT_ID][ec2.meta.region_name]
+            _images[key] = sorted(image.id for image in backend.describe_images(owners=["amazon"]))[0]
+        else:
+            _images[key] = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+    return _images[key]
 
 
 class SeedError(ValueError):
@@ -68,12 +92,42 @@ def _exists(call: Any, key: str, **kwargs: Any) -> bool:
 
 def _network(ip: str) -> tuple[str, str]:
     """A /16 VPC and /24 subnet around a private IP."""
-    addr = ipaddress.ip_address(ip)
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        raise SeedError(f"the finding's private IP {ip!r} is not an IP address") from None
     return str(ipaddress.ip_network(f"{addr}/16", strict=False)), str(ipaddress.ip_network(f"{addr}/24", strict=False))
 
 
+def _address_user(ec2: Any, subnet_id: str, ip: str) -> str | None:
+    """The network interface (and its instance) that already holds ``ip`` in the subnet, if any."""
+    found = ec2.describe_network_interfaces(Filters=[
+        {"Name": "subnet-id", "Values": [subnet_id]},
+        {"Name": "addresses.private-ip-address", "Values": [ip]},
+    ])["NetworkInterfaces"]
+    if not found:
+        return None
+    eni = found[0]
+    owner = (eni.get("Attachment") or {}).get("InstanceId")
+    return f"{eni['NetworkInterfaceId']}" + (f" of {owner}" if owner else "")
+
+
 def seed_instance(ec2: Any, details: dict[str, Any], region: str) -> dict[str, Any]:
-    """Create (if absent) the instance described by a finding's ``instanceDetails``."""
+    """Create (if absent) the instance described by a finding's ``instanceDetails``.
+
+    Raises :class:`SeedError` (the local cloud answers HTTP 400) when the finding cannot be stood
+    up: no instance id or interface, an address that is not an IP, an address another interface of
+    the subnet holds (EC2 refuses it: ``InvalidIPAddress.InUse``, "Address … is in use"), or any
+    EC2 error while creating it (with its code)."""
+    try:
+        return _seed_instance(ec2, details, region)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise SeedError(f"EC2 refused to create the finding's instance: {error.get('Code')}: "
+                        f"{error.get('Message')}") from None
+
+
+def _seed_instance(ec2: Any, details: dict[str, Any], region: str) -> dict[str, Any]:
     instance_id = details.get("instanceId")
     if not instance_id:
         raise SeedError("the finding names no instanceId")
@@ -95,7 +149,13 @@ def seed_instance(ec2: Any, details: dict[str, Any], region: str) -> dict[str, A
     if not subnet_id or not _exists(ec2.describe_subnets, "Subnets", SubnetIds=[subnet_id]):
         with forced_ids(subnet=subnet_id):
             subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=subnet_cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
-    image = sorted(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"])[0]
+    for eni in enis:
+        address = eni.get("privateIpAddress")
+        holder = _address_user(ec2, eni.get("subnetId") or subnet_id, address) if address else None
+        if holder is not None:
+            raise SeedError(f"InvalidIPAddress.InUse: Address {address} is in use (by {holder}): "
+                            f"{instance_id} cannot be created with it")
+    image = amazon_image_id(ec2)
     with forced_ids(instance=instance_id, eni=primary.get("networkInterfaceId")):
         ec2.run_instances(
             ImageId=image, MinCount=1, MaxCount=1, InstanceType=details.get("instanceType") or "m5.large",

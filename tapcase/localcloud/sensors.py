@@ -9,6 +9,17 @@ with :func:`set_capture` (``tapcase local serve --pcap``: the traffic of the sus
 interfaces) and the mirror sessions that targeted this sensor, with the sensor's own traffic;
 then the real engines (Suricata, Zeek when available) run on it. Without a capture the interface
 carries nothing and the sensor still completes. ``TerminateInstances`` stops it.
+
+A local sensor shares this machine with every other: the time it handles a control message is
+local work (:mod:`tapcase.localcloud.local_work`), which workflow deadlines do not count, as an
+AWS sensor computes on an instance of its own.
+
+The sensor keeps its configuration's ``deadline`` as on AWS: it powers itself off then, an
+instance-initiated shutdown, which terminates the instance when its shutdown behaviour is
+``terminate`` (the sensor launch template's; moto 5.2.5 ignores a launch template's
+``InstanceInitiatedShutdownBehavior``, here it applies, as RunInstances applies the template on
+AWS). The agent's own waits (heartbeat interval, error backoff, deadline) follow the time scale
+like the workflow's (:mod:`tapcase.localcloud.timescale`).
 """
 
 from __future__ import annotations
@@ -23,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tapcase.localcloud import timescale
 from tapcase_contract import tags as tag_keys
+from tapcase_contract.limits import COLLECT_HEARTBEAT_SECONDS, SENSOR_HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +91,106 @@ def _config_from_user_data(instance: Any) -> dict[str, Any]:
     return json.loads(base64.b64decode(encoded))
 
 
+def _local_agent(config: Any, engines: Any, clients: Any, **kwargs: Any) -> Any:
+    """The real agent, its handling of each message marked as local work."""
+    from tapcase.localcloud import local_work
+    from tapcase_sensor.agent import Agent
+
+    class LocalAgent(Agent):
+        def handle(self, message: Any) -> Any:
+            with local_work.computing("sensor"):
+                return super().handle(message)
+
+    return LocalAgent(config, engines, clients, **kwargs)
+
+
+_clients: dict[tuple[str, str | None], Any] = {}
+#: Added to the local sensors' User-Agent: their API calls are counted as the sensor's.
+SENSOR_USER_AGENT = "tapcase-caller/sensor"
+
+
+def _shared_clients(region: str) -> Any:
+    """The agents' clients, one set per region and endpoint for every local sensor (boto3 clients are
+    thread-safe; a set per sensor made botocore's per-client caches grow with every investigation)."""
+    import os
+
+    import boto3
+    from botocore.config import Config
+
+    from tapcase_sensor.agent import AwsClients
+
+    key = (region, os.environ.get("AWS_ENDPOINT_URL"))
+    with _lock:
+        if key not in _clients:
+            # As AwsClients.create (the sensor's retries), with a pool for every sensor of the cloud,
+            # marked as the sensors' calls (tapcase.localcloud.api_calls).
+            config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=200,
+                            user_agent_extra=SENSOR_USER_AGENT)
+            session = boto3.session.Session(region_name=region)
+            _clients[key] = AwsClients(sqs=session.client("sqs", config=config), s3=session.client("s3", config=config),
+                                       stepfunctions=session.client("stepfunctions", config=config))
+        return _clients[key]
+
+
+#: Real seconds a local sensor's deadline is at least away (its engines' CPU time is not scaled).
+DEADLINE_FLOOR_SECONDS = 10.0
+#: Real seconds between a local sensor's heartbeats at least.
+HEARTBEAT_FLOOR_SECONDS = 0.05
+
+
+def local_deadline(deadline: float | None, now: float) -> float | None:
+    """The real time at which a sensor whose configured deadline is ``deadline`` (epoch seconds of
+    workflow time, from Plan) shuts down on this cloud's time scale."""
+    if deadline is None:
+        return None
+    remaining = deadline - now
+    if remaining <= 0:
+        return now
+    return now + max(timescale.scaled(remaining), min(remaining, DEADLINE_FLOOR_SECONDS))
+
+
+def local_heartbeat_seconds(configured: float | None) -> float:
+    """Real seconds between a local agent's heartbeats: as often as on AWS relative to
+    CollectEvidence's HeartbeatSeconds, and at least ten times within it (the engines' CPU time is
+    not scaled: a busy machine must not look like a dead sensor)."""
+    interval = timescale.scaled(float(configured or SENSOR_HEARTBEAT_SECONDS))
+    return max(HEARTBEAT_FLOOR_SECONDS, min(interval, timescale.scaled_timeout(COLLECT_HEARTBEAT_SECONDS) / 10))
+
+
+def shutdown_from_inside(backend: Any, instance_id: str) -> None:
+    """An instance-initiated shutdown: terminated or stopped as its shutdown behaviour says."""
+    instance = backend.get_instance(instance_id)
+    if instance.instance_initiated_shutdown_behavior == "terminate":
+        backend.terminate_instances([instance_id])
+    else:
+        backend.stop_instances([instance_id])
+
+
 def _start(instance: Any, region: str) -> None:
+    import time
+
     from tapcase.localcloud.sensor_engines import MirroredEngines
-    from tapcase_sensor.agent import Agent, AwsClients
     from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
-    clients = AwsClients.create(region)
-    if "control_queue_url" not in config:
-        config["control_queue_url"] = clients.sqs.get_queue_url(QueueName=config["control_queue_name"])["QueueUrl"]
+    clients = _shared_clients(region)
+    # The control queue is created after the sensor (its policy names the instance): the agent
+    # resolves its URL when it first polls, as on AWS.
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
+    config["heartbeat_seconds"] = local_heartbeat_seconds(config.get("heartbeat_seconds"))
+    config["deadline"] = local_deadline(config.get("deadline"), time.time())
     agent_config = parse_config(config)
     engines = MirroredEngines(
         backend=instance.ec2_backend, instance_id=instance.id, capture=_capture, rules=_rules,
         workdir=workdir, keep_dir=_keep_dir, pcap_max_mb=agent_config.pcap_max_mb, window_start=_window_start,
     )
-    agent = Agent(agent_config, engines, clients)
+    backend = instance.ec2_backend
+    agent = _local_agent(agent_config, engines, clients, shutdown=lambda: shutdown_from_inside(backend, instance.id))
     stop = threading.Event()
-    thread = threading.Thread(target=agent.run_forever, args=(stop,), name=f"sensor-{instance.id}", daemon=True)
+    thread = threading.Thread(target=agent.run_forever, args=(stop,), kwargs={"error_backoff": max(timescale.scaled(5.0), 0.05)},
+                              name=f"sensor-{instance.id}", daemon=True)
     with _lock:
         _running[instance.id] = _Sensor(instance.id, thread, stop, workdir)
     thread.start()
@@ -142,7 +235,9 @@ def _start_fleet_member(instance: Any, region: str) -> None:
     from tapcase.localcloud import fleet
 
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-fleet-{instance.id}-"))
-    fleet.start_member(instance, region, _current, _rules, workdir)
+    config = fleet.member_config(instance)
+    fleet.start_member(instance, region, _current, _rules, workdir, clients=_shared_clients(region),
+                       heartbeat_seconds=local_heartbeat_seconds(config.get("heartbeat_seconds")))
 
 
 def apply() -> None:
@@ -156,6 +251,11 @@ def apply() -> None:
 
     def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
         reservation = original_run(self, *args, **kwargs)
+        if kwargs.get("launch_template") and not kwargs.get("instance_initiated_shutdown_behavior"):
+            template = self._get_template_from_args(kwargs["launch_template"]).data
+            behaviour = template.get("InstanceInitiatedShutdownBehavior")
+            for instance in reservation.instances if behaviour else []:
+                instance.instance_initiated_shutdown_behavior = behaviour
         for instance in reservation.instances:
             role = _role(self, instance.id)
             starter = {tag_keys.ROLE_SENSOR: _start, tag_keys.ROLE_FLEET_MEMBER: _start_fleet_member}.get(role or "")

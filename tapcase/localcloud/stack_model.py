@@ -41,3 +41,12 @@ class Stack:
 
     def of_type(self, resource_type: str) -> dict[str, Deployed]:
         return {k: v for k, v in self.resources.items() if v.type == resource_type}
+
+
+def tags_list(tags: dict[str, str] | list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """CloudFormation tags (a map or a Key/Value list) as the APIs' Key/Value list."""
+    if not tags:
+        return []
+    if isinstance(tags, dict):
+        return [{"Key": k, "Value": str(v)} for k, v in tags.items()]
+    return [{"Key": t["Key"], "Value": str(t["Value"])} for t in tags]

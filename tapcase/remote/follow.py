@@ -8,6 +8,7 @@ are the execution history's own (the cloud's clock).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,13 @@ from typing import Any
 from rich.console import Console
 
 #: Real seconds between two looks at the execution.
-POLL_SECONDS = 0.25
+#: Real seconds between two polls of a followed execution: from POLL_SECONDS growing to
+#: MAX_POLL_SECONDS times the number of executions this process follows at once (many followers,
+#: as in the load tests, do not flood the cloud with DescribeExecution calls).
+POLL_SECONDS = 0.05
+MAX_POLL_SECONDS = 0.25
+_followers = 0
+_followers_lock = threading.Lock()
 
 
 def shown_states(definition: dict[str, Any]) -> set[str]:
@@ -95,8 +102,12 @@ def follow(
     on_timeout: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Wait for the execution to end, showing its states; its DescribeExecution."""
+    global _followers
     follower = Follower(sfn, execution_arn, console, shown_states(definition or {}))
     deadline = time.monotonic() + timeout
+    poll = POLL_SECONDS
+    with _followers_lock:
+        _followers += 1
     status = console.status("starting", spinner="dots") if console is not None and console.is_terminal else None
     if status is not None:
         status.start()
@@ -113,7 +124,10 @@ def follow(
                 return dict(sfn.describe_execution(executionArn=execution_arn))
             if status is not None:
                 status.update(f"{follower.running_line()}")
-            time.sleep(POLL_SECONDS)
+            time.sleep(poll)
+            poll = min(MAX_POLL_SECONDS * max(1, _followers), poll * 1.25)
     finally:
+        with _followers_lock:
+            _followers -= 1
         if status is not None:
             status.stop()

@@ -123,3 +123,46 @@ def emf_metrics(printed: str) -> list[dict[str, Any]]:
 def metric_value(document: dict[str, Any], name: str) -> float:
     value = document[name]
     return float(value[0] if isinstance(value, list) else value)
+
+
+def investigation_leftovers(cloud, investigation_id: str, instance_id: str) -> dict[str, int]:
+    """What one investigation left behind, counted by its own tag and lock (other investigations
+    running at the same time on the same cloud are not counted): mirror sessions, targets,
+    filters, sensor instances not terminated, security groups, control queues, the lock on the
+    instance, and local sensor agents still running for its sensors."""
+    from tapcase.localcloud import sensors
+    from tapcase_contract.tags import ROLE
+
+    ec2 = cloud.client("ec2")
+    mine = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
+    reservations = ec2.describe_instances(Filters=[*mine, {"Name": f"tag:{ROLE}", "Values": ["sensor"]}])["Reservations"]
+    sensor_ids = [i["InstanceId"] for r in reservations for i in r["Instances"]]
+    live = [i for r in reservations for i in r["Instances"]
+            if i["State"]["Name"] in ("pending", "running", "stopping", "stopped", "shutting-down")]
+    sqs = cloud.client("sqs")
+    queues = [u for u in sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
+              if (sqs.list_queue_tags(QueueUrl=u).get("Tags") or {}).get(TAG_KEY) == investigation_id]
+    lock = cloud.client("dynamodb").get_item(TableName=cloud.resource("LockTable"),
+                                             Key={"instance_id": {"S": instance_id}}).get("Item")
+    return {
+        "mirror_sessions": len(ec2.describe_traffic_mirror_sessions(Filters=mine)["TrafficMirrorSessions"]),
+        "mirror_targets": len(ec2.describe_traffic_mirror_targets(Filters=mine)["TrafficMirrorTargets"]),
+        "mirror_filters": len(ec2.describe_traffic_mirror_filters(Filters=mine)["TrafficMirrorFilters"]),
+        "sensor_instances": len(live),
+        "security_groups": len(ec2.describe_security_groups(Filters=mine)["SecurityGroups"]),
+        "control_queues": len(queues),
+        "locks": int(lock is not None),
+        "sensor_agents": len(set(sensor_ids) & set(sensors.running())),
+    }
+
+
+def wait_for_no_leftovers(cloud, investigation_id: str, instance_id: str, timeout: float = 60.0) -> dict[str, int]:
+    """Poll until the investigation left nothing (the janitor works asynchronously); the last count."""
+    import time
+
+    give_up = time.monotonic() + timeout
+    while True:
+        left = investigation_leftovers(cloud, investigation_id, instance_id)
+        if not any(left.values()) or time.monotonic() > give_up:
+            return left
+        time.sleep(0.2)

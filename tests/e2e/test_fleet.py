@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tapcase.investigate import investigate_once
-from tapcase.localcloud import LocalCloud, sensors
+from tapcase.localcloud import LocalCloud, local_work, sensors
 from tapcase.localcloud.deploy import deploy_template
 from tapcase.localcloud.seed import seed_instance
 from tapcase.scenario import ScenarioInfo, generate
@@ -151,9 +151,13 @@ def test_an_investigation_mirrored_to_the_fleet_launches_no_sensor(fleet_cloud, 
     info = stories["beaconing"]
     before = instances(cloud)
     sensors.set_capture(info.pcap)
+    worked = local_work.work_by_kind().get("sensor", 0.0)
     summary = investigate_once(cloud.endpoint, finding("beaconing"), out=tmp_path, timeout=180)
     assert summary["status"] == "SUCCEEDED", summary
     assert instances(cloud) == before  # no RunInstances during the execution
+    # the member's engines ran as local work (as an AWS instance of its own computes, deadlines
+    # do not count it): no sensor of the investigation's own could have done it
+    assert local_work.work_by_kind().get("sensor", 0.0) > worked
     report = load_report(summary)
     mirroring = report["context"]["mirroring"]
     assert mirroring["target"]["kind"] == "fleet" and mirroring["target"]["target_id"] == fleet["target_id"]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
+from tapcase_contract.tags import ROLE, ROLE_SENSOR
 from tests.conftest import shared
 from tests.e2e.conftest import (
     adapted_real_finding,
@@ -202,14 +203,97 @@ def test_invalid_input_is_refused_before_anything(cloud, tmp_path, bad):
     assert created_anything(cloud) == NOTHING
 
 
-def test_tags_mark_every_created_resource(cloud, tmp_path):
-    # While a run is in flight nothing is untagged: check the teardown's view of a finished run.
+def _tags(pairs) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in pairs or []}
+
+
+def test_tags_mark_every_created_resource(cloud):
+    """Every resource the execution created carries the investigation's tag (teardown, the janitor
+    and the leftover counts find resources by it): inspected one by one, by the ids the execution
+    recorded in its history, while it captures -- security group, sensor instance with its volumes
+    and network interface, control queue, mirror filter, target and session. Then StopExecution:
+    the janitor's rule tears it all down."""
+    import time
+
+    from tapcase_workflow.logic.recorded import recorded
+    from tests.conftest import wait_for_execution
+    from tests.e2e.conftest import wait_for_no_leftovers
+
     inst = make_instance(cloud, cidr="10.38")
-    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
-    assert summary["status"] == "SUCCEEDED"
-    report = load_report(summary)
-    assert report["context"]["mirroring"]["vni"] == report["context"]["mirroring"]["sessions"][0]["vni"]
-    assert TAG_KEY  # all lookups in teardown and leftovers go through this tag
+    sfn, ec2, sqs = cloud.client("stepfunctions"), cloud.client("ec2"), cloud.client("sqs")
+    name = "tags-on-everything"
+    arn = sfn.start_execution(stateMachineArn=cloud.stack.outputs["InvestigationStateMachineArn"], name=name,
+                              input=json.dumps(manual(inst["instance_id"], duration_seconds=3600)))["executionArn"]
+    give_up = time.monotonic() + 60
+    while True:
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        if any(e.get("stateEnteredEventDetails", {}).get("name") == "Capture" for e in events):
+            break
+        assert time.monotonic() < give_up and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+        time.sleep(0.05)
+    ids = recorded(events).ids
+    assert set(ids) == {"security_groups", "sensor_instances", "control_queues", "mirror_filters",
+                        "mirror_targets", "mirror_sessions"}, ids
+    tagged: dict[str, dict[str, str]] = {}
+    for sg in ec2.describe_security_groups(GroupIds=ids["security_groups"])["SecurityGroups"]:
+        tagged[sg["GroupId"]] = _tags(sg.get("Tags"))
+    sensors = [i for r in ec2.describe_instances(InstanceIds=ids["sensor_instances"])["Reservations"]
+               for i in r["Instances"]]
+    for sensor in sensors:
+        tagged[sensor["InstanceId"]] = _tags(sensor.get("Tags"))
+        enis = [n["NetworkInterfaceId"] for n in sensor["NetworkInterfaces"]]
+        for eni in ec2.describe_network_interfaces(NetworkInterfaceIds=enis)["NetworkInterfaces"]:
+            tagged[eni["NetworkInterfaceId"]] = _tags(eni.get("TagSet"))
+        volumes = [m["Ebs"]["VolumeId"] for m in sensor.get("BlockDeviceMappings", [])]
+        for volume in ec2.describe_volumes(VolumeIds=volumes)["Volumes"] if volumes else []:
+            tagged[volume["VolumeId"]] = _tags(volume.get("Tags"))
+    for url in ids["control_queues"]:
+        tagged[url] = sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
+    for f in ec2.describe_traffic_mirror_filters(TrafficMirrorFilterIds=ids["mirror_filters"])["TrafficMirrorFilters"]:
+        tagged[f["TrafficMirrorFilterId"]] = _tags(f.get("Tags"))
+    for t in ec2.describe_traffic_mirror_targets(TrafficMirrorTargetIds=ids["mirror_targets"])["TrafficMirrorTargets"]:
+        tagged[t["TrafficMirrorTargetId"]] = _tags(t.get("Tags"))
+    for s in ec2.describe_traffic_mirror_sessions(
+            TrafficMirrorSessionIds=ids["mirror_sessions"])["TrafficMirrorSessions"]:
+        tagged[s["TrafficMirrorSessionId"]] = _tags(s.get("Tags"))
+    recorded_ids = {i for kind in ids.values() for i in kind}
+    assert recorded_ids <= set(tagged), recorded_ids - set(tagged)  # each one was found and inspected
+    assert any(k.startswith("eni-") for k in tagged) and any(k.startswith("vol-") for k in tagged)
+    untagged = {rid: tags for rid, tags in tagged.items() if tags.get(TAG_KEY) != name}
+    assert not untagged, untagged
+    assert all(tagged[i].get(ROLE) == ROLE_SENSOR for i in ids["sensor_instances"])
+
+    sfn.stop_execution(executionArn=arn, error="Test.Stopped", cause="tags inspected")
+    assert wait_for_execution(sfn, arn, timeout=30)["status"] == "ABORTED"
+    left = wait_for_no_leftovers(cloud, name, inst["instance_id"], timeout=60)
+    assert not any(left.values()), left
+
+
+def test_a_tampered_log_file_fails_the_investigation_naming_it(cloud, tmp_path, monkeypatch):
+    """Someone with write access to the bucket replaces a log file after the sensor uploaded it
+    (a new version of the object): VerifyEvidence reads every object back before analysis, the
+    sha256 differs from the manifest's, and the investigation fails with EvidenceTampered naming
+    the file -- then tears down as every failure does."""
+    from tapcase_sensor.agent import Agent
+
+    tampered: list[str] = []
+    original = Agent._upload
+
+    def upload_then_tamper(self, bucket, capture, manifest, curated_files):
+        original(self, bucket, capture, manifest, curated_files)
+        key = [*manifest["files"], *manifest["curated"]["files"]][0]["key"]
+        s3 = cloud.client("s3")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        s3.put_object(Bucket=bucket, Key=key, Body=body + b'{"event_type":"forged"}\n')
+        tampered.append(key)
+
+    monkeypatch.setattr(Agent, "_upload", upload_then_tamper)
+    # the real AWS mirroring capture and its real finding (tests/e2e/test_investigation.py)
+    summary = run(cloud, adapted_real_finding(), tmp_path, pcap=shared("suricata-verify", "vxlan-decoder-03",
+                                                                        "vxlan.pcap"))
+    assert tampered
+    assert (summary["status"], summary["error"]) == ("FAILED", "EvidenceTampered"), summary
+    assert tampered[0] in summary["cause"] and "the manifest says" in summary["cause"]
     assert not any(summary["leftovers"].values())
 
 
@@ -227,3 +311,86 @@ def test_a_truncated_capture_is_analysed_up_to_the_damage_and_says_so(cloud, tmp
     assert "record 51" in warning and "only the 50 packets before the damage" in warning  # where it was cut
     assert 0 < report["context"]["packets"]["vxlan"] < 100  # fewer than the whole capture's 100
     assert not any(summary["leftovers"].values())
+
+
+def test_an_expired_lock_is_free(cloud, tmp_path):
+    """DynamoDB's TTL deletes expired items only eventually ("typically within a few days"), and
+    until then they answer reads and conditions: the Lock state's condition treats a lock whose
+    expires_at passed as free, so a crashed investigation's lock does not block the instance."""
+    import time
+
+    inst = make_instance(cloud, cidr="10.40")
+    machine = cloud.stack.outputs["InvestigationStateMachineArn"]
+    cloud.client("dynamodb").put_item(TableName=cloud.resource("LockTable"), Item={
+        "instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "crashed-long-ago"},
+        "execution_arn": {"S": machine.replace(":stateMachine:", ":execution:") + ":crashed-long-ago"},
+        "expires_at": {"N": str(int(time.time()) - 60)}})
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert summary["status"] == "SUCCEEDED" and summary["outcome"] != "already_under_investigation", summary
+    assert not any(summary["leftovers"].values())
+
+
+def test_a_live_lock_of_another_execution_holds(cloud, tmp_path):
+    import time
+
+    inst = make_instance(cloud, cidr="10.41")
+    machine = cloud.stack.outputs["InvestigationStateMachineArn"]
+    lock = {"instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "still-running"},
+            "execution_arn": {"S": machine.replace(":stateMachine:", ":execution:") + ":still-running"},
+            "expires_at": {"N": str(int(time.time()) + 3600)}}
+    ddb = cloud.client("dynamodb")
+    ddb.put_item(TableName=cloud.resource("LockTable"), Item=lock)
+    summary = run(cloud, manual(inst["instance_id"]), tmp_path)
+    assert summary["outcome"] == "already_under_investigation", summary
+    held = ddb.get_item(TableName=cloud.resource("LockTable"), Key={"instance_id": lock["instance_id"]})["Item"]
+    assert held == lock  # the other execution's lock is untouched
+    ddb.delete_item(TableName=cloud.resource("LockTable"), Key={"instance_id": lock["instance_id"]})
+
+
+def test_a_forgotten_sensor_terminates_itself_at_its_deadline(cloud, monkeypatch):
+    """Nobody tears down (the execution is stopped and the janitor's rule does nothing): the sensor
+    powers itself off at the deadline Plan gave it; its launch template's shutdown behaviour is
+    terminate (EC2 user guide, "Change instance initiated shutdown behavior"), so the instance ends
+    terminated and its agent stops. The rest is then left to the janitor."""
+    import time
+
+    from tapcase.localcloud import sensors
+    from tapcase_contract.tags import ROLE
+    from tapcase_workflow.handlers import janitor as janitor_handler
+    from tapcase_workflow.sweep import after_execution
+    from tests.conftest import wait_for_execution
+    from tests.e2e.conftest import investigation_leftovers, wait_for_no_leftovers
+
+    monkeypatch.setattr(janitor_handler, "after_execution", lambda **kwargs: janitor_handler.JanitorOutput(
+        dry_run=True, investigations={}, stale_locks=[], skipped=["disabled by the test"]))
+    inst = make_instance(cloud, cidr="10.42")
+    sfn, ec2 = cloud.client("stepfunctions"), cloud.client("ec2")
+    name = "forgotten-sensor"
+    arn = sfn.start_execution(stateMachineArn=cloud.stack.outputs["InvestigationStateMachineArn"], name=name,
+                              input=json.dumps(manual(inst["instance_id"], duration_seconds=60)))["executionArn"]
+    give_up = time.monotonic() + 60
+    while not any(e.get("stateEnteredEventDetails", {}).get("name") == "Capture"
+                  for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]):
+        assert time.monotonic() < give_up
+        time.sleep(0.05)
+    sfn.stop_execution(executionArn=arn, error="Test.Forgotten", cause="no teardown")
+    assert wait_for_execution(sfn, arn, timeout=30)["status"] == "ABORTED"
+    filters = [{"Name": f"tag:{TAG_KEY}", "Values": [name]}, {"Name": f"tag:{ROLE}", "Values": [ROLE_SENSOR]}]
+    [sensor] = [i for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+    give_up = time.monotonic() + 90
+    while True:
+        state = ec2.describe_instances(InstanceIds=[sensor["InstanceId"]])["Reservations"][0]["Instances"][0]["State"]
+        if state["Name"] in ("shutting-down", "terminated"):
+            break
+        assert time.monotonic() < give_up, f"the sensor is still {state['Name']} past its deadline"
+        time.sleep(0.2)
+    give_up = time.monotonic() + 30
+    while sensor["InstanceId"] in sensors.running():
+        assert time.monotonic() < give_up, "the sensor's agent still runs on a terminated instance"
+        time.sleep(0.1)
+    left = investigation_leftovers(cloud, name, inst["instance_id"])
+    assert left["mirror_filters"] and left["security_groups"] and left["control_queues"], left  # nobody tore down
+    # what the stopped execution left besides the sensor: the janitor's teardown, as the rule would
+    after_execution(lock_table=cloud.resource("LockTable"), execution_arn=arn, wait_seconds=30)
+    left = wait_for_no_leftovers(cloud, name, inst["instance_id"], timeout=30)
+    assert not any(left.values()), left

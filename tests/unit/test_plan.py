@@ -45,7 +45,9 @@ def test_all_enis_are_sources_with_same_az_placement():
     assert [s.session_number for s in p.sources] == [1, 1]
     assert p.sensor.subnet_id == "subnet-0" and p.sensor.availability_zone == "us-east-1a"
     assert p.sensor.ingress_cidrs == ["10.0.0.10/32", "10.0.0.11/32"]
-    assert p.sensor.ip_permissions[0]["FromPort"] == 4789 and p.sensor.ip_permissions[0]["IpProtocol"] == "udp"
+    assert p.sensor.ip_permissions == [{  # VXLAN from the sources, nothing else
+        "IpProtocol": "udp", "FromPort": 4789, "ToPort": 4789,
+        "IpRanges": [{"CidrIp": c, "Description": "VXLAN from mirrored i-0123456789abcdef0"} for c in p.sensor.ingress_cidrs]}]
     assert p.vni == vni_for("case-1") and 0 < p.vni < 2**24
     assert p.lock_expires_at > 1_000 + 300
     assert p.run_token == run_token("case-1") and len(p.run_token) == 8

@@ -37,6 +37,11 @@ def describe_instance(instance_id: str) -> dict[str, Any] | None:
     return None
 
 
+def described(method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated EC2 Describe call (``key``: the list in its answer)."""
+    return _paginate(method, key, **kwargs)
+
+
 def _paginate(method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
     paginator = client("ec2").get_paginator(method)
     out: list[dict[str, Any]] = []

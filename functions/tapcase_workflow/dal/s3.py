@@ -51,3 +51,45 @@ def presign(uri: str, seconds: int) -> str:
     bucket, key = split_uri(uri)
     return str(client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                                    ExpiresIn=seconds))
+
+
+def object_sizes(bucket: str, prefix: str) -> dict[str, int]:
+    """Every object under ``prefix`` with its size (current versions)."""
+    out: dict[str, int] = {}
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            out[str(obj["Key"])] = int(obj["Size"])
+    return out
+
+
+def sub_prefixes(bucket: str, prefix: str) -> list[str]:
+    """The "folders" right under ``prefix`` (ListObjectsV2 with Delimiter ``/``)."""
+    out: list[str] = []
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        out.extend(str(p["Prefix"]) for p in page.get("CommonPrefixes", []))
+    return out
+
+
+def sha256_of(bucket: str, key: str, chunk: int = 1 << 20) -> str:
+    """The sha256 of an object's bytes, read back in chunks (never held whole in memory)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    for block in iter(lambda: body.read(chunk), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json_object(bucket: str, key: str) -> Any | None:
+    """The JSON document at ``key``, None when there is none."""
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _MISSING:
+            return None
+        raise
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None

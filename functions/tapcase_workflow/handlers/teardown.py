@@ -8,8 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tapcase_workflow.dal.history import execution_events
 from tapcase_workflow.dal.teardown import AwsTeardown
 from tapcase_workflow.errors import TeardownIncomplete
+from tapcase_workflow.logic.recorded import recorded
 from tapcase_workflow.logic.teardown import teardown
 from tapcase_workflow.models.payloads import TeardownInput, TeardownOutput
 from tapcase_workflow.observability import correlate, logger, metrics, record_leftovers, record_outcome
@@ -31,12 +33,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cloud = AwsTeardown(
         lock_table=cfg.lock_table,
         instance_id=inp.instance_id,
-        control_queue_name=inp.control_queue_name,
         execution_arn=inp.execution_arn,
+        run=inp.run_token,
         wait_seconds=max(0.0, context.get_remaining_time_in_millis() / 1000 - REPORT_BACK_SECONDS),
     )
+    # Besides the tag: the ids this execution recorded in its history (a resource whose tag is missing).
+    record = recorded(execution_events(inp.execution_arn))
+    if record.rejected:
+        logger.warning("recorded ids not used", extra={"rejected": record.rejected})
     try:
-        result = teardown(cloud, inp.investigation_id)
+        result = teardown(cloud, inp.investigation_id, record.ids)
     except TeardownIncomplete as exc:
         record_leftovers(inp.investigation_id, sum(exc.leftovers.values()))
         raise

@@ -8,7 +8,7 @@ from typing import Any
 
 from tapcase_contract import tags as tag_keys
 from tapcase_contract.layout import evidence_prefix
-from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, VXLAN_PORT
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, SENSOR_DEADLINE_MARGIN_SECONDS, VXLAN_PORT
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_workflow.errors import (
     FleetNotConfigured,
@@ -245,10 +245,15 @@ def make_plan(
         raise NoSensorSubnet(f"cannot tell the subnet/AZ of {iid}")
     inv = request.investigation_id
     run = run_token(run_name or f"{inv}-{now_epoch}")
-    tags = tag_keys.investigation_tags(inv, iid)
+    tags = tag_keys.investigation_tags(inv, iid, now_epoch, run)
     cidrs = sorted({f"{ip}/32" for s in sources for ip in s.private_ips})
     prefix = evidence_prefix(inv)
     queue_name = f"tapcase-{inv}-{run}-control"
+    # The latest moment the investigation could still need its sensor; the sensor shuts itself
+    # down then, and the lock outlives it (expired locks are free: the Lock state's condition).
+    # (counted from the plan: an execution may first wait for an admission slot)
+    sensor_deadline = (now_epoch + stack.admission_max_wait_seconds + stack.sensor_ready_timeout_seconds
+                       + request.duration_seconds + stack.collect_timeout_seconds + SENSOR_DEADLINE_MARGIN_SECONDS)
     plan = InvestigationPlan(
         investigation_id=inv,
         run_token=run,
@@ -280,16 +285,17 @@ def make_plan(
         duration_seconds=request.duration_seconds,
         evidence_prefix=prefix,
         control_queue_name=queue_name,
-        lock_expires_at=now_epoch + request.duration_seconds + stack.sensor_ready_timeout_seconds
-        + stack.collect_timeout_seconds + stack.admission_max_wait_seconds + LOCK_MARGIN_SECONDS,
+        planned_at=now_epoch,
+        sensor_deadline=sensor_deadline,
+        lock_expires_at=sensor_deadline + LOCK_MARGIN_SECONDS,
         sensor_ready_timeout_seconds=stack.sensor_ready_timeout_seconds,
         collect_timeout_seconds=stack.collect_timeout_seconds,
         sensor_config=SensorConfig(
             investigation_id=inv, control_queue_name=queue_name, bucket=stack.bucket, prefix=prefix,
-            region=stack.region, pcap_max_mb=stack.evidence_pcap_max_mb,
+            region=stack.region, pcap_max_mb=stack.evidence_pcap_max_mb, deadline=sensor_deadline,
         ),
         tags=tags,
-        sensor_tags=tag_keys.sensor_tags(inv, iid),
+        sensor_tags=tag_keys.sensor_tags(inv, iid, now_epoch, run),
         queue_tags=tag_keys.as_mapping(tags),
         queries=list(queries or []),
         warnings=warnings,

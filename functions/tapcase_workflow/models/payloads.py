@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tapcase_contract.outcomes import Outcome, ReportOutcome
 from tapcase_workflow.models.plan import InvestigationPlan
-from tapcase_workflow.models.request import InvestigationId
+from tapcase_workflow.models.request import INSTANCE_ID_PATTERN, InvestigationId
+
+#: A Step Functions execution ARN (``arn:<partition>:states:<region>:<account>:execution:<machine>:<name>``).
+EXECUTION_ARN_PATTERN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[^\s:]{1,80}$"
 
 
 class _Ours(BaseModel):
@@ -235,9 +238,10 @@ class RecordTeardownOutput(_Ours):
 
 class TeardownInput(_Ours):
     investigation_id: InvestigationId
-    instance_id: str
-    control_queue_name: str
-    execution_arn: str
+    #: The plan's run token: only this run's resources are torn down (tag ``tapcase:run``).
+    run_token: str = Field(pattern=r"^[0-9a-f]{8}$")
+    instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
+    execution_arn: str = Field(pattern=EXECUTION_ARN_PATTERN, max_length=2048)
     #: ``$$.Execution.StartTime``: the investigation's duration ends with its teardown.
     started_at: datetime
     outcome: InvestigationOutcome
@@ -246,3 +250,30 @@ class TeardownInput(_Ours):
 class TeardownOutput(_Ours):
     deleted: dict[str, int]
     leftovers: dict[str, int]
+
+
+# -- VerifyEvidence -------------------------------------------------------------------------------
+
+
+class VerifyEvidenceInput(_Ours):
+    investigation_id: InvestigationId
+
+
+class VerifyEvidenceOutput(_Ours):
+    """``$.evidence_check.verified``: what was read back and matched the manifest."""
+
+    files: int
+    bytes: int
+    manifest_sha256: str
+
+
+# -- Janitor --------------------------------------------------------------------------------------
+
+
+class JanitorOutput(_Ours):
+    """What the janitor removed (or, in a dry run, would remove), by investigation id."""
+
+    dry_run: bool
+    investigations: dict[str, dict[str, int]]
+    stale_locks: list[str]
+    skipped: list[str]

@@ -97,6 +97,10 @@ class InvestigationPlan(_Model):
     duration_seconds: int
     evidence_prefix: str
     control_queue_name: str
+    #: When Plan ran (epoch seconds): the Lock state treats a lock that expired before it as free.
+    planned_at: int
+    #: When the sensor shuts itself down whatever happens (epoch seconds, also in sensor_config).
+    sensor_deadline: int
     lock_expires_at: int
     sensor_ready_timeout_seconds: int
     collect_timeout_seconds: int

@@ -27,13 +27,14 @@ Use it as a library (the local cloud runs it in-process with :class:`OfflineEngi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,19 @@ from tapcase_contract.layout import manifest_key
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_sensor import __version__
 from tapcase_sensor.config import resolve_queue_url
+from tapcase_sensor.deadline import DeadlineWatch
 from tapcase_sensor.engines import Engines
 from tapcase_sensor.errors import (
     SensorBadMessage,
     SensorCurateFailed,
     SensorError,
     SensorInternalError,
+    SensorQueueNotFound,
     SensorUploadFailed,
 )
 from tapcase_sensor.manifest import build_manifest, failure_manifest, summary
 from tapcase_sensor.model import CaptureResult
+from tapcase_sensor.upload import put_bytes, put_file
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ def _content_type(fmt: str) -> str:
 
 
 class _Heartbeat:
-    """Sends SendTaskHeartbeat every ``interval`` seconds while a long action runs."""
+    """Sends SendTaskHeartbeat when a long action starts and every ``interval`` seconds while it runs."""
 
     def __init__(self, sfn: Any, token: str, interval: float) -> None:
         self._sfn, self._token, self._interval = sfn, token, interval
@@ -112,11 +116,14 @@ class _Heartbeat:
         self._thread = threading.Thread(target=self._run, name="tapcase-sensor-heartbeat", daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        # one at once (the message may have waited in the queue), then every interval
+        while True:
             try:
                 self._sfn.send_task_heartbeat(taskToken=self._token)
             except (ClientError, BotoCoreError) as exc:
                 log.info("heartbeat not accepted: %s", exc)
+            if self._stop.wait(self._interval):
+                return
 
     def __enter__(self) -> _Heartbeat:
         if self._interval > 0:
@@ -130,10 +137,16 @@ class _Heartbeat:
 
 
 class Agent:
-    def __init__(self, config: SensorConfig, engines: Engines, clients: AwsClients) -> None:
+    """``shutdown``: how the sensor powers itself off at its configuration's ``deadline``
+    (:func:`tapcase_sensor.deadline.power_off` on an instance; None: the deadline is not kept)."""
+
+    def __init__(self, config: SensorConfig, engines: Engines, clients: AwsClients,
+                 shutdown: Callable[[], None] | None = None) -> None:
         self.config = config
         self.engines = engines
         self.clients = clients
+        self.shutdown = shutdown
+        self.deadline_watch: DeadlineWatch | None = None
         self._lock = threading.Lock()
         self._collected: dict[tuple[str, str], dict[str, Any]] = {}
         #: The last outcomes (diagnostics; the local cloud and tests read it).
@@ -273,65 +286,43 @@ class Agent:
     def _upload(
         self, bucket: str, capture: CaptureResult, manifest: dict[str, Any], curated_files: list[tuple[Path, str]]
     ) -> None:
-        s3 = self.clients.s3
-        for path, key in curated_files:
-            try:
-                s3.upload_file(str(path), bucket, key, ExtraArgs={
-                    "ContentType": "application/vnd.apache.parquet",
-                    "Metadata": {"investigation-id": self.config.investigation_id},
-                })
-            except (ClientError, BotoCoreError, OSError) as exc:
-                raise SensorUploadFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from None
+        """Every file, then the manifest last; each created once and checked by S3 against its
+        sha256 as it arrives (:mod:`tapcase_sensor.upload`)."""
+        s3, inv = self.clients.s3, self.config.investigation_id
+        curated = {entry["key"]: entry for entry in manifest["curated"]["files"]}
         entries = {(entry["engine"], entry["name"]): entry for entry in manifest["files"]}
         pcaps = {entry["name"]: entry for entry in (manifest.get("pcap") or {}).get("files", [])}
+        uploads = [(path, key, curated[key]["sha256"], "application/vnd.apache.parquet") for path, key in curated_files]
+        for log_file in capture.log_files:
+            entry = entries[(log_file.engine, log_file.name)]
+            uploads.append((Path(log_file.path), entry["key"], entry["sha256"], _content_type(entry["format"])))
+        for pcap in capture.packet_log.files if capture.packet_log is not None else []:
+            entry = pcaps[pcap.name]
+            uploads.append((Path(pcap.path), entry["key"], entry["sha256"], PCAP_CONTENT_TYPE))
+        for path, key, sha, content_type in uploads:
+            try:
+                created = put_file(s3, bucket, key, path, sha, ContentType=content_type,
+                                   Metadata={"sha256": sha, "investigation-id": inv})
+            except (ClientError, BotoCoreError, OSError) as exc:
+                raise SensorUploadFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from None
+            if not created:
+                log.warning("s3://%s/%s exists already: left as it is (the workflow verifies it)", bucket, key)
+        body = json.dumps(manifest, indent=2).encode("utf-8")
+        key = manifest_key(manifest["prefix"])
         try:
-            for log_file in capture.log_files:
-                entry = entries[(log_file.engine, log_file.name)]
-                s3.upload_file(
-                    str(log_file.path),
-                    bucket,
-                    entry["key"],
-                    ExtraArgs={
-                        "ContentType": _content_type(entry["format"]),
-                        "Metadata": {"sha256": entry["sha256"], "investigation-id": self.config.investigation_id},
-                    },
-                )
-            for pcap in capture.packet_log.files if capture.packet_log is not None else []:
-                entry = pcaps[pcap.name]
-                s3.upload_file(
-                    str(pcap.path),
-                    bucket,
-                    entry["key"],
-                    ExtraArgs={
-                        "ContentType": PCAP_CONTENT_TYPE,
-                        "Metadata": {"sha256": entry["sha256"], "investigation-id": self.config.investigation_id},
-                    },
-                )
-            body = json.dumps(manifest, indent=2).encode("utf-8")
-            s3.put_object(
-                Bucket=bucket,
-                Key=manifest_key(manifest["prefix"]),
-                Body=body,
-                ContentType="application/json",
-                Metadata={"investigation-id": self.config.investigation_id},
-            )
-        except (ClientError, BotoCoreError, OSError) as exc:
-            raise SensorUploadFailed(f"upload to s3://{bucket}/{manifest['prefix']} failed: {exc}") from None
-        log.info(
-            "uploaded %d log files, %d pcap files and the manifest to s3://%s/%s",
-            len(capture.log_files), len(pcaps), bucket, manifest["prefix"],
-        )  # fmt: skip
+            put_bytes(s3, bucket, key, body, hashlib.sha256(body).hexdigest(), ContentType="application/json",
+                      Metadata={"investigation-id": inv})
+        except (ClientError, BotoCoreError) as exc:
+            raise SensorUploadFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from None
+        log.info("uploaded %d files and the manifest to s3://%s/%s", len(uploads), bucket, manifest["prefix"])
 
     def _record_failure(self, bucket: str, prefix: str, error_name: str, message: str) -> None:
         """Best effort: leave an incomplete manifest saying why, so nobody mistakes it for evidence."""
         document = failure_manifest(self.config.investigation_id, error_name, message, prefix, bucket)
+        body = json.dumps(document, indent=2).encode()
         try:
-            self.clients.s3.put_object(
-                Bucket=bucket,
-                Key=manifest_key(prefix),
-                Body=json.dumps(document, indent=2).encode(),
-                ContentType="application/json",
-            )
+            put_bytes(self.clients.s3, bucket, manifest_key(prefix), body, hashlib.sha256(body).hexdigest(),
+                      ContentType="application/json")
         except (ClientError, BotoCoreError) as exc:
             log.warning("could not record the failure in S3: %s", exc)
 
@@ -386,11 +377,19 @@ class Agent:
         return self.config.control_queue_url
 
     def run_forever(self, stop_event: threading.Event, *, error_backoff: float = 5.0) -> None:
-        """Poll the control queue until ``stop_event`` is set."""
+        """Poll the control queue until ``stop_event`` is set (or the sensor's deadline passes:
+        then ``shutdown`` powers the sensor off and sets ``stop_event``)."""
+        if self.config.deadline is not None and self.shutdown is not None:
+            self.deadline_watch = DeadlineWatch(self.config.deadline, self.shutdown, stop_event).start()
+        elif self.config.deadline is not None:
+            log.warning("the sensor's deadline is not kept: no way to shut down was given")
         log.info("agent for %s polling its control queue", self.config.investigation_id)
         while not stop_event.is_set():
             try:
                 self.poll_once()
+            except SensorQueueNotFound as exc:
+                log.info("%s; waiting", exc)
+                stop_event.wait(error_backoff)
             except (ClientError, BotoCoreError, SensorError) as exc:
                 log.error("polling the control queue failed: %s", exc)
                 stop_event.wait(error_backoff)

@@ -116,6 +116,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from tapcase_sensor.agent import Agent, AwsClients
     from tapcase_sensor.config import load_config
+    from tapcase_sensor.deadline import power_off
     from tapcase_sensor.engines import LiveEngines
 
     try:
@@ -126,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SensorError as exc:
         _err(f"{exc.error_name}: {exc}")
         return 1
-    agent = Agent(config, engines, AwsClients.create(config.region))
+    agent = Agent(config, engines, AwsClients.create(config.region), shutdown=power_off)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

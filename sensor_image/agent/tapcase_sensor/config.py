@@ -19,7 +19,7 @@ from typing import Any
 
 from tapcase_contract import ContractError
 from tapcase_contract.sensor_config import SensorConfig
-from tapcase_sensor.errors import SensorConfigError
+from tapcase_sensor.errors import SensorConfigError, SensorQueueNotFound
 
 DEFAULT_CONFIG_PATH = Path("/etc/tapcase-sensor/agent.json")
 IMDS = "http://169.254.169.254"
@@ -55,6 +55,9 @@ def resolve_queue_url(config: SensorConfig, sqs: Any) -> SensorConfig:
     try:
         url = sqs.get_queue_url(QueueName=config.control_queue_name)["QueueUrl"]
     except Exception as exc:  # botocore ClientError / connection errors
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
+            raise SensorQueueNotFound(f"control queue {config.control_queue_name!r} does not exist yet") from None
         raise SensorConfigError(f"cannot resolve control queue {config.control_queue_name!r}: {exc}") from None
     return config.with_queue_url(str(url))
 

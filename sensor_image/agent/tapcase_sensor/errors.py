@@ -19,6 +19,10 @@ class SensorConfigError(SensorError):
     """The agent's configuration (user data / config file / CLI arguments) is unusable."""
 
 
+class SensorQueueNotFound(SensorConfigError):
+    """The control queue does not exist (yet: the workflow creates it once the sensor runs)."""
+
+
 class SensorBadCapture(SensorError):
     """A capture file is not a readable pcap/pcapng, is truncated, or holds no packets."""
 

@@ -40,7 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tapcase_contract import ContractError
 from tapcase_contract.control import COLLECT_EVIDENCE, ControlMessage
-from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB
+from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, SENSOR_HEARTBEAT_SECONDS
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_sensor.agent import Agent, AwsClients, Outcome
 from tapcase_sensor.capture_filter import CaptureFilter, sensor_address
@@ -125,7 +125,7 @@ class FleetConfig:
     log_dir: str = "/var/log/tapcase"
     poll_wait_seconds: int = 20
     visibility_timeout: int = 900
-    heartbeat_seconds: float = 60.0
+    heartbeat_seconds: float = float(SENSOR_HEARTBEAT_SECONDS)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sensor_ip", sensor_address(self.sensor_ip))

@@ -8,20 +8,80 @@ and ``ClientRequestToken`` idempotency; ``GetQueryExecution`` reports SUCCEEDED,
 answers Athena's shape (header row first, ``ColumnInfo``, ``NextToken`` pages of at most 1000
 rows). API errors are ``InvalidRequestException`` (with ``AthenaErrorCode`` where Athena sets one).
 Workgroups, named queries, ListQueryExecutions and the rest are moto's own.
+
+Query history as Athena keeps it: an execution is found for 45 days ("Athena keeps a query
+history for 45 days", ListQueryExecutions API reference) on the local cloud's clock
+(:func:`tapcase.localcloud.timescale.now`), then forgotten (``InvalidRequestException``). The memory
+of a long-running local cloud stays bounded another way: only the newest
+:func:`max_results_in_memory` executions (``TAPCASE_MAX_QUERY_RESULTS_IN_MEMORY``, default 500)
+keep their result rows in memory; an older one's GetQueryResults reads them back from its result
+file in the output location, where Athena itself reads them. (A bound on the history itself forgot
+queries of running investigations before their reports read them: 23 of 50 at once failed.)
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import os
+import threading
 from typing import Any, Final
 
+from tapcase.localcloud import local_work, timescale
 from tapcase.localcloud.athena.catalog import MOTO_GLUE
 from tapcase.localcloud.athena.executions import execute, local_execution, query_execution_description
-from tapcase.localcloud.athena.results import QueryResult
-from tapcase.localcloud.athena.storage import MOTO_S3
+from tapcase.localcloud.athena.results import ColumnMeta, from_csv
+from tapcase.localcloud.athena.storage import MOTO_S3, S3Object, S3Store, split_s3_url
 from tapcase.localcloud.patching import Patch, install
+
+#: Query executions whose result rows stay in memory, per account and region, unless
+#: ``TAPCASE_MAX_QUERY_RESULTS_IN_MEMORY`` says otherwise.
+DEFAULT_MAX_RESULTS_IN_MEMORY = 500
+#: How long Athena keeps a query execution (seconds of the local cloud's clock).
+QUERY_HISTORY_SECONDS = 45 * 86400
+_retention_lock = threading.Lock()
+
+
+def max_results_in_memory() -> int:
+    return int(os.environ.get("TAPCASE_MAX_QUERY_RESULTS_IN_MEMORY") or DEFAULT_MAX_RESULTS_IN_MEMORY)
+
+
+def _started_on_clock(backend: Any) -> dict[str, float]:
+    """Query execution id -> the local clock when it started, per account and region."""
+    started: dict[str, float] = backend.__dict__.setdefault("_tapcase_started_on_clock", {})
+    return started
+
+
+def keep_history_bounded(backend: Any, tokens: dict[str, str]) -> None:
+    """Forgets executions older than 45 days (and their request tokens); releases the result rows
+    of all but the newest :func:`max_results_in_memory` (see the module docstring)."""
+    executions: dict[str, Any] = backend.executions
+    started = _started_on_clock(backend)
+    with _retention_lock:
+        too_old = timescale.now() - QUERY_HISTORY_SECONDS
+        for query_id in [q for q, at in started.items() if at < too_old]:
+            executions.pop(query_id, None)
+            started.pop(query_id, None)
+        kept = set(executions)
+        for token in [t for t, query_id in list(tokens.items()) if query_id not in kept]:
+            tokens.pop(token, None)
+        excess = len(executions) - max_results_in_memory()
+        for query_id in list(executions)[: max(0, excess)]:  # dicts keep insertion order: oldest first
+            local = local_execution(executions[query_id])
+            if local is not None and local.result is not None and local.result.rows:
+                local.result = dataclasses.replace(local.result, rows=[], rows_released=True)
+
+
+def _rows(backend: Any, local: Any) -> list[list[str | None]]:
+    """An execution's result rows: in memory, or read back from its result file."""
+    if not local.result.rows_released:
+        return list(local.result.rows)
+    store = S3Store(backend.account_id, backend.region_name)
+    bucket, key = split_s3_url(local.output_location)
+    return from_csv(store.read(S3Object(bucket, key, 0)))
+
 
 _RESPONSE = "moto.athena.responses:AthenaResponse"
 _MODELS = "moto.athena.models"
@@ -75,9 +135,9 @@ def _error(message: str, athena_error_code: str | None = None) -> tuple[str, dic
     return json.dumps(body), {"status": 400}
 
 
-def _result_rows(result: QueryResult) -> list[dict[str, Any]]:
-    header = [{"Data": [{"VarCharValue": c.name} for c in result.columns]}]
-    data = [{"Data": [{"VarCharValue": v} if v is not None else {} for v in row]} for row in result.rows]
+def _result_rows(columns: list[ColumnMeta], rows: list[list[str | None]]) -> list[dict[str, Any]]:
+    header = [{"Data": [{"VarCharValue": c.name} for c in columns]}]
+    data = [{"Data": [{"VarCharValue": v} if v is not None else {} for v in row]} for row in rows]
     return header + data
 
 
@@ -134,9 +194,12 @@ def start_query_execution(self: Any) -> str | tuple[str, dict[str, int]]:
         execution_parameters=parameters,
     )
     backend.executions[execution.id] = execution
+    _started_on_clock(backend)[execution.id] = timescale.now()
     if token:
         tokens[token] = execution.id
-    execute(backend, execution, workgroup)
+    keep_history_bounded(backend, tokens)
+    with local_work.computing("athena"):  # workflow deadlines do not count it
+        execute(backend, execution, workgroup)
     return json.dumps({"QueryExecutionId": execution.id})
 
 
@@ -173,7 +236,7 @@ def get_query_results(self: Any) -> str | tuple[str, dict[str, int]]:
         if decoded is None:
             return _error("The NextToken is invalid")
         offset = decoded
-    rows = _result_rows(local.result)
+    rows = _result_rows(local.result.columns, _rows(self.athena_backend, local))
     response: dict[str, Any] = {
         "UpdateCount": 0,
         "ResultSet": {

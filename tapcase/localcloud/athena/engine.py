@@ -18,6 +18,7 @@ import duckdb
 from sqlglot import exp
 
 from tapcase import athena_sql
+from tapcase.localcloud.athena import plans
 from tapcase.localcloud.athena.catalog import CatalogTable, GlueCatalog
 from tapcase.localcloud.athena.failures import (
     BYTES_SCANNED_LIMIT_REASON,
@@ -105,16 +106,27 @@ def _resolve_tables(
 
 
 def _plan(
-    parsed: exp.Expr, database: str, tables: Mapping[athena_sql.TableName, CatalogTable]
+    parsed: exp.Expr, database: str, tables: Mapping[athena_sql.TableName, CatalogTable], sql: str | None = None,
 ) -> tuple[dict[athena_sql.TableName, dict[str, list[exp.Expr]]], str]:
-    """The values the injected partition columns are pinned to, and the DuckDB SQL."""
+    """The values the injected partition columns are pinned to, and the DuckDB SQL (from a
+    template of the same query with other partition values when ``sql``, its text, is given:
+    :mod:`.plans`)."""
     injected = {name: table.injected_columns for name, table in tables.items() if table.injected_columns}
     schema: dict[str, dict[str, dict[str, str]]] = {}
     for (db_name, table_name), table in tables.items():
         schema.setdefault(db_name, {})[table_name] = dict(table.all_columns)
     try:
         pinned = athena_sql.partition_predicates(parsed, injected, database)
-        return pinned, athena_sql.to_duckdb(parsed, schema, default_database=database)
+
+        def transpile() -> str:
+            return athena_sql.to_duckdb(parsed, schema, default_database=database)
+
+        if sql is None:
+            return pinned, transpile()
+        values = [v.name for columns in pinned.values() for exprs in columns.values() for v in exprs
+                  if isinstance(v, exp.Literal) and v.is_string]
+        context = f"{database}\n{sorted((k, sorted(v.items())) for k, v in schema.items())}"
+        return pinned, plans.duckdb_sql(sql, context, values, transpile)
     except athena_sql.PartitionConstraintViolation as exc:
         raise QueryFailure(str(exc)) from exc
     except athena_sql.UnsupportedAthenaSql as exc:
@@ -155,7 +167,7 @@ def run_query(
     except athena_sql.AthenaSqlError as exc:
         raise QueryFailure(f"INVALID_PARAMETER_USAGE: {exc}") from exc
     tables = _resolve_tables(sql, parsed, database, catalog)
-    pinned_expressions, duckdb_sql = _plan(parsed, database, tables)
+    pinned_expressions, duckdb_sql = _plan(parsed, database, tables, None if execution_parameters else sql)
 
     connection = duckdb.connect(":memory:")
     scanned = 0

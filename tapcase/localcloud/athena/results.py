@@ -41,6 +41,8 @@ class QueryResult:
     data_scanned: int
     planning_ms: int
     engine_ms: int
+    #: the rows left memory (the history's bound): GetQueryResults reads the result file back
+    rows_released: bool = False
 
 
 # DuckDB type id → (Athena type name, precision). Athena reports varchar with precision
@@ -158,3 +160,34 @@ def to_csv(columns: Sequence[ColumnMeta], rows: Iterable[Sequence[str | None]]) 
     lines = [",".join(quoted(c.name) for c in columns)]
     lines.extend(",".join(quoted(v) for v in row) for row in rows)
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def from_csv(data: bytes) -> list[list[str | None]]:
+    """The rows of a result file written by :func:`to_csv` (header row left out): a quoted field
+    is a value (``""`` inside it one quote), an empty unquoted field NULL."""
+    text, i = data.decode("utf-8"), 0
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    n = len(text)
+    while i < n:
+        if text[i] == '"':
+            parts, j = [], i + 1
+            while True:
+                k = text.index('"', j)
+                parts.append(text[j:k])
+                if text.startswith('"', k + 1):
+                    parts.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            row.append("".join(parts))
+        else:
+            row.append(None)
+        if i < n and text[i] == ",":
+            i += 1
+            continue
+        rows.append(row)
+        row = []
+        i += 1  # the line's end
+    return rows[1:]

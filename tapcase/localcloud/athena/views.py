@@ -8,6 +8,7 @@ constants, every partition's SELECT joined with UNION ALL.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@functools.lru_cache(maxsize=4096)
 def duckdb_type(glue_type: str) -> str:
     """DuckDB type for a Glue (Hive) column type."""
     lowered = glue_type.strip().lower()

@@ -18,6 +18,8 @@ changes):
 - :mod:`.errors` -- States.Runtime uncatchable, States.* errors out of branches catchable,
   States.HeartbeatTimeout matching heartbeat timeouts.
 - :mod:`.logs` -- moto's per-component error logging quiet unless ``TAPCASE_LOCAL_VERBOSE``.
+- :mod:`.retention` -- a finished execution keeps its history and tokens, not its threads and
+  environment; at most a configurable number of finished executions per state machine.
 
 :func:`apply` runs once per process (``tapcase.localcloud.patches.apply_all`` calls it).
 """
@@ -38,6 +40,7 @@ from tapcase.localcloud.sfn import (
     logs,
     mockconfig,
     nested,
+    retention,
     stopping,
 )
 from tapcase.localcloud.sfn.aws_sdk import aws_sdk_json, sdk_service_error_name
@@ -82,4 +85,5 @@ def apply() -> None:
         deadlines.apply()
         errors.apply()
         logs.apply()
+        retention.apply()
         _applied = True

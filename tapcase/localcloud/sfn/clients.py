@@ -24,6 +24,8 @@ BOTO_CLIENT_FOR = Patch(
 )
 
 _clients: dict[tuple[str, str, str | None], Any] = {}
+#: Added to the interpreter's User-Agent (tapcase.localcloud.api_calls counts these as "states").
+USER_AGENT = "tapcase-caller/states"
 _clients_lock = threading.Lock()
 
 
@@ -60,6 +62,7 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
                     connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
                     read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
                     max_pool_connections=50,
+                    user_agent_extra=USER_AGENT,  # counted as the state machine's calls (api_calls)
                 ),
             )
             if service == "ec2":

@@ -3,7 +3,10 @@
 Task ``TimeoutSeconds``/``HeartbeatSeconds`` and a state machine's ``TimeoutSeconds`` wait
 ``timescale.scaled_timeout(seconds)`` of real time (never less than the floor, so that real work
 in this process is not timed out at scale 0); moto's "no timeout" default stays unbounded. The
-history keeps the declared values. ``.sync`` tasks poll their job every 0.05 s of real time
+history keeps the declared values. A Task's deadlines (its ``TimeoutSeconds``, its token wait,
+its heartbeat) do not count the time this machine computes for the cloud
+(:mod:`tapcase.localcloud.local_work`: local sensors, Lambda handlers, Athena queries), and never
+exceed the declared seconds in real time. ``.sync`` tasks poll their job every 0.05 s of real time
 instead of 0.5 s: the local services answer at once, and polling is not workflow time.
 """
 
@@ -13,7 +16,7 @@ import copy
 import threading
 from typing import Any
 
-from tapcase.localcloud import timescale
+from tapcase.localcloud import local_work, timescale
 from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn import callbacks
 
@@ -78,6 +81,19 @@ def deadline(seconds: float | None) -> float | None:
     return timescale.scaled_timeout(seconds)
 
 
+def _wait_for_task(event: threading.Event, seconds: float | None) -> bool:
+    """Wait for a task's ``event`` against its declared deadline, without the local work."""
+    if seconds is None or seconds >= _no_timeout():
+        return event.wait(seconds)  # moto's "no timeout": unbounded
+    return local_work.wait(event, seconds)
+
+
+def _no_timeout() -> float:
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    return float(TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS)
+
+
 def _evaluate_with_timeout(self: Any, env: Any) -> None:
     """moto's ExecutionState._evaluate_with_timeout; only the wait for the state is scaled."""
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
@@ -105,7 +121,7 @@ def _evaluate_with_timeout(self: Any, env: Any) -> None:
     TMP_THREADS.append(thread)
     thread.start()
 
-    finished_on_time = terminated_event.wait(deadline(timeout_seconds))
+    finished_on_time = _wait_for_task(terminated_event, timeout_seconds)
     frame.set_ended()
     env.close_frame(frame)
 
@@ -147,7 +163,7 @@ def _program_eval(self: Any, env: Any) -> None:
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:
-    self._notify_event.wait(timeout=deadline(timeout))
+    _wait_for_task(self._notify_event, timeout)
     return self._outcome
 
 
@@ -156,7 +172,7 @@ def _heartbeat_clear_and_wait(self: Any) -> bool:
         if self._next_heartbeat_event.is_set():
             self._next_heartbeat_event.clear()
             return True
-    return bool(self._next_heartbeat_event.wait(timeout=deadline(self._heartbeat_seconds)))
+    return _wait_for_task(self._next_heartbeat_event, self._heartbeat_seconds)
 
 
 def _activity_start_wait(self: Any, timeout_seconds: float) -> Any:

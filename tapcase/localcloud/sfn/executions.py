@@ -5,17 +5,25 @@
   ARN is the usual ``…:execution:<stateMachine>:<name>``.
 - An execution's output is stored as the same compact JSON text as its ``ExecutionSucceeded``
   event, whatever it holds (moto kept a ``datetime``: ``DescribeExecution`` answered HTTP 500).
+- An execution's program is parsed once per definition (moto parsed the ASL with ANTLR for every
+  execution, ~0.1 s for the investigation's): each execution gets a deep copy of the parsed program,
+  as fresh as a new parse (components keep per-execution state, e.g. a Parallel's branches).
 - StopExecution is :mod:`.stopping`.
+- Every start and end sends "Step Functions Execution Status Change" to EventBridge
+  (:func:`tapcase.localcloud.events.execution_status_changed`).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import json
+import threading
 import uuid
 from typing import Any
 
+from tapcase.localcloud import events
 from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn.mockconfig import MOCK_TEST_CASE_ATTR, MockConfigError, load_mock_test_case
 
@@ -36,6 +44,34 @@ OUTPUT = Patch(
         "moto.stepfunctions.parser.backend.execution:BaseExecutionWorkerCommunication._reflect_execution_status": "038a396107af",
     },
 )
+
+
+PROGRAM = Patch(
+    target="moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
+    fixes="a definition is parsed once; each execution runs a deep copy of the parsed program (~5 ms, not ~100 ms)",
+    relies_on="_get_evaluation_entrypoint returns AmazonStateLanguageParser.parse(definition)[0], a tree of "
+    "plain component objects that one execution evaluates (and may mutate)",
+    watch={
+        "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint": "2b25949ae855",
+    },
+)
+
+_parse_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(definition: str) -> Any:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+def _evaluation_entrypoint(self: Any) -> Any:
+    """moto's ``ExecutionWorker._get_evaluation_entrypoint``: a fresh copy of the parsed program."""
+    definition = self._evaluation_details.state_machine_details.definition
+    with _parse_lock:  # one parse per definition, whoever asks first
+        program = _parsed(definition)
+    return copy.deepcopy(program)
 
 
 def _start_execution(
@@ -107,6 +143,7 @@ def _start_execution(
     setattr(execution, MOCK_TEST_CASE_ATTR, mock_test_case)
     state_machine.executions.append(execution)
     execution.start()
+    events.execution_status_changed(execution)  # RUNNING
     return execution
 
 
@@ -126,6 +163,8 @@ def apply() -> None:
             # The JSON text of the ExecutionSucceeded event; moto's DescribeExecution sends a str
             # as it is and json.dumps anything else (a datetime made it answer HTTP 500).
             execution.output = to_json_str(execution.output, separators=(",", ":"))
+        events.execution_status_changed(execution)  # SUCCEEDED, FAILED or TIMED_OUT
 
     install(START, _start_execution)
     install(OUTPUT, _reflect_execution_status)
+    install(PROGRAM, _evaluation_entrypoint)

@@ -3,6 +3,9 @@
 A definite path such as ``$.Instances[0].InstanceId`` gives the value, an indefinite one (``[*]``,
 ``..``, filters, slices, unions) gives a list, possibly empty. moto 5.2.5 gave a one-element list
 for any path going through an index (moto issue #7825).
+
+A ``ResultPath`` is parsed once, not at every state it ends (moto's ``ResultPath`` built a new
+jsonpath_ng parser, LR tables included, each time: ~3% of a busy local cloud's CPU).
 """
 
 from __future__ import annotations
@@ -19,6 +22,22 @@ EXTRACT_JSON = Patch(
     "goes through json_path.extract_json, imported by name into other moto modules",
     watch={"moto.stepfunctions.parser.asl.utils.json_path:extract_json": "932245247973"},
 )
+
+
+RESULT_PATH_PARSE = Patch(
+    target="moto.stepfunctions.parser.asl.component.common.path.result_path:parse",
+    fixes="a ResultPath is parsed once per path string, not at every evaluation (same expression, no parser build)",
+    relies_on="ResultPath._eval_body calls the module's parse(result_path_src) (jsonpath_ng.parse) and only "
+    "reads the expression (update_or_create does not change it)",
+    watch={"moto.stepfunctions.parser.asl.component.common.path.result_path:ResultPath._eval_body": "a6d93b4e5a33"},
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _result_path(path: str) -> Any:
+    from jsonpath_ng import parse
+
+    return parse(path)
 
 
 def _is_definite(node: Any) -> bool:
@@ -60,3 +79,4 @@ def extract_json(path: str, data: Any) -> Any:
 
 def apply() -> None:
     install(EXTRACT_JSON, extract_json, everywhere=True)
+    install(RESULT_PATH_PARSE, _result_path)

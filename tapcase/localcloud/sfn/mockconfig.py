@@ -38,6 +38,15 @@ WORKER = Patch(
         "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_environment": "ce8421b71dab",
     },
 )
+_DYNAMODB = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb"
+DYNAMODB_THROW = Patch(
+    target=f"{_DYNAMODB}:StateTaskServiceDynamoDB._from_error",
+    fixes="a mocked Throw of a DynamoDB task fails with the test case's Error and Cause (moto: "
+    "DynamoDB.AmazonDynamoDBException, whatever the test case said), as on Step Functions Local",
+    relies_on="eval_mocked_response raises FailureEventException(failure_event) for a Throw; "
+    "StateTaskServiceDynamoDB._from_error maps every non-ClientError to its generic error",
+    watch={f"{_DYNAMODB}:StateTaskServiceDynamoDB._from_error": "a27eaf8b4975"},
+)
 
 
 class MockConfigError(Exception):
@@ -117,7 +126,18 @@ def _load_mock_test_case_for(state_machine_name: str, test_case_name: str) -> An
 
 
 def apply() -> None:
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb import (
+        StateTaskServiceDynamoDB,
+    )
     from moto.stepfunctions.parser.backend.execution import Execution
+
+    original_dynamodb_from_error = StateTaskServiceDynamoDB._from_error
+
+    def dynamodb_from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, FailureEventException):
+            return ex.failure_event
+        return original_dynamodb_from_error(self, env, ex)
 
     original_worker = Execution._get_start_execution_worker
 
@@ -128,4 +148,5 @@ def apply() -> None:
         return worker
 
     install(WORKER, _get_start_execution_worker)
+    install(DYNAMODB_THROW, dynamodb_from_error)
     install(LOAD_HOOK, _load_mock_test_case_for, everywhere=True)

@@ -20,6 +20,7 @@ import datetime
 import time
 from typing import Any
 
+from tapcase.localcloud import events
 from tapcase.localcloud.patching import Patch, install
 from tapcase.localcloud.sfn import callbacks
 
@@ -113,6 +114,7 @@ def abort(self: Any, stop_date: datetime.datetime, error: str | None = None, cau
         )
         setattr(env.event_manager, _SEALED_ATTR, True)
         callbacks.close_all(env)
+    events.execution_status_changed(self)  # ABORTED: what the janitor's rule listens for
 
 
 def stop_execution_response(self: Any) -> Any:

@@ -1,0 +1,62 @@
+"""Janitor: nothing outlives its investigation (Lambda handler; thin).
+
+Two EventBridge rules invoke it (template.yaml):
+
+* ``JanitorAfterExecutionRule``: the investigation state machine's executions ending ``ABORTED``,
+  ``TIMED_OUT`` or ``FAILED`` ("Step Functions Execution Status Change"): the teardown for that
+  execution, from the ids it recorded and its run's tags. StopExecution runs no Catch, so this is
+  what cleans up after an abort (and after a failed Teardown state);
+* ``JanitorSchedule``: every investigation run left without a RUNNING execution (or past its
+  deadline) is torn down; stale locks are released.
+
+EventBridge invokes Lambda asynchronously: an exception here (TeardownIncomplete) makes Lambda
+retry the event, and the schedule sweeps whatever is still left.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from tapcase_workflow.errors import JanitorError
+from tapcase_workflow.models.events import ENDED, ExecutionStatusChange, JanitorEvent, ScheduledEvent
+from tapcase_workflow.models.payloads import JanitorOutput
+from tapcase_workflow.observability import logger
+from tapcase_workflow.settings import JanitorSettings, load_settings
+from tapcase_workflow.sweep import after_execution, sweep
+
+EVENT_MODEL = JanitorEvent
+RESULT_MODEL = JanitorOutput
+SETTINGS_MODEL = JanitorSettings
+#: Seconds kept to report back before the function's own timeout.
+REPORT_BACK_SECONDS = 30
+
+
+def parse_event(event: Any) -> ExecutionStatusChange | ScheduledEvent:
+    try:
+        return JanitorEvent.model_validate(event).root
+    except ValidationError:
+        raise JanitorError("the janitor takes a Step Functions Execution Status Change or a Scheduled Event, "
+                           f"not {str(event)[:200]!r}") from None
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    cfg = load_settings(JanitorSettings)
+    parsed = parse_event(event)
+    wait = max(0.0, context.get_remaining_time_in_millis() / 1000 - REPORT_BACK_SECONDS)
+    if isinstance(parsed, ExecutionStatusChange):
+        detail = parsed.detail
+        if detail.stateMachineArn != cfg.state_machine_arn or detail.status not in ENDED:
+            raise JanitorError(f"not an ended execution of {cfg.state_machine_arn}: "
+                               f"{detail.executionArn} {detail.status}")
+        logger.set_correlation_id(detail.executionArn)
+        result = after_execution(lock_table=cfg.lock_table, execution_arn=detail.executionArn, wait_seconds=wait)
+    else:
+        result = sweep(lock_table=cfg.lock_table, state_machine_arn=cfg.state_machine_arn, now=int(time.time()),
+                       older_than=cfg.janitor_min_age_seconds, dry_run=False, wait_seconds=wait)
+    logger.info("janitor done", extra=result.model_dump(mode="json"))
+    return result.model_dump(mode="json")

@@ -1,0 +1,54 @@
+"""The EventBridge events the janitor receives (AWS's own shapes, so tolerant of new fields).
+
+* ``Step Functions Execution Status Change`` (source ``aws.states``): sent by Step Functions for
+  Standard workflows when an execution's status changes (Step Functions developer guide,
+  "EventBridge for Step Functions execution status changes"); the janitor's rule matches the
+  investigation state machine's executions ending ``ABORTED``, ``TIMED_OUT`` or ``FAILED``.
+* ``Scheduled Event`` (source ``aws.events``): the janitor's schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from tapcase_workflow.models.payloads import EXECUTION_ARN_PATTERN
+
+#: A state machine ARN (``arn:<partition>:states:<region>:<account>:stateMachine:<name>``).
+STATE_MACHINE_ARN_PATTERN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
+ENDED = ("ABORTED", "TIMED_OUT", "FAILED")
+
+
+class ExecutionStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    executionArn: str = Field(pattern=EXECUTION_ARN_PATTERN, max_length=2048)
+    stateMachineArn: str = Field(pattern=STATE_MACHINE_ARN_PATTERN, max_length=2048)
+    name: str | None = None
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
+
+    @model_validator(mode="after")
+    def _execution_of_that_state_machine(self) -> ExecutionStatus:
+        """``arn:…:execution:<state machine name>:<name>`` of the same partition, region and account."""
+        machine = self.stateMachineArn.split(":")
+        execution = self.executionArn.split(":")
+        if execution[:5] != machine[:5] or execution[6] != machine[6]:
+            raise ValueError(f"{self.executionArn} is not an execution of {self.stateMachineArn}")
+        return self
+
+
+class ExecutionStatusChange(EventBridgeModel):
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    source: Literal["aws.states"]
+    detail: ExecutionStatus
+
+
+class ScheduledEvent(EventBridgeModel):
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    source: Literal["aws.events", "aws.scheduler"]
+
+
+class JanitorEvent(RootModel[ExecutionStatusChange | ScheduledEvent]):
+    """Either event the janitor's rules deliver."""

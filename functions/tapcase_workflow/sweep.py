@@ -1,0 +1,74 @@
+"""The janitor's runs, shared by its Lambda handler and ``tapcase janitor`` (adapters + logic).
+
+* :func:`after_execution`: an execution ended ABORTED, TIMED_OUT or FAILED; tear down what it
+  recorded and what carries its run's tags (the same teardown the state machine runs last).
+* :func:`sweep`: every investigation run whose resources are still there without a RUNNING
+  execution (or past its deadline) is torn down in the safe order; stale locks are released.
+
+A dry run lists what would be removed, by investigation id, and removes nothing.
+"""
+
+from __future__ import annotations
+
+from tapcase_workflow.dal import janitor as inventory
+from tapcase_workflow.dal.history import execution_events
+from tapcase_workflow.dal.teardown import AwsTeardown
+from tapcase_workflow.errors import TeardownIncomplete
+from tapcase_workflow.logic import janitor
+from tapcase_workflow.logic.recorded import recorded
+from tapcase_workflow.logic.teardown import KINDS, teardown
+from tapcase_workflow.models.payloads import JanitorOutput
+from tapcase_workflow.observability import logger
+
+
+def _counts(ids: dict[str, list[str]]) -> dict[str, int]:
+    return {kind: len(ids.get(kind, [])) for kind in KINDS if ids.get(kind)}
+
+
+def after_execution(*, lock_table: str, execution_arn: str, dry_run: bool = False,
+                    wait_seconds: float = 600.0) -> JanitorOutput:
+    """Teardown for one ended execution, from the plan and ids it recorded."""
+    record = recorded(execution_events(execution_arn))
+    if record.plan is None:  # it ended before Plan answered: it created nothing
+        return JanitorOutput(dry_run=dry_run, investigations={}, stale_locks=[], skipped=record.rejected)
+    plan = record.plan
+    cloud = AwsTeardown(lock_table=lock_table, instance_id=plan.instance_id, execution_arn=execution_arn,
+                        run=plan.run_token, wait_seconds=wait_seconds)
+    key = f"{plan.investigation_id}/{plan.run_token}"
+    if dry_run:
+        found = {kind: cloud.find(kind, plan.investigation_id) for kind in KINDS}
+        found = {k: sorted(set(v) | set(cloud.alive(k, record.ids.get(k, [])))) for k, v in found.items()}
+        return JanitorOutput(dry_run=True, investigations={key: _counts(found)} if any(found.values()) else {},
+                             stale_locks=[], skipped=record.rejected)
+    result = teardown(cloud, plan.investigation_id, record.ids)
+    deleted = {k: v for k, v in result["deleted"].items() if v}
+    logger.info("teardown after the execution ended", extra={"execution_arn": execution_arn, "deleted": deleted})
+    return JanitorOutput(dry_run=False, investigations={key: deleted} if deleted else {}, stale_locks=[],
+                         skipped=record.rejected)
+
+
+def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int, dry_run: bool,
+          wait_seconds: float = 600.0) -> JanitorOutput:
+    """Every orphan run torn down (or listed), every stale lock released (or listed)."""
+    groups, invalid = janitor.group(inventory.tagged_resources())  # resources first, then who is running
+    all_locks = inventory.locks(lock_table)
+    live = inventory.live_executions(state_machine_arn)
+    removed: dict[str, dict[str, int]] = {}
+    skipped = list(invalid)
+    for entry, reason in janitor.orphans(groups, live, now, older_than):
+        logger.info("orphan investigation run", extra={"run": entry.key, "reason": reason, "ids": entry.ids})
+        if dry_run:
+            removed[entry.key] = _counts(entry.ids)
+            continue
+        cloud = AwsTeardown(lock_table=lock_table, instance_id=entry.instance_id or "", execution_arn=None,
+                            run=entry.run, by_tag=entry.run is not None, wait_seconds=wait_seconds)
+        try:
+            result = teardown(cloud, entry.investigation_id, entry.ids)
+        except TeardownIncomplete as exc:
+            skipped.append(f"{entry.key}: {exc}")
+            continue
+        removed[entry.key] = {k: v for k, v in result["deleted"].items() if v}
+    stale = janitor.stale_locks(all_locks, live, now)
+    released = [f"{lock.instance_id} ({lock.investigation_id})" for lock in stale
+                if dry_run or inventory.delete_lock(lock_table, lock)]
+    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped)
