@@ -67,6 +67,9 @@ def investigate(
     investigation_id: Annotated[str | None, typer.Option(
         help="Your own id (3-28 characters a-z 0-9 -); the instance id is appended.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: print what would be done; create nothing.")] = False,
+    mirror_to: Annotated[str | None, typer.Option(
+        "--mirror-to", help="fleet (the stack's sensor fleet, FleetTargetId) or sensor (launch one); "
+        "default: the fleet when the stack has one.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow it to the end and download the report.")] = False,
     out: Out = Path("out"),
     endpoint: Endpoint = None,
@@ -82,7 +85,7 @@ def investigate(
 
     request = build_request(instance_id=instance_id, eni_ids=eni or [], tags=tag or [], duration=duration,
                             reason=reason, requested_by=requested_by, rules=rules,
-                            investigation_id=investigation_id, dry_run=dry_run)
+                            investigation_id=investigation_id, dry_run=dry_run, mirror_to=mirror_to)
     target = Target.of(endpoint, region, stack)
     check_duration_against(request, target.parameters())
     arn = executions.start(target, request)

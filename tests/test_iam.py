@@ -36,12 +36,26 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
+from tapcase.localcloud.cfn import load_template
 from tests.conftest import REPO
 from tests.test_template import FUNCTIONS, RESOURCES, STATE_MACHINES, TEMPLATE, _states
 
 SOURCE_ROOTS = [REPO / "functions", REPO / "sensor_image" / "agent"]
 OWN_PACKAGES = ("tapcase_workflow", "tapcase_contract", "tapcase_sensor")
-SENSOR_AGENT = "tapcase_sensor.cli.main"  # the sensor's entry point (sensor_image/agent)
+SENSOR_CLI = REPO / "sensor_image" / "agent" / "tapcase_sensor" / "cli.py"
+#: The command a sensor fleet's member runs (sensor_image/fleet/fleet.yaml, its MemberRole); every
+#: other command of ``tapcase-sensor`` is the investigation's own sensor's (SensorRole).
+FLEET_COMMANDS = ("cmd_fleet",)
+FLEET = load_template(REPO / "sensor_image" / "fleet" / "fleet.yaml")
+
+
+def _sensor_commands() -> list[str]:
+    """The ``tapcase-sensor`` commands a dedicated sensor can run: every ``cmd_*`` of the CLI but
+    the fleet's (found in the code: a command added later is derived too)."""
+    tree = ast.parse(SENSOR_CLI.read_text())
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("cmd_")]
+    assert set(FLEET_COMMANDS) <= set(names), names
+    return [f"tapcase_sensor.cli.{n}" for n in names if n not in FLEET_COMMANDS]
 
 # -- what the ASL's integrations need -------------------------------------------------------------
 
@@ -274,13 +288,16 @@ DENIED_BY_DESIGN = {
         "s3:GetObject": "the agent looks for an earlier complete manifest and takes AccessDenied as none: "
                         "sensors only create objects",
     },
+    "MemberRole": {
+        "s3:GetObject": "a fleet member is the same agent: it only creates objects",
+    },
 }
 
 
-def code_actions(role: str, entry: str) -> set[str]:
-    calls = code_calls(entry) - set(DENIED_BY_DESIGN.get(role, {}))
+def code_actions(role: str, *entries: str) -> set[str]:
+    calls = set().union(*(code_calls(e) for e in entries)) - set(DENIED_BY_DESIGN.get(role, {}))
     needed = calls | _kms(calls)
-    text = "\n".join(ast.unparse(t) for t in Symbols(entry.rsplit(".", 1)[0]).reach(*entry.rsplit(".", 1)))
+    text = "\n".join(ast.unparse(t) for e in entries for t in Symbols(e.rsplit(".", 1)[0]).reach(*e.rsplit(".", 1)))
     if "s3:PutObject" in calls and "create_multipart_upload" in text:
         needed |= {"kms:Decrypt", "s3:AbortMultipartUpload"}
     if any(c.startswith("ec2:Create") for c in calls) and "TagSpecifications" in text:
@@ -388,7 +405,9 @@ def derived() -> dict[str, set[str]]:
     for name, machine in STATE_MACHINES.items():
         definition = json.loads((REPO / machine["Properties"]["DefinitionUri"]).read_text())
         needed[name] = asl_actions(definition, profile)
-    needed["SensorRole"] = code_actions("SensorRole", SENSOR_AGENT)
+    needed["SensorRole"] = code_actions("SensorRole", *_sensor_commands())
+    # the sensor fleet's members (sensor_image/fleet/fleet.yaml): the fleet command only
+    needed["MemberRole"] = code_actions("MemberRole", *(f"tapcase_sensor.cli.{c}" for c in FLEET_COMMANDS))
     # EventBridge starting the state machine (the rule's target role): states:StartExecution
     needed["TriggerRole"] = {"states:StartExecution"}
     # EventBridge Scheduler starting the state machine (the schedule's target role)
@@ -421,36 +440,74 @@ NOT_OURS = ("vpc/", "subnet/", "image/", "launch-template/", "network-interface/
 def problems(template: dict[str, Any]) -> list[str]:
     """Everything that breaks least privilege in ``template`` (empty: every role is exact)."""
     found = []
-    need = derived()
     for role, statements in roles(template).items():
-        allowed = allowed_actions(statements)
-        for action in sorted(need[role] - allowed):
-            found.append(f"{role}: {action} is called but not allowed")
-        for action in sorted(allowed - need[role]):
-            found.append(f"{role}: {action} is allowed but never called")
-        for s in statements:
-            conditioned = any(key in json.dumps(s.get("Condition", {})) for key in TAG_CONDITIONS)
-            actions = {_norm(a) if "*" not in a else a for a in _listed(s["Action"])}
-            for action in actions:
-                if "*" in action:
-                    found.append(f"{role}: wildcard action {action}")
-            if "*" in _listed(s.get("Resource")) and not conditioned:
-                for action in sorted(actions - NO_RESOURCE_TYPE):
-                    found.append(f"{role}: {action} on Resource '*' without a tag condition")
-            for action in actions:
-                mutating = action.startswith("ec2:") and not action.startswith("ec2:Describe")
-                if mutating and not conditioned:
-                    foreign = [r for r in _listed(s.get("Resource")) if not any(t in json.dumps(r) for t in NOT_OURS)]
-                    if foreign:
-                        found.append(f"{role}: {action} on tapcase's resources without a tag condition: {foreign}")
+        found += role_problems(role, statements)
     for role, managed in managed_policies(template).items():
         if managed != json.dumps(MANAGED.get(role, [])):
             found.append(f"{role}: managed policies {managed}")
     return found
 
 
+def fleet_problems(fleet: dict[str, Any]) -> list[str]:
+    """The same for the sensor fleet's template (plain CloudFormation: its roles as written)."""
+    found = []
+    for role, resource in fleet["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        statements = [st for policy in resource["Properties"].get("Policies", []) for st in _document(policy)["Statement"]]
+        found += role_problems(role, statements)
+        managed = resource["Properties"].get("ManagedPolicyArns") or []
+        if managed != [SSM_CORE]:  # Session Manager only, as the investigation's own sensor
+            found.append(f"{role}: managed policies {managed}")
+    return found
+
+
+def role_problems(role: str, statements: list[dict[str, Any]]) -> list[str]:
+    """What breaks least privilege in one role's statements, against what its code calls."""
+    found = []
+    need = derived()
+    allowed = allowed_actions(statements)
+    for action in sorted(need[role] - allowed):
+        found.append(f"{role}: {action} is called but not allowed")
+    for action in sorted(allowed - need[role]):
+        found.append(f"{role}: {action} is allowed but never called")
+    for s in statements:
+        conditioned = any(key in json.dumps(s.get("Condition", {})) for key in TAG_CONDITIONS)
+        actions = {_norm(a) if "*" not in a else a for a in _listed(s["Action"])}
+        for action in actions:
+            if "*" in action:
+                found.append(f"{role}: wildcard action {action}")
+        if "*" in _listed(s.get("Resource")) and not conditioned:
+            for action in sorted(actions - NO_RESOURCE_TYPE):
+                found.append(f"{role}: {action} on Resource '*' without a tag condition")
+        for action in actions:
+            mutating = action.startswith("ec2:") and not action.startswith("ec2:Describe")
+            if mutating and not conditioned:
+                foreign = [r for r in _listed(s.get("Resource")) if not any(t in json.dumps(r) for t in NOT_OURS)]
+                if foreign:
+                    found.append(f"{role}: {action} on tapcase's resources without a tag condition: {foreign}")
+    return found
+
+
 def test_every_role_allows_exactly_what_its_code_calls():
     assert problems(TEMPLATE) == []
+
+
+def test_the_fleet_members_role_allows_exactly_what_fleet_mode_calls():
+    """sensor_image/fleet/fleet.yaml's MemberRole: derived from ``tapcase-sensor fleet`` (putting a
+    message back for the member holding its VNI: sqs:ChangeMessageVisibility) as SensorRole is from
+    the dedicated sensor's commands; the evidence key for its uploads (SSE-KMS)."""
+    assert "sqs:ChangeMessageVisibility" in derived()["MemberRole"]
+    assert "sqs:ChangeMessageVisibility" not in derived()["SensorRole"]
+    assert fleet_problems(FLEET) == []
+
+
+@pytest.mark.parametrize("action", ["sqs:ChangeMessageVisibility", "kms:GenerateDataKey"])
+def test_removing_a_fleet_members_permission_fails(action):
+    fleet = copy.deepcopy(FLEET)
+    for st in fleet["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        st["Action"] = [a for a in _listed(st["Action"]) if a != action] or ["sqs:ListQueues"]
+    assert f"MemberRole: {action} is called but not allowed" in fleet_problems(fleet)
 
 
 def test_the_derivation_finds_the_calls_it_must():

@@ -6,6 +6,12 @@ so the agent's step, the message and the state in the console carry one name:
 * ``WaitForSensor`` - answered once the engines run and listen;
 * ``CollectEvidence`` - answered once the engines stopped and the evidence is in S3
   (``bucket``/``prefix``: where; the agent's configured ones when absent).
+
+A message to a sensor fleet (one queue for every investigation mirrored to the fleet's target)
+also carries ``vni``, the investigation's VXLAN network id: ``WaitForSensor`` asks the fleet to
+start keeping that VNI's traffic, ``CollectEvidence`` to hand it over for the window since then
+(``ready``: the answer to ``WaitForSensor``, whose ``window_start`` says when that was: the
+member that holds the VNI's packets need not be the one that answered).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from tapcase_contract.ids import check_investigation_id
 WAIT_FOR_SENSOR = "WaitForSensor"
 COLLECT_EVIDENCE = "CollectEvidence"
 ACTIONS = (WAIT_FOR_SENSOR, COLLECT_EVIDENCE)
+MAX_VNI = 16_777_215  # VXLAN network ids are 24 bits
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class ControlMessage:
     investigation_id: str
     bucket: str | None = None
     prefix: str | None = None
+    vni: int | None = None
+    ready: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -42,6 +51,17 @@ class ControlMessage:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ContractError(f"{name} must be a string, not {value!r}")
+        if self.vni is not None and (isinstance(self.vni, bool) or not isinstance(self.vni, int)
+                                     or not 1 <= self.vni <= MAX_VNI):
+            raise ContractError(f"vni must be an integer from 1 to {MAX_VNI}, not {self.vni!r}")
+        if self.ready is not None and not isinstance(self.ready, Mapping):
+            raise ContractError(f"ready must be the WaitForSensor answer (an object), not {self.ready!r}")
+
+    @property
+    def window_start(self) -> float | None:
+        """When the engines (or the fleet) started keeping this investigation's traffic."""
+        value = (self.ready or {}).get("window_start")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> ControlMessage:

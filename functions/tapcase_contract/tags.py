@@ -13,6 +13,9 @@ INSTANCE_ID = "tapcase:instance-id"
 #: What a resource is for; the sensor instance has ``tapcase:role=sensor``.
 ROLE = "tapcase:role"
 ROLE_SENSOR = "sensor"
+#: A member of a sensor fleet behind a load balancer (sensor_image/fleet/fleet.yaml): runs
+#: ``tapcase-sensor fleet``, never launched or terminated by an investigation.
+ROLE_FLEET_MEMBER = "fleet-member"
 #: When the investigation was planned (epoch seconds): the janitor's ``--older-than`` reads it.
 STARTED_AT = "tapcase:started-at"
 #: The run (execution) of the investigation that created the resource (the plan's run token):

@@ -63,6 +63,18 @@ class NoSensorSubnet(TapcaseError):
     """No subnet in the suspect's Availability Zone can host the sensor."""
 
 
+class FleetNotConfigured(TapcaseError):
+    """The request asks for the sensor fleet and the stack has none (FleetTargetId empty)."""
+
+
+class FleetTargetNotFound(TapcaseError):
+    """The stack's FleetTargetId names no traffic mirror target this account can use."""
+
+
+class UnsupportedFleetTarget(TapcaseError):
+    """The fleet's target is not a Network Load Balancer or a Gateway Load Balancer endpoint."""
+
+
 class MirrorSetupFailed(TapcaseError):
     """AWS refused to create a traffic mirror resource (e.g. the instance type cannot be mirrored)."""
 

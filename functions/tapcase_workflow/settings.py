@@ -42,6 +42,10 @@ class PlanSettings(_Settings):
     concurrency_max_wait_seconds: int = Field(default=3600, ge=0)
     # FlowLogsBucket: where the VPC's flow logs are (empty: no flow-log context, its query skipped).
     flow_logs_bucket: str = ""
+    # FleetTargetId / FleetControlQueueUrl: an existing sensor fleet's traffic mirror target
+    # (tmt-…, of an NLB or a GWLB endpoint) and the queue its agents read (empty: no fleet).
+    fleet_target_id: str = ""
+    fleet_control_queue_url: str = ""
 
     @field_validator("evidence_pcap_max_mb")
     @classmethod

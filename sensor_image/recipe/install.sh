@@ -26,7 +26,7 @@ ZEEK_IMAGE=tapcase/sensor-zeek:8.0.8
 log() { echo "[tapcase-sensor install] $*"; }
 
 log "packages"
-dnf install -y docker python3.11 python3.11-pip nftables tar gzip
+dnf install -y docker python3.11 python3.11-pip nftables tar gzip tcpdump
 systemctl enable --now docker
 systemctl enable amazon-ssm-agent || true   # no inbound SSH: operators use Session Manager
 
@@ -66,6 +66,10 @@ python3.11 -m venv "${DEST}/venv"
 log "systemd units"
 install -m 0644 "${DEST}/boot/tapcase-engines.service" /etc/systemd/system/tapcase-engines.service
 install -m 0644 "${DEST}/boot/tapcase-sensor.service" /etc/systemd/system/tapcase-sensor.service
+# A sensor fleet's members (sensor_image/fleet/fleet.yaml) run these instead; installed, not enabled.
+for unit in tapcase-fleet-capture tapcase-fleet-health tapcase-fleet; do
+    install -m 0644 "${DEST}/boot/${unit}.service" "/etc/systemd/system/${unit}.service"
+done
 systemctl daemon-reload
 systemctl enable tapcase-engines.service tapcase-sensor.service
 

@@ -159,6 +159,14 @@ def idle_clock() -> float:
     return time.time() - local_work.busy_total()
 
 
+def local_heartbeat_seconds(configured: float | None) -> float:
+    """Real seconds between a local agent's heartbeats: as often as on AWS relative to
+    CollectEvidence's HeartbeatSeconds, and at least ten times within it (the engines' CPU time is
+    not scaled: a busy machine must not look like a dead sensor)."""
+    interval = timescale.scaled(float(configured or SENSOR_HEARTBEAT_SECONDS))
+    return max(HEARTBEAT_FLOOR_SECONDS, min(interval, timescale.scaled_timeout(COLLECT_HEARTBEAT_SECONDS) / 10))
+
+
 def shutdown_from_inside(backend: Any, instance_id: str) -> None:
     """An instance-initiated shutdown: terminated or stopped as its shutdown behaviour says."""
     instance = backend.get_instance(instance_id)
@@ -179,11 +187,7 @@ def _start(instance: Any, region: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
     config["log_dir"] = str(workdir)
     config.setdefault("poll_wait_seconds", 1)
-    # As often as on AWS relative to CollectEvidence's HeartbeatSeconds, and at least ten times
-    # within it (the engines' CPU time is not scaled: a busy machine must not look like a dead sensor).
-    interval = timescale.scaled(float(config.get("heartbeat_seconds") or SENSOR_HEARTBEAT_SECONDS))
-    config["heartbeat_seconds"] = max(HEARTBEAT_FLOOR_SECONDS,
-                                      min(interval, timescale.scaled_timeout(COLLECT_HEARTBEAT_SECONDS) / 10))
+    config["heartbeat_seconds"] = local_heartbeat_seconds(config.get("heartbeat_seconds"))
     config["deadline"] = local_deadline(config.get("deadline"), idle_clock())
     agent_config = parse_config(config)
     engines = MirroredEngines(
@@ -216,11 +220,33 @@ def stop_all() -> None:
     with _lock:
         ids = list(_running)
     _stop(ids, wait=True)
+    from tapcase.localcloud import fleet
+
+    fleet.stop_members(wait=True)
+
+
+def _role(backend: Any, instance_id: str) -> str | None:
+    tags = backend.tags.get(instance_id, {}) if hasattr(backend, "tags") else {}
+    return tags.get(tag_keys.ROLE)
 
 
 def _is_sensor(backend: Any, instance_id: str) -> bool:
-    tags = backend.tags.get(instance_id, {}) if hasattr(backend, "tags") else {}
-    return tags.get(tag_keys.ROLE) == tag_keys.ROLE_SENSOR
+    return _role(backend, instance_id) == tag_keys.ROLE_SENSOR
+
+
+def _current() -> tuple[Path | None, float | None]:
+    return _capture, _window_start
+
+
+def _start_fleet_member(instance: Any, region: str) -> None:
+    """A sensor fleet's member (tapcase:role=fleet-member): the real agent in fleet mode
+    (:mod:`tapcase.localcloud.fleet`), reading the capture given to the local cloud when it collects."""
+    from tapcase.localcloud import fleet
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-fleet-{instance.id}-"))
+    config = fleet.member_config(instance)
+    fleet.start_member(instance, region, _current, _rules, workdir, clients=_shared_clients(region),
+                       heartbeat_seconds=local_heartbeat_seconds(config.get("heartbeat_seconds")))
 
 
 def apply() -> None:
@@ -240,16 +266,21 @@ def apply() -> None:
             for instance in reservation.instances if behaviour else []:
                 instance.instance_initiated_shutdown_behavior = behaviour
         for instance in reservation.instances:
-            if _is_sensor(self, instance.id):
+            role = _role(self, instance.id)
+            starter = {tag_keys.ROLE_SENSOR: _start, tag_keys.ROLE_FLEET_MEMBER: _start_fleet_member}.get(role or "")
+            if starter is not None:
                 try:
-                    _start(instance, self.region_name)
+                    starter(instance, self.region_name)
                 except Exception:  # noqa: BLE001 - like a sensor that fails to boot: it never answers
-                    log.exception("local sensor %s did not start", instance.id)
+                    log.exception("local %s %s did not start", role, instance.id)
         return reservation
 
     def terminate_instances(self: Any, instance_ids: list[str]) -> Any:
         result = original_terminate(self, instance_ids)
         _stop([instance.id for instance, _ in result])
+        from tapcase.localcloud import fleet
+
+        fleet.stop_members([instance.id for instance, _ in result])
         return result
 
     InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]

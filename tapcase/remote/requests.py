@@ -19,7 +19,7 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 #: The request fields the flags set, by flag.
 FLAGS = {"instance_id": "--instance-id", "eni_ids": "--eni", "tags": "--tag", "duration_seconds": "--duration",
          "reason": "--reason", "requested_by": "--requested-by", "investigation_id": "--investigation-id",
-         "filter_rules": "--rules"}
+         "filter_rules": "--rules", "target": "--mirror-to"}
 
 
 def parse_duration(text: str) -> int:
@@ -91,6 +91,7 @@ def build_request(
     investigation_id: str | None,
     dry_run: bool,
     trigger: str = "manual",
+    mirror_to: str | None = None,
 ) -> dict[str, Any]:
     """The request the flags describe, checked against the schema (a :class:`CliError` names the flag)."""
     request: dict[str, Any] = {"trigger": trigger, "requested_by": requested_by or requester()}
@@ -110,6 +111,8 @@ def build_request(
         request["investigation_id"] = investigation_id
     if dry_run:
         request["dry_run"] = True
+    if mirror_to:
+        request["target"] = mirror_to
     if not (instance_id or eni_ids or tags):
         raise CliError("say which instance to investigate", "give --instance-id ID, --eni ENI or --tag KEY=VALUE")
     check_request(request)

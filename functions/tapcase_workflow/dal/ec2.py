@@ -86,6 +86,25 @@ def mirror_target_enis() -> set[str]:
     return {t["NetworkInterfaceId"] for t in targets if t.get("NetworkInterfaceId")}
 
 
+def mirror_target(target_id: str) -> dict[str, Any] | None:
+    """One traffic mirror target as DescribeTrafficMirrorTargets reports it (None: no such target)."""
+    try:
+        found = client("ec2").describe_traffic_mirror_targets(TrafficMirrorTargetIds=[target_id])
+    except ClientError as exc:
+        if error_code(exc) in ("InvalidTrafficMirrorTargetId.NotFound", "InvalidTrafficMirrorTargetId.Malformed"):
+            return None
+        raise
+    targets = found.get("TrafficMirrorTargets") or []
+    return dict(targets[0]) if targets else None
+
+
+def vnis_on_target(target_id: str) -> set[int]:
+    """The VNIs of the live sessions delivering to a target (a shared fleet's)."""
+    sessions = _paginate("describe_traffic_mirror_sessions", "TrafficMirrorSessions",
+                         Filters=[{"Name": "traffic-mirror-target-id", "Values": [target_id]}])
+    return {int(s["VirtualNetworkId"]) for s in sessions if s.get("VirtualNetworkId") is not None}
+
+
 def tagged(method: str, key: str, tag_key: str, tag_value: str) -> list[dict[str, Any]]:
     return _paginate(method, key, Filters=[{"Name": f"tag:{tag_key}", "Values": [tag_value]}])
 

@@ -14,7 +14,14 @@ from pydantic import ValidationError
 from tapcase_contract.layout import evidence_prefix, manifest_key
 from tapcase_workflow.dal import ec2, s3
 from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest, InvestigationIdTaken, TapcaseError
-from tapcase_workflow.logic.plan import StackSettings, dry_run_view, instance_private_ips, make_plan
+from tapcase_workflow.logic.plan import (
+    StackSettings,
+    dry_run_view,
+    fleet_target,
+    instance_private_ips,
+    make_plan,
+    target_kind,
+)
 from tapcase_workflow.logic.queries import flow_log_window, pack_queries
 from tapcase_workflow.logic.request import EntryPolicy, parse_entry
 from tapcase_workflow.logic.selection import (
@@ -73,6 +80,11 @@ def _check_evidence_is_new(cfg: PlanSettings, request: InvestigationRequest, han
 
 
 def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> InvestigationPlan:
+    fleet = fleet_vnis = None
+    if target_kind(request.target, cfg.fleet_target_id) == "fleet":
+        tmt = cfg.fleet_target_id
+        fleet = fleet_target(tmt, ec2.mirror_target(tmt), cfg.fleet_control_queue_url)
+        fleet_vnis = ec2.vnis_on_target(tmt)
     instance = ec2.describe_instance(request.instance_id)
     eni_ids = [n["NetworkInterfaceId"] for n in (instance or {}).get("NetworkInterfaces", [])]
     now = int(time.time())
@@ -92,6 +104,8 @@ def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> In
         ),
         now_epoch=now,
         run_name=run_name,
+        fleet=fleet,
+        fleet_vnis=fleet_vnis,
     )
     # The pack, once the mirrored ENIs are known (the flow-log query reads theirs).
     plan.flow_logs = flow_log_window(request, now, enabled=bool(cfg.flow_logs_bucket))
@@ -151,5 +165,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan.warnings[:0] = warnings
     for warning in plan.warnings:
         logger.warning(warning)
-    logger.info("plan made", extra={"sources": [s.eni_id for s in plan.sources], "vni": plan.vni})
+    logger.info("plan made", extra={"sources": [s.eni_id for s in plan.sources], "vni": plan.vni,
+                                    "target": plan.target.model_dump(exclude_none=True)})
     return plan.model_dump(mode="json")

@@ -8,6 +8,7 @@ from typing import Any
 
 from tapcase_workflow.models.payloads import (
     CreateMirrorFilterOutput,
+    FleetReceiver,
     MirrorSessionCreated,
     MirrorTargetCreated,
     SensorLaunched,
@@ -32,7 +33,7 @@ def truncation_note(packet_length: int) -> str:
 def capture_context(
     plan: InvestigationPlan,
     *,
-    sensor: SensorLaunched | None,
+    sensor: SensorLaunched | FleetReceiver | None,
     sensor_ready: SensorReady | None,
     mirror_sessions: Sequence[MirrorSessionCreated],
     mirror_filter: CreateMirrorFilterOutput | None,
@@ -72,12 +73,18 @@ def capture_context(
             "packet_length": plan.packet_length,
             "truncation": truncation_note(plan.packet_length),
             "target_id": mirror_target.target_id if mirror_target else None,
+            # Which target received the traffic: the investigation's own sensor or the fleet's
+            # (an NLB or GWLB endpoint; the fleet tells investigations apart by the VNI).
+            "target": {**plan.target.model_dump(mode="json", exclude_none=True, exclude={"control_queue_url"}),
+                       "vni": plan.vni},
         },
         "sensor": {
-            "instance_id": sensor.instance_id if sensor else None,
+            "instance_id": sensor.instance_id if isinstance(sensor, SensorLaunched) else None,
             "private_ip": sensor.private_ip if sensor else None,
-            "subnet_id": plan.sensor.subnet_id, "availability_zone": plan.sensor.availability_zone,
+            "subnet_id": plan.sensor.subnet_id if plan.sensor else None,
+            "availability_zone": plan.sensor.availability_zone if plan.sensor else None,
             "mode": sensor_ready.mode if sensor_ready else None,
+            "fleet_target_id": sensor.fleet_target_id if isinstance(sensor, FleetReceiver) else None,
         },
         "window": {
             "requested_seconds": plan.duration_seconds,

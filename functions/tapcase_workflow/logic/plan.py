@@ -11,16 +11,26 @@ from tapcase_contract.layout import evidence_prefix
 from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, SENSOR_DEADLINE_MARGIN_SECONDS, VXLAN_PORT
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_workflow.errors import (
+    FleetNotConfigured,
+    FleetTargetNotFound,
     InstanceNotFound,
     InstanceNotRunning,
     InvalidRequest,
     NoFreeMirrorSlot,
     NoSensorSubnet,
+    UnsupportedFleetTarget,
     UnsupportedInstanceType,
 )
 from tapcase_workflow.logic.instance_types import mirroring_supported
 from tapcase_workflow.logic.mirror_filter import NETWORK_SERVICES
-from tapcase_workflow.models.plan import InvestigationPlan, MirrorRule, MirrorSource, PackQuery, SensorPlacement
+from tapcase_workflow.models.plan import (
+    InvestigationPlan,
+    MirrorRule,
+    MirrorSource,
+    MirrorTargetPlan,
+    PackQuery,
+    SensorPlacement,
+)
 from tapcase_workflow.models.request import InvestigationRequest
 from tapcase_workflow.quotas import MAX_PACKET_LENGTH, MAX_SESSIONS_PER_ENI
 
@@ -28,10 +38,53 @@ DEFAULT_RULE_NUMBER = 100
 LOCK_MARGIN_SECONDS = 3600
 
 
-def vni_for(investigation_id: str) -> int:
-    """A 24-bit VXLAN network id per investigation (never 0)."""
-    value = int(hashlib.sha256(investigation_id.encode()).hexdigest()[:6], 16)
-    return value or 1
+MAX_VNI = 16_777_215
+#: DescribeTrafficMirrorTargets ``Type`` values a fleet may be behind (the EC2 API reference's
+#: TrafficMirrorTarget: network-interface | network-load-balancer | gateway-load-balancer-endpoint).
+FLEET_TARGET_TYPES = ("network-load-balancer", "gateway-load-balancer-endpoint")
+
+
+def vni_for(investigation_id: str, taken: set[int] | frozenset[int] = frozenset()) -> int:
+    """A 24-bit VXLAN network id per investigation (never 0), not one of ``taken`` (the VNIs of
+    the live sessions to a shared fleet target: the VNI is how the fleet tells investigations apart)."""
+    value = int(hashlib.sha256(investigation_id.encode()).hexdigest()[:6], 16) or 1
+    while value in taken:
+        value = value % MAX_VNI + 1
+    return value
+
+
+def target_kind(requested: str | None, fleet_target_id: str) -> str:
+    """``fleet`` or ``sensor``: the request's choice, else the fleet when the stack has one."""
+    kind = requested or ("fleet" if fleet_target_id else "sensor")
+    if kind == "fleet" and not fleet_target_id:
+        raise FleetNotConfigured(
+            "target: fleet asked, but this stack has no sensor fleet (FleetTargetId is empty): "
+            "leave target out or use target: sensor")
+    return kind
+
+
+def fleet_target(target_id: str, described: dict[str, Any] | None, control_queue_url: str) -> MirrorTargetPlan:
+    """The fleet's target as DescribeTrafficMirrorTargets reports it, checked: it exists and is a
+    Network Load Balancer's or a Gateway Load Balancer endpoint's (an ENI target is one sensor's)."""
+    if described is None:
+        raise FleetTargetNotFound(
+            f"FleetTargetId: traffic mirror target {target_id} does not exist in this account and region "
+            "(or is not shared with it): nothing was created")
+    kind = described.get("Type") or (
+        "network-load-balancer" if described.get("NetworkLoadBalancerArn")
+        else "gateway-load-balancer-endpoint" if described.get("GatewayLoadBalancerEndpointId")
+        else "network-interface")
+    if kind not in FLEET_TARGET_TYPES:
+        raise UnsupportedFleetTarget(
+            f"FleetTargetId: {target_id} is a {kind} target; a sensor fleet is behind a Network Load Balancer "
+            "(UDP 4789 listener) or a Gateway Load Balancer endpoint: nothing was created")
+    if not control_queue_url:
+        raise FleetNotConfigured("FleetControlQueueUrl is empty: the fleet's agents could not be told what to keep")
+    return MirrorTargetPlan(
+        kind="fleet", target_id=target_id, target_type=kind,
+        load_balancer=described.get("NetworkLoadBalancerArn") or described.get("GatewayLoadBalancerEndpointId"),
+        control_queue_url=control_queue_url, owner_id=described.get("OwnerId"),
+    )
 
 
 def run_token(execution_name: str) -> str:
@@ -125,12 +178,16 @@ def make_plan(
     now_epoch: int,
     run_name: str = "",
     queries: list[PackQuery] | None = None,
+    fleet: MirrorTargetPlan | None = None,
+    fleet_vnis: set[int] | None = None,
 ) -> InvestigationPlan:
     """Decide ENIs, session numbers, placement and names, or refuse with a typed error.
 
     ``instance`` is an EC2 ``DescribeInstances`` instance (None when it does not exist);
     ``sessions_by_eni`` the existing mirror sessions per source ENI; ``target_enis`` the ENIs that
-    are already mirror targets (they cannot be sources).
+    are already mirror targets (they cannot be sources). ``fleet``: the checked fleet target
+    (:func:`fleet_target`) when the traffic goes to the fleet, ``fleet_vnis`` the VNIs of its live
+    sessions; no sensor is placed then.
     """
     iid = request.instance_id
     if instance is None:
@@ -205,7 +262,8 @@ def make_plan(
         instance_type=instance_type,
         sources=sources,
         skipped_enis=skipped,
-        sensor=SensorPlacement(
+        target=fleet or MirrorTargetPlan(kind="sensor"),
+        sensor=None if fleet else SensorPlacement(
             vpc_id=instance.get("VpcId") or enis[0].get("VpcId", ""),
             subnet_id=primary.subnet_id,
             availability_zone=az,
@@ -220,7 +278,7 @@ def make_plan(
                 }
             ],
         ),
-        vni=vni_for(inv),
+        vni=vni_for(inv, fleet_vnis or set()),
         filter_rules=_rules(request),
         network_services=list(NETWORK_SERVICES),
         packet_length=stack.packet_length,
@@ -258,8 +316,10 @@ def dry_run_view(plan: InvestigationPlan) -> dict[str, Any]:
         ],
         "skipped_enis": plan.skipped_enis,
         "vni": plan.vni,
+        "target": plan.target.model_dump(mode="json", exclude_none=True),
         "sensor": {"vpc_id": plan.sensor.vpc_id, "subnet_id": plan.sensor.subnet_id,
-                   "availability_zone": plan.sensor.availability_zone, "ingress_cidrs": plan.sensor.ingress_cidrs},
+                   "availability_zone": plan.sensor.availability_zone, "ingress_cidrs": plan.sensor.ingress_cidrs}
+        if plan.sensor else None,
         "filter_rules": [r.model_dump(mode="json", exclude_none=True) for r in plan.filter_rules],
         "network_services": plan.network_services,
         "packet_length": plan.packet_length,

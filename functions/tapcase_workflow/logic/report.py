@@ -111,6 +111,17 @@ def _charts(queries: Results) -> dict[str, Any]:
     }
 
 
+def target_text(target: Mapping[str, Any] | None, target_id: str | None = None) -> str | None:
+    """Which mirror target received the traffic, in one line (None: not known)."""
+    if not target:
+        return f"the investigation's own sensor ({target_id})" if target_id else None
+    if target.get("kind") == "fleet":
+        behind = target.get("load_balancer") or "?"
+        return (f"the sensor fleet's target {target.get('target_id')} ({target.get('target_type')} {behind}); "
+                f"this investigation's traffic is VNI {target.get('vni')} there, no sensor was launched")
+    return f"the investigation's own sensor ({target_id or 'target not created'}), VNI {target.get('vni')}"
+
+
 def _capture(context: Mapping[str, Any]) -> dict[str, Any]:
     """The capture facts the page lists (from the context, whatever produced it)."""
     mirroring = context.get("mirroring") or {}
@@ -120,6 +131,7 @@ def _capture(context: Mapping[str, Any]) -> dict[str, Any]:
         "enis": [s.get("eni") for s in mirroring.get("sessions") or []],
         "sessions": mirroring.get("sessions") or [],
         "vni": mirroring.get("vni"),
+        "target": target_text(mirroring.get("target"), mirroring.get("target_id")),
         "window": {"requested_seconds": window.get("requested_seconds"), "start": window.get("start"),
                    "end": window.get("end")},
         "packets": context.get("packets") or {},

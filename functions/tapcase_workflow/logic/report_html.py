@@ -161,6 +161,8 @@ def _facts(report: Mapping[str, Any]) -> list[str]:
             for s in cap["sessions"])))
     if cap.get("vni") is not None:
         facts.append(("VNI", str(cap["vni"])))
+    if cap.get("target"):
+        facts.append(("Mirror target", str(cap["target"])))
     if window.get("requested_seconds") or window.get("start"):
         facts.append(("Window", f"{window.get('requested_seconds')} s requested; packets from {window.get('start')} "
                                 f"to {window.get('end')}"))

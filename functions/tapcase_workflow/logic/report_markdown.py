@@ -54,6 +54,8 @@ def _capture_lines(report: Mapping[str, Any]) -> list[str]:
         sessions = ", ".join(f"{s.get('eni')} (session {s.get('session_number')}, {s.get('session_id')})"
                              for s in cap.get("sessions") or [])
         lines.append(f"- **Mirrored ENIs**: {sessions}; VNI {cap.get('vni')}")
+    if cap.get("target"):
+        lines.append(f"- **Mirror target**: {md_escape(str(cap['target']))}")
     if window.get("requested_seconds") or window.get("start"):
         lines.append(f"- **Window**: {window.get('requested_seconds')} s requested; packets from {window.get('start')} "
                      f"to {window.get('end')}")

@@ -250,7 +250,7 @@ def parse_entry(
         return SelectionRequest(
             trigger=manual.trigger, tags=manual.tags, eni_ids=manual.eni_ids, duration_seconds=duration,
             reason=manual.reason, investigation_id=manual.investigation_id, filter_rules=manual.filter_rules,
-            requested_by=manual.requested_by, dry_run=manual.dry_run,
+            requested_by=manual.requested_by, dry_run=manual.dry_run, target=manual.target,
         )
     try:
         investigation_id = (
@@ -270,6 +270,7 @@ def parse_entry(
         eni_ids=manual.eni_ids,
         requested_by=manual.requested_by,
         dry_run=manual.dry_run,
+        target=manual.target,
     )
 
 

@@ -78,6 +78,14 @@ class SensorLaunched(_Ours):
     private_ip: str
 
 
+class FleetReceiver(_Ours):
+    """``$.sensor`` when the traffic goes to the stack's sensor fleet (the UseFleet state): no
+    sensor of the investigation's own; no address of it to keep out of the filter."""
+
+    fleet_target_id: str
+    private_ip: None = None
+
+
 class MirrorTargetCreated(_Ours):
     """``$.mirror_target``: CreateMirrorTarget's ResultSelector."""
 
@@ -143,7 +151,7 @@ class EvidenceCollected(_Sensors):
 
 class CreateMirrorFilterInput(_Ours):
     plan: InvestigationPlan
-    sensor_ip: str
+    sensor_ip: str | None  # None: a fleet target (no sensor of its own to keep out)
 
 
 class CreateMirrorFilterOutput(_Ours):
@@ -159,7 +167,7 @@ class CreateMirrorFilterOutput(_Ours):
 
 class WriteReportInput(_Ours):
     plan: InvestigationPlan
-    sensor: SensorLaunched
+    sensor: SensorLaunched | FleetReceiver
     sensor_ready: SensorReady
     mirror_sessions: list[MirrorSessionCreated]
     mirror_filter: CreateMirrorFilterOutput

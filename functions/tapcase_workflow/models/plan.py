@@ -33,6 +33,19 @@ class SensorPlacement(_Model):
     ip_permissions: list[dict[str, object]]
 
 
+class MirrorTargetPlan(_Model):
+    """Where the sessions deliver: a sensor of the investigation's own (``sensor``: its target is
+    created on its ENI) or an existing sensor fleet's target (``fleet``: an NLB with a UDP 4789
+    listener or a GWLB endpoint; nothing launched, the fleet's agents told by its queue)."""
+
+    kind: Literal["sensor", "fleet"]
+    target_id: str | None = None
+    target_type: str | None = None  # DescribeTrafficMirrorTargets Type
+    load_balancer: str | None = None  # the NLB's ARN or the GWLB endpoint's id
+    control_queue_url: str | None = None
+    owner_id: str | None = None
+
+
 class PackQuery(_Model):
     name: str
     title: str
@@ -72,7 +85,9 @@ class InvestigationPlan(_Model):
     instance_type: str
     sources: list[MirrorSource]
     skipped_enis: list[str] = Field(default_factory=list)
-    sensor: SensorPlacement
+    # The sensor's placement (None: the traffic goes to the fleet, no sensor is launched).
+    sensor: SensorPlacement | None
+    target: MirrorTargetPlan = Field(default_factory=lambda: MirrorTargetPlan(kind="sensor"))
     vni: int = Field(ge=1, le=16_777_215)
     filter_rules: list[MirrorRule]
     # Network services the filter mirrors besides its rules (``amazon-dns``: DNS to the VPC resolver).

@@ -82,6 +82,9 @@ class ManualRequest(BaseModel):
     filter_rules: list[FilterRule] | None = None
     requested_by: str | None = Field(default=None, max_length=256)
     dry_run: bool = False
+    # Where the mirrored traffic goes: the stack's sensor fleet or a sensor of its own (default:
+    # the fleet when the stack has one, FleetTargetId).
+    target: Literal["fleet", "sensor"] | None = None
     started_by: str | None = Field(default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", max_length=2048)
 
     _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
@@ -138,6 +141,7 @@ class InvestigationRequest(BaseModel):
     eni_ids: list[str] | None = None
     requested_by: str | None = None
     dry_run: bool = False
+    target: Literal["fleet", "sensor"] | None = None
 
     _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
 
@@ -164,6 +168,7 @@ class SelectionRequest(BaseModel):
     filter_rules: list[FilterRule] | None = None
     requested_by: str | None = None
     dry_run: bool = False
+    target: Literal["fleet", "sensor"] | None = None
 
     def for_instance(self, instance_id: str, eni_ids: list[str] | None, parent: str | None) -> dict[str, object]:
         """The request (a :class:`ManualRequest`) a child execution investigates one instance with."""
@@ -172,7 +177,7 @@ class SelectionRequest(BaseModel):
             "trigger": self.trigger, "dry_run": self.dry_run,
         }
         optional = {"eni_ids": eni_ids, "investigation_id": self.investigation_id, "requested_by": self.requested_by,
-                    STARTED_BY: parent,
+                    STARTED_BY: parent, "target": self.target,
                     "filter_rules": [r.model_dump(mode="json", exclude_defaults=True) for r in self.filter_rules]
                     if self.filter_rules else None}
         child.update({k: v for k, v in optional.items() if v is not None})

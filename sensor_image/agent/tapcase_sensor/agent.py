@@ -216,6 +216,8 @@ class Agent:
             "vxlan_packets": status.vxlan_packets,
             "packets_seen": status.packets_seen,
             "detail": status.detail,
+            # when the capture window opened (a fleet's CollectEvidence hands over from here)
+            "window_start": time.time(),
         }
 
     def collect_evidence(self, bucket: str, prefix: str) -> dict[str, Any]:

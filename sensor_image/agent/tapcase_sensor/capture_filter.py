@@ -38,14 +38,31 @@ def sensor_address(value: str) -> str:
         raise SensorConfigError(str(exc)) from None
 
 
-def mirror_bpf(sensor_ip: str | None) -> str:
+#: The VXLAN header (RFC 7348: flags 1 byte, reserved 3, VNI 3, reserved 1) follows the 8-byte UDP
+#: header, so the 32-bit word at ``udp[12:4]`` holds the VNI in its upper 24 bits.
+VNI_WORD_OFFSET = 12
+MAX_VNI = 16_777_215
+
+
+def check_vni(vni: int) -> int:
+    if isinstance(vni, bool) or not isinstance(vni, int) or not 0 <= vni <= MAX_VNI:
+        raise SensorConfigError(f"a VXLAN network id is an integer from 0 to {MAX_VNI}, not {vni!r}")
+    return vni
+
+
+def mirror_bpf(sensor_ip: str | None, vni: int | None = None) -> str:
     """The BPF filter of the mirrored stream: UDP destination port 4789 to the sensor's address.
 
-    Without an address, UDP destination port 4789 only (VXLAN to any destination).
+    Without an address, UDP destination port 4789 only (VXLAN to any destination). With ``vni``
+    (a fleet member keeping one investigation's traffic), only VXLAN with that network id:
+    ``udp[12:4] >> 8`` is the VNI (:data:`VNI_WORD_OFFSET`).
     """
-    if sensor_ip is None:
-        return f"udp dst port {VXLAN_PORT}"
-    return f"udp dst port {VXLAN_PORT} and dst host {sensor_address(sensor_ip)}"
+    bpf = f"udp dst port {VXLAN_PORT}"
+    if sensor_ip is not None:
+        bpf += f" and dst host {sensor_address(sensor_ip)}"
+    if vni is not None:
+        bpf += f" and (udp[{VNI_WORD_OFFSET}:4] >> 8) = {check_vni(vni)}"
+    return bpf
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class CaptureFilter:
 
     mode: str = INTERFACE
     sensor_ip: str | None = None
+    vni: int | None = None  # a fleet member: only this VXLAN network id
 
     def __post_init__(self) -> None:
         if self.mode not in (INTERFACE, PLAIN):
@@ -62,20 +80,27 @@ class CaptureFilter:
             raise SensorConfigError("a plain capture has no sensor address to filter on (sensor IP given with plain)")
         if self.sensor_ip is not None:
             object.__setattr__(self, "sensor_ip", sensor_address(self.sensor_ip))
+        if self.vni is not None:
+            if self.mode == PLAIN:
+                raise SensorConfigError("a plain capture has no VXLAN network id to filter on (VNI given with plain)")
+            check_vni(self.vni)
 
     @classmethod
-    def of(cls, *, sensor_ip: str | None = None, plain: bool = False) -> CaptureFilter:
-        return cls(PLAIN if plain else INTERFACE, sensor_ip)
+    def of(cls, *, sensor_ip: str | None = None, plain: bool = False, vni: int | None = None) -> CaptureFilter:
+        return cls(PLAIN if plain else INTERFACE, sensor_ip, vni)
 
     @property
     def bpf(self) -> str | None:
         """The BPF expression handed to both engines (None: no filter)."""
-        return None if self.mode == PLAIN else mirror_bpf(self.sensor_ip)
+        return None if self.mode == PLAIN else mirror_bpf(self.sensor_ip, self.vni)
 
     @property
     def note(self) -> str:
         if self.mode == PLAIN:
             return "plain capture of an instance: no capture filter, the engines see its packets as on the wire"
+        if self.vni is not None:
+            return (f"only VXLAN (UDP {VXLAN_PORT}) with network id {self.vni} to the fleet member's address "
+                    f"{self.sensor_ip or '(any)'}: other investigations' traffic and the member's own are not analysed")
         if self.sensor_ip is None:
             return (
                 f"no sensor IP given: every UDP {VXLAN_PORT} packet is analysed whatever its destination "
@@ -85,7 +110,10 @@ class CaptureFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """What the manifest records."""
-        return {"mode": self.mode, "bpf": self.bpf, "sensor_ip": self.sensor_ip, "note": self.note}
+        out: dict[str, Any] = {"mode": self.mode, "bpf": self.bpf, "sensor_ip": self.sensor_ip, "note": self.note}
+        if self.vni is not None:
+            out["vni"] = self.vni
+        return out
 
     def matches(self, linktype: int, data: bytes) -> bool:
         """Whether libpcap would pass this packet through :attr:`bpf` (always, in plain mode)."""
@@ -94,8 +122,14 @@ class CaptureFilter:
         parsed = _udp_destination(linktype, data)
         if parsed is None:
             return False
-        address, port = parsed
-        return port == VXLAN_PORT and (self.sensor_ip is None or address == self._packed)
+        address, port, udp = parsed
+        if port != VXLAN_PORT or (self.sensor_ip is not None and address != self._packed):
+            return False
+        if self.vni is None:
+            return True
+        word = udp + VNI_WORD_OFFSET
+        # libpcap rejects a packet whose loaded bytes lie beyond the captured length
+        return len(data) >= word + 4 and struct.unpack_from("!I", data, word)[0] >> 8 == self.vni
 
     @cached_property
     def _packed(self) -> bytes:
@@ -134,8 +168,8 @@ def _network_layer(linktype: int, data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _udp_destination(linktype: int, data: bytes) -> tuple[bytes, int] | None:
-    """(destination address, packed; UDP destination port) of a UDP packet, else None."""
+def _udp_destination(linktype: int, data: bytes) -> tuple[bytes, int, int] | None:
+    """(destination address, packed; UDP destination port; offset of the UDP header) of a UDP packet, else None."""
     layer = _network_layer(linktype, data)
     if layer is None:
         return None
@@ -148,7 +182,7 @@ def _udp_destination(linktype: int, data: bytes) -> tuple[bytes, int] | None:
         ihl = (data[offset] & 0x0F) * 4
         if len(data) < offset + ihl + 4:
             return None
-        return data[offset + 16 : offset + 20], int(struct.unpack_from("!H", data, offset + ihl + 2)[0])
+        return data[offset + 16 : offset + 20], int(struct.unpack_from("!H", data, offset + ihl + 2)[0]), offset + ihl
     if len(data) < offset + 44 or data[offset + 6] != 17:  # IPv6: libpcap does not chase extension headers
         return None
-    return data[offset + 24 : offset + 40], int(struct.unpack_from("!H", data, offset + 42)[0])
+    return data[offset + 24 : offset + 40], int(struct.unpack_from("!H", data, offset + 42)[0]), offset + 40

@@ -3,6 +3,7 @@
     tapcase-sensor process --pcap FILE --out DIR [--sensor-ip IP | --plain] [--pcap-max-mb N]
                            [--rules FILE] [--zeek auto|require|skip]
     tapcase-sensor run [--config agent.json]          # on the sensor instance (systemd)
+    tapcase-sensor fleet --config fleet.json --ring DIR  # on a fleet member (systemd): per-VNI evidence
     tapcase-sensor prepare-host                       # before the engines start (systemd)
     tapcase-sensor check-pcap FILE                    # validate a capture, print what it holds
     tapcase-sensor read FILE [--limit N]              # Zeek log / EVE as normalised NDJSON
@@ -134,6 +135,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    """On a member of a sensor fleet: answer the fleet queue, one investigation per VNI (tapcase_sensor.fleet)."""
+    from tapcase_sensor.agent import AwsClients
+    from tapcase_sensor.fleet import FleetAgent, FleetConfig, RingCapture
+
+    try:
+        data = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        config = FleetConfig.from_dict(data)
+    except (OSError, ValueError) as exc:
+        _err(f"SensorConfigError: cannot read the fleet config {args.config}: {exc}")
+        return 1
+    except SensorError as exc:
+        _err(f"{exc.error_name}: {exc}")
+        return 1
+    ring = Path(args.ring)
+    if not ring.is_dir():
+        _err(f"SensorConfigError: ring directory not found: {ring} (tapcase-fleet-capture.service writes it)")
+        return 1
+    agent = FleetAgent(config, RingCapture(ring, config.sensor_ip), AwsClients.create(config.region),
+                       rules=Path(args.rules) if args.rules else None)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    agent.run_forever(stop)
+    return 0
+
+
 def cmd_prepare_host(args: argparse.Namespace) -> int:
     """Before the engines start (tapcase-engines.service): interface, log dirs, env file."""
     from tapcase_sensor.config import load_config
@@ -240,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the agent on the sensor instance (answers the state machine)")
     p.add_argument("--config", help="agent config JSON (default: /etc/tapcase-sensor/agent.json or user data)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("fleet", help="run the agent on a member of a sensor fleet (one investigation per VNI)")
+    p.add_argument("--config", required=True,
+                   help="fleet config JSON: control_queue_url, bucket, sensor_ip (the member's address), region")
+    p.add_argument("--ring", required=True, help="directory of the member's rotating capture files (UDP 4789)")
+    p.add_argument("--rules", help="Suricata rules file (loaded exclusively, like suricata -S)")
+    p.set_defaults(func=cmd_fleet)
 
     p = sub.add_parser("prepare-host", help="write the engines' env file (interface, log dir) before they start")
     p.add_argument("--config", help="agent config JSON (default: /etc/tapcase-sensor/agent.json or user data)")

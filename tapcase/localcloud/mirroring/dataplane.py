@@ -154,11 +154,14 @@ def _ethernet(linktype: int, frame: bytes, packet: Decoded, source: mr.SourceSpe
     return macs + packet.ethertype.to_bytes(2, "big") + frame[packet.l3 :]
 
 
-def _timeline(sensor: SensorEndpoint, sources: list[mr.SourceSpec], scale: float) -> float | None:
-    """Real time of the capture's first packet (None at scale 0: lifetimes are unbounded)."""
+def _timeline(sensor: SensorEndpoint, sources: list[mr.SourceSpec], scale: float,
+              anchor_vni: int | None = None) -> float | None:
+    """Real time of the capture's first packet (None at scale 0: lifetimes are unbounded). A
+    fleet's target outlives investigations: its timeline starts with ``anchor_vni``'s sessions."""
     if scale <= 0:
         return None
-    ours = [s.created for src in sources for s in src.sessions if s.target_eni in sensor.eni_ids]
+    ours = [s.created for src in sources for s in src.sessions if s.target_eni in sensor.eni_ids
+            and (anchor_vni is None or s.vni == anchor_vni)]
     return min(ours) if ours else None
 
 
@@ -172,6 +175,8 @@ def materialize(
     own_traffic: Callable[[int], Iterable[OwnFrame]] | None = None,
     mirrored_out: str | os.PathLike[str] | None = None,
     window_start: float | None = None,
+    member: Callable[[mr.SourceSpec, int], bool] | None = None,
+    anchor_vni: int | None = None,
 ) -> DeliveryStats:
     """Write the sensor's interface capture to ``out`` and return what it holds.
 
@@ -179,12 +184,16 @@ def materialize(
     each with all its sessions. ``own_traffic``: called with the capture's first timestamp, the
     sensor's own frames in time order (an endless generator is fine: it is read only up to the
     capture's last packet). ``mirrored_out``: also write the mirrored stream alone there (what
-    a capture filter "UDP 4789 to the sensor's address" keeps of the interface). Raises
+    a capture filter "UDP 4789 to the sensor's address" keeps of the interface). ``member``: the
+    sensor is one member of a fleet behind a load balancer: called with the source ENI and the
+    outer UDP source port of a packet for the target, whether the balancer sends that flow here
+    (:mod:`tapcase.localcloud.fleet`); ``anchor_vni``: the investigation whose sessions start the
+    timeline (a fleet's target serves many). Raises
     :class:`tapcase.localcloud.mirroring.wire.CaptureError` for a capture that cannot be read.
     """
     started = time.perf_counter()
     stats = DeliveryStats(sensor.instance_id, str(out), str(capture) if capture else None, scale)
-    anchor = stats.anchor = _timeline(sensor, sources, scale)
+    anchor = stats.anchor = _timeline(sensor, sources, scale, anchor_vni)
     stats.lifetimes = {s.session_id: (s.created, s.deleted) for src in sources for s in src.sessions
                        if s.target_eni in sensor.eni_ids}
     ours = bool(stats.lifetimes)
@@ -232,6 +241,9 @@ def materialize(
                     continue
                 if chosen.target_eni not in sensor.eni_ids:
                     stats.skipped["other_session"] += 1
+                    continue
+                if member is not None and not member(source, flow.sport):
+                    stats.skipped["other_fleet_member"] += 1
                     continue
                 direction = mr.EGRESS if packet.src in source.addresses else mr.INGRESS
                 mirrored = _ethernet(linktype, frame, packet, source, direction)

@@ -66,8 +66,13 @@ def _source(backend: Any, eni_id: str) -> tuple[str, str, frozenset[bytes], froz
 
 
 def _target_eni(backend: Any, target_id: str) -> str | None:
+    """Where a session's packets arrive: the target's ENI, or for a Network Load Balancer or
+    Gateway Load Balancer endpoint target the target's own id (a local fleet member takes the
+    flows the load balancer gives it: :mod:`tapcase.localcloud.fleet`)."""
     target = getattr(backend, "traffic_mirror_targets", {}).get(target_id)
-    return getattr(target, "network_interface_id", None) if target is not None else None
+    if target is None:
+        return None
+    return getattr(target, "network_interface_id", None) or target.id
 
 
 def _refresh(backend: Any, session: Any, record: _Record | None, now: float) -> _Record:

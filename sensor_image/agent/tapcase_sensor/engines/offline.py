@@ -59,6 +59,7 @@ class OfflineEngines(Engines):
 
     ``sensor_ip``: the sensor's address; the engines analyse only VXLAN (UDP 4789) sent to it.
     Without it, every UDP 4789 packet. ``plain=True``: a plain capture of an instance, no filter.
+    ``vni``: only VXLAN with that network id (a fleet member analysing one investigation).
 
     ``pcap_max_mb``: the packets the filter passes are kept as pcap files in
     ``<workdir>/raw/pcap/``, at most this many MiB (0: none kept).
@@ -93,10 +94,11 @@ class OfflineEngines(Engines):
         sensor_ip: str | None = None,
         plain: bool = False,
         pcap_max_mb: int = DEFAULT_PCAP_MAX_MB,
+        vni: int | None = None,
     ) -> None:
         if zeek not in ("auto", "require", "skip"):
             raise SensorConfigError(f"zeek must be auto, require or skip, not {zeek!r}")
-        self.capture_filter = CaptureFilter.of(sensor_ip=sensor_ip, plain=plain)
+        self.capture_filter = CaptureFilter.of(sensor_ip=sensor_ip, plain=plain, vni=vni)
         self.packet_log = PacketLog(pcap_max_mb)
         self.pcap = Path(pcap).resolve()
         self.workdir = Path(workdir).resolve()
