@@ -11,8 +11,10 @@ powertools accepts, and answers like AWS:
   exception's class name matches, as on AWS;
 - an unknown function: ``ResourceNotFoundException`` (moto's own lookup).
 
-The function's configured environment variables are applied for the duration of the call.
-Invocations are serialised by a lock, because environment variables are process-wide.
+The function's configured environment variables are seen by its call only (the calling thread's
+overlay, :mod:`tapcase.localcloud.thread_env`; the process's environment is never changed).
+Invocations are serialised by a lock (``contextlib.redirect_stdout`` and module state are
+process-wide).
 
 What a function prints (its powertools JSON logs, its EMF metrics) goes where AWS sends it: to its
 log, never into a caller's stdout. Locally that is this process's stderr, or a file or nowhere
@@ -158,26 +160,17 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
         memory_limit_in_mb=int(fn.memory_size or 128),
         timeout_seconds=int(fn.timeout or 3),
     )
-    from tapcase.localcloud import local_work
+    from tapcase.localcloud import local_work, thread_env
 
-    with local_work.computing("lambda"), _invoke_lock:  # waiting for the lock is local contention too
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update({k: str(v) for k, v in env.items()})
-        try:
-            # What a function prints goes to its logs on AWS, never into a caller's stdout.
-            with contextlib.redirect_stdout(_OUTPUT):
-                try:
-                    func = resolve_handler(fn.handler)
-                    result = func(event, context)
-                except Exception as exc:  # noqa: BLE001 - reported to the caller like AWS does
-                    return json.dumps(_error_payload(exc)).encode(), True
-                return json.dumps(result, default=str).encode(), False
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    with local_work.computing("lambda"), _invoke_lock, thread_env.overlay({k: str(v) for k, v in env.items()}):
+        # What a function prints goes to its logs on AWS, never into a caller's stdout.
+        with contextlib.redirect_stdout(_OUTPUT):
+            try:
+                func = resolve_handler(fn.handler)
+                result = func(event, context)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller like AWS does
+                return json.dumps(_error_payload(exc)).encode(), True
+            return json.dumps(result, default=str).encode(), False
 
 
 def apply() -> None:
