@@ -45,6 +45,14 @@ def run(cloud, event: dict[str, Any], tmp_path, pcap=None, **kwargs) -> dict[str
     return investigate_once(cloud.endpoint, event, out=tmp_path, timeout=120, **kwargs)
 
 
+def _queue_tags(sqs, url: str) -> dict[str, str]:
+    """A queue's tags; none for a queue deleted since it was listed (it is no leftover)."""
+    try:
+        return sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
+    except sqs.exceptions.QueueDoesNotExist:
+        return {}
+
+
 def created_anything(cloud) -> dict[str, int]:
     """Everything the workflow could create, whatever its tags (for the refusal tests)."""
     c = Clients(cloud.endpoint)
@@ -141,7 +149,7 @@ def investigation_leftovers(cloud, investigation_id: str, instance_id: str) -> d
             if i["State"]["Name"] in ("pending", "running", "stopping", "stopped", "shutting-down")]
     sqs = cloud.client("sqs")
     queues = [u for u in sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
-              if (sqs.list_queue_tags(QueueUrl=u).get("Tags") or {}).get(TAG_KEY) == investigation_id]
+              if _queue_tags(sqs, u).get(TAG_KEY) == investigation_id]
     lock = cloud.client("dynamodb").get_item(TableName=cloud.resource("LockTable"),
                                              Key={"instance_id": {"S": instance_id}}).get("Item")
     return {

@@ -81,7 +81,7 @@ def test_25_investigations_at_once_all_succeed_and_leave_nothing(cloud, tmp_path
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=25) as pool:
         summaries = list(pool.map(
-            lambda inst: investigate_once(cloud.endpoint, manual(inst), out=tmp_path, timeout=300), instances))
+            lambda inst: investigate_once(cloud.endpoint, manual(inst), out=tmp_path, timeout=600), instances))
     elapsed = time.monotonic() - began
     failed = [(s["status"], s["error"], s["cause"]) for s in summaries if s["status"] != "SUCCEEDED"]
     assert not failed, failed
