@@ -18,7 +18,6 @@ import gc
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,23 +41,6 @@ from tests.localcloud.sfn_support import (
 def cloud() -> Iterator[LocalCloud]:
     with LocalCloud(template=None, time_scale=0) as local_cloud:
         yield local_cloud
-
-
-@pytest.fixture
-def sfn(cloud: LocalCloud) -> Any:
-    return cloud.client("stepfunctions")
-
-
-@pytest.fixture
-def time_scale() -> Iterator[Callable[[float], None]]:
-    saved = timescale.get_scale()
-    yield timescale.set_scale
-    timescale.set_scale(saved)
-
-
-@pytest.fixture
-def queue_url(cloud: LocalCloud) -> str:
-    return str(cloud.client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"])
 
 
 def _callback_machine(sfn: Any, **task: Any) -> str:
@@ -346,7 +328,6 @@ def test_athena_answers_old_results_from_their_result_file(cloud: LocalCloud, mo
 def test_athena_forgets_a_query_after_45_days(cloud: LocalCloud) -> None:
     """"Athena keeps a query history for 45 days" (ListQueryExecutions API reference): once the local
     cloud's clock has moved past that, GetQueryExecution answers InvalidRequestException."""
-    from tapcase.localcloud import timescale
 
     athena = cloud.client("athena")
     cloud.client("s3").create_bucket(Bucket="athena-results-old")

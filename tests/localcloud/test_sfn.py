@@ -50,24 +50,6 @@ def cloud() -> Iterator[LocalCloud]:
         yield local_cloud
 
 
-@pytest.fixture
-def sfn(cloud: LocalCloud) -> Any:
-    return cloud.client("stepfunctions")
-
-
-@pytest.fixture
-def time_scale() -> Iterator[Callable[[float], None]]:
-    """Sets the time scale for one test (the module's cloud runs at scale 0)."""
-    saved = timescale.get_scale()
-    yield timescale.set_scale
-    timescale.set_scale(saved)
-
-
-@pytest.fixture
-def queue_url(cloud: LocalCloud) -> str:
-    return cloud.client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-
-
 # -- 1. JSONPath ----------------------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tapcase.localcloud import timescale
 from tapcase.localcloud.cloud import LocalCloud
 from tapcase.localcloud.sfn import requests
 from tapcase.localcloud.sfn.aws_sdk import service_model
@@ -37,23 +36,6 @@ from tests.localcloud.sfn_support import (
 def cloud() -> Iterator[LocalCloud]:
     with LocalCloud(template=None, time_scale=0) as local_cloud:
         yield local_cloud
-
-
-@pytest.fixture
-def sfn(cloud: LocalCloud) -> Any:
-    return cloud.client("stepfunctions")
-
-
-@pytest.fixture
-def time_scale() -> Iterator[Callable[[float], None]]:
-    saved = timescale.get_scale()
-    yield timescale.set_scale
-    timescale.set_scale(saved)
-
-
-@pytest.fixture
-def queue_url(cloud: LocalCloud) -> str:
-    return str(cloud.client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"])
 
 
 def callback_task(**fields: Any) -> dict[str, Any]:

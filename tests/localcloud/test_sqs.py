@@ -32,13 +32,6 @@ def sqs(cloud: LocalCloud) -> Any:
     return cloud.client("sqs")
 
 
-@pytest.fixture
-def time_scale() -> Iterator[Callable[[float], None]]:
-    saved = timescale.get_scale()
-    yield timescale.set_scale
-    timescale.set_scale(saved)
-
-
 def _deleted(sqs: Any) -> str:
     name = f"control-{uuid.uuid4().hex[:8]}"
     sqs.delete_queue(QueueUrl=sqs.create_queue(QueueName=name)["QueueUrl"])
