@@ -45,7 +45,7 @@ def _lambda_states() -> dict[str, str]:
     """State name -> logical id of the function it invokes."""
     out = {}
     for name, state in STATES.items():
-        if state.get("Resource") == "arn:aws:states:::lambda:invoke":
+        if state.get("Resource") in ("arn:aws:states:::lambda:invoke", "arn:aws:states:::lambda:invoke.waitForTaskToken"):
             placeholder = state["Parameters"]["FunctionName"]
             out[name] = placeholder.removeprefix("${").removesuffix("Arn}")
     return out
@@ -165,14 +165,36 @@ def test_environment_is_the_settings_model(logical_id):
 
 
 def test_control_messages_are_the_contracts():
+    """Each control message's action is the name of the state that waits for its answer: sent by
+    the state itself (``sqs:sendMessage.waitForTaskToken``) or by the function of the same name it
+    invokes (``lambda:invoke.waitForTaskToken``: CollectEvidence, whose message carries upload
+    credentials that must not appear in the execution's history)."""
+    from tapcase_workflow.logic.collect import collect_message
+    from tapcase_workflow.models.payloads import CollectEvidenceInput
+
     sent = {n: s for n, s in STATES.items() if s.get("Resource") == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"}
-    assert sorted(sent) == sorted(ACTIONS)
+    handed = {n: s for n, s in STATES.items() if s.get("Resource") == "arn:aws:states:::lambda:invoke.waitForTaskToken"}
+    assert sorted(sent) + sorted(handed) == ["WaitForSensor", "CollectEvidence"] and sorted(ACTIONS) == sorted(
+        [*sent, *handed])
+    fields = {f.name for f in ControlMessage.__dataclass_fields__.values()}
     for name, state in sent.items():
         body = state["Parameters"]["MessageBody"]
         assert body["action"] == name  # the action is the sending state's name
-        fields = {f.name for f in ControlMessage.__dataclass_fields__.values()}
         assert _keys(body) <= fields
         assert {"action", "task_token", "investigation_id"} <= _keys(body)
+    assert {n: LAMBDA_STATES[n] for n in handed} == {"CollectEvidence": "CollectEvidenceFunction"}
+    assert "$$.Task.Token" in STATES["CollectEvidence"]["Parameters"]["Payload"].values()
+    from datetime import UTC, datetime
+
+    from tapcase_contract.upload_access import UploadCredentials
+
+    creds = UploadCredentials("ASIAEXAMPLE", "secret", "token", datetime(2030, 1, 1, tzinfo=UTC))
+    inp = CollectEvidenceInput(task_token="t", investigation_id="gd-0123456789abcdef",
+                               queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/tapcase-x-control",
+                               prefix=layout.evidence_prefix("gd-0123456789abcdef"), collect_timeout_seconds=60)
+    body = collect_message(inp, "bucket", creds)
+    assert body["action"] == "CollectEvidence" and set(body) <= fields
+    assert ControlMessage.from_dict(body).upload_credentials == creds
 
 
 def test_template_prefixes_and_tags_are_the_contracts():

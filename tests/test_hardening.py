@@ -37,11 +37,43 @@ def test_bucket_policy_refuses_plain_http():
 
 
 def test_sensors_can_never_replace_an_object():
-    """S3 conditional writes: a PutObject without If-None-Match by the sensor role is denied."""
+    """S3 conditional writes: a PutObject without If-None-Match with the upload credentials handed
+    to sensors is denied (aws:PrincipalArn of a role session is its role's ARN)."""
     statements = RESOURCES["EvidenceBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     deny = next(s for s in statements if s.get("Sid") == "SensorsNeverReplaceAnObject")
     assert deny["Effect"] == "Deny" and deny["Condition"]["Null"] == {"s3:if-none-match": "true"}
-    assert deny["Condition"]["ArnEquals"] == {"aws:PrincipalArn": {"Fn::GetAtt": ["SensorRole", "Arn"]}}
+    assert deny["Condition"]["ArnEquals"] == {"aws:PrincipalArn": {"Fn::GetAtt": ["EvidenceUploadRole", "Arn"]}}
+
+
+def test_upload_credentials_reach_one_investigations_prefixes_only():
+    """EvidenceUploadRole's resources: the investigation's raw prefix and its partition of every
+    curated table of the lake's schema, each named with the session tag (IAM policy variables),
+    nothing else; assumable only with that tag (aws:RequestTag), for at most an hour (role chaining)."""
+    from tapcase_contract.layout import CURATED_PREFIX, EVIDENCE_ROOT, INVESTIGATION_PARTITION, RAW_DIR
+    from tapcase_contract.upload_access import MAX_UPLOAD_SECONDS, SESSION_TAG
+    from tapcase_sensor.lake.schema import TABLES
+
+    role = RESOURCES["EvidenceUploadRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    write = next(s for s in statements if s["Sid"] == "WriteOneInvestigationsEvidence")
+    variable = f"${{!aws:PrincipalTag/{SESSION_TAG}}}"
+    expected = [f"${{EvidenceBucket.Arn}}/{EVIDENCE_ROOT}/{variable}/{RAW_DIR}/*"] + [
+        f"${{EvidenceBucket.Arn}}/{CURATED_PREFIX}/{table}/{INVESTIGATION_PARTITION}={variable}/*" for table in TABLES]
+    assert [r["Fn::Sub"] for r in write["Resource"]] == expected
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert len(trust) == 1 and trust[0]["Condition"] == {"StringLike": {f"aws:RequestTag/{SESSION_TAG}": "?*"}}
+    assert set(trust[0]["Action"]) == {"sts:AssumeRole", "sts:TagSession"}
+    assert role["MaxSessionDuration"] == MAX_UPLOAD_SECONDS
+
+
+def test_no_sensor_role_can_write_evidence():
+    """The sensor's and the fleet members' own roles have no S3 or KMS permission at all."""
+    from tests.test_iam import FLEET
+
+    for props in (RESOURCES["SensorRole"]["Properties"], FLEET["Resources"]["MemberRole"]["Properties"]):
+        actions = [a for p in props["Policies"] for st in p["PolicyDocument"]["Statement"]
+                   for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
+        assert actions and not [a for a in actions if a.startswith(("s3:", "kms:"))]
 
 
 def test_lifecycle_expires_noncurrent_versions_and_aborts_incomplete_uploads():
@@ -97,7 +129,8 @@ def test_sensor_accepts_only_vxlan_from_the_mirrored_sources():
 
 
 def test_evidence_writers_write_only_their_prefixes():
-    """No role deletes evidence; the sensor creates raw and curated objects, WriteReport only reports."""
+    """No role deletes evidence; only the upload credentials handed to a sensor create raw and
+    curated objects (of one investigation), WriteReport only reports."""
     from tests.test_iam import roles
 
     everything = roles(TEMPLATE)
@@ -105,7 +138,10 @@ def test_evidence_writers_write_only_their_prefixes():
                            for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
               for role, statements in everything.items()}
     assert writes["WriteReportFunction"] == ["{'Fn::Sub': '${EvidenceBucket.Arn}/investigations/*/report/*'}"]
-    assert writes["SensorRole"] == sorted(["{'Fn::Sub': '${EvidenceBucket.Arn}/investigations/*/raw/*'}",
-                                           "{'Fn::Sub': '${EvidenceBucket.Arn}/investigations/curated/*'}"])
+    assert writes["SensorRole"] == []
+    assert all("${!aws:PrincipalTag/tapcase:investigation-id}" in r for r in writes["EvidenceUploadRole"])
+    assert writes["RecordTeardownFunction"] == writes["WriteReportFunction"]  # the report's teardown part
+    assert {role for role, w in writes.items() if w} == {
+        "WriteReportFunction", "RecordTeardownFunction", "EvidenceUploadRole", "InvestigationStateMachine"}
     assert writes["InvestigationStateMachine"] == ["{'Fn::Sub': '${EvidenceBucket.Arn}/athena-results/*'}"]
     assert not any("DeleteObject" in str(s["Action"]) for statements in everything.values() for s in statements)

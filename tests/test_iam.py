@@ -18,6 +18,11 @@ Sources of the rules (AWS documentation):
 * S3 "Protecting data with SSE-KMS": reading an SSE-KMS object needs ``kms:Decrypt``; writing one
   needs ``kms:GenerateDataKey``, a multipart upload also ``kms:Decrypt``. S3 GetObject: without
   ``s3:ListBucket`` a missing key answers 403 AccessDenied instead of 404 NoSuchKey.
+* STS "Pass session tags in AWS STS", permissions required: AssumeRole with ``Tags`` also needs
+  ``sts:TagSession``.
+* Credentials handed over: a ``client(...)`` made with explicit ``aws_session_token`` signs with
+  credentials the code was given, not with its own role's: its calls are the handing role's
+  (the sensor's uploads: ``EvidenceUploadRole``, assumed by ``CollectEvidenceFunction``).
 * Operations whose IAM action has another name: ListObjectsV2 -> s3:ListBucket; CreateMultipartUpload
   and UploadPart -> s3:PutObject (S3 "Multipart upload API and permissions").
 """
@@ -62,6 +67,7 @@ def _sensor_commands() -> list[str]:
 #: Optimized integrations -> the actions Step Functions documents for them.
 INTEGRATIONS = {
     "arn:aws:states:::lambda:invoke": {"lambda:InvokeFunction"},
+    "arn:aws:states:::lambda:invoke.waitForTaskToken": {"lambda:InvokeFunction"},
     "arn:aws:states:::dynamodb:putItem": {"dynamodb:PutItem"},
     "arn:aws:states:::dynamodb:deleteItem": {"dynamodb:DeleteItem"},
     "arn:aws:states:::dynamodb:updateItem": {"dynamodb:UpdateItem"},
@@ -175,7 +181,8 @@ def reachable_modules(entry: str) -> dict[str, ast.Module]:
 def _operations() -> dict[str, dict[str, str]]:
     session = botocore.session.get_session()
     found = {}
-    for service in ("ec2", "s3", "sqs", "dynamodb", "stepfunctions", "athena", "sns", "glue", "kms", "securityhub"):
+    for service in ("ec2", "s3", "sqs", "dynamodb", "stepfunctions", "athena", "sns", "glue", "kms", "securityhub",
+                    "sts"):
         model = session.get_service_model(service)
         prefix = model.signing_name if service != "stepfunctions" else "states"
         found[service] = {xform_name(op): f"{prefix}:{op}" for op in model.operation_names}
@@ -259,11 +266,12 @@ class Symbols:
         return nodes
 
 
-def code_calls(entry: str) -> set[str]:
+def code_calls(entry: str, handed: bool = False) -> set[str]:
     """API operations the code reachable from ``entry`` ("package.module.function") can call: the
     services it makes clients for (``client("sqs")``), and every name in that code -- attribute,
     string (paginators, dispatch tables) or keyword argument -- that is one of those services'
-    operations."""
+    operations. ``handed``: only the services of clients made with credentials the code was
+    given (``aws_session_token=``); otherwise only those of its own."""
     module, function = entry.rsplit(".", 1)
     services: set[str] = set()
     names: set[str] = set()
@@ -272,7 +280,9 @@ def code_calls(entry: str) -> set[str]:
             if (isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
                     and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "client"
                     and node.args and isinstance(node.args[0], ast.Constant)):
-                services.add(node.args[0].value)
+                given = any(k.arg == "aws_session_token" for k in node.keywords)
+                if given == handed:
+                    services.add(node.args[0].value)
             elif isinstance(node, ast.Attribute):
                 names.add(node.attr)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -284,18 +294,15 @@ def code_calls(entry: str) -> set[str]:
 
 #: Calls made knowing they are denied, and why.
 DENIED_BY_DESIGN = {
-    "SensorRole": {
+    "EvidenceUploadRole": {
         "s3:GetObject": "the agent looks for an earlier complete manifest and takes AccessDenied as none: "
-                        "sensors only create objects",
-    },
-    "MemberRole": {
-        "s3:GetObject": "a fleet member is the same agent: it only creates objects",
+                        "the upload credentials only create objects",
     },
 }
 
 
-def code_actions(role: str, *entries: str) -> set[str]:
-    calls = set().union(*(code_calls(e) for e in entries)) - set(DENIED_BY_DESIGN.get(role, {}))
+def code_actions(role: str, *entries: str, handed: bool = False) -> set[str]:
+    calls = set().union(*(code_calls(e, handed) for e in entries)) - set(DENIED_BY_DESIGN.get(role, {}))
     needed = calls | _kms(calls)
     text = "\n".join(ast.unparse(t) for e in entries for t in Symbols(e.rsplit(".", 1)[0]).reach(*e.rsplit(".", 1)))
     if "s3:PutObject" in calls and "create_multipart_upload" in text:
@@ -304,6 +311,8 @@ def code_actions(role: str, *entries: str) -> set[str]:
         needed.add("ec2:CreateTags")  # tags on create
     if "s3:GetObject" in calls and "NoSuchKey" in text:
         needed.add("s3:ListBucket")  # a missing key must answer NoSuchKey, not AccessDenied
+    if "sts:AssumeRole" in calls and "Tags" in text:
+        needed.add("sts:TagSession")  # session tags
     return needed
 
 
@@ -407,7 +416,10 @@ def derived() -> dict[str, set[str]]:
         needed[name] = asl_actions(definition, profile)
     needed["SensorRole"] = code_actions("SensorRole", *_sensor_commands())
     # the sensor fleet's members (sensor_image/fleet/fleet.yaml): the fleet command only
-    needed["MemberRole"] = code_actions("MemberRole", *(f"tapcase_sensor.cli.{c}" for c in FLEET_COMMANDS))
+    fleet = [f"tapcase_sensor.cli.{c}" for c in FLEET_COMMANDS]
+    needed["MemberRole"] = code_actions("MemberRole", *fleet)
+    # what a sensor or a fleet member does with the credentials CollectEvidence hands it
+    needed["EvidenceUploadRole"] = code_actions("EvidenceUploadRole", *_sensor_commands(), *fleet, handed=True)
     # EventBridge starting the state machine (the rule's target role): states:StartExecution
     needed["TriggerRole"] = {"states:StartExecution"}
     # EventBridge Scheduler starting the state machine (the schedule's target role)
@@ -496,13 +508,14 @@ def test_every_role_allows_exactly_what_its_code_calls():
 def test_the_fleet_members_role_allows_exactly_what_fleet_mode_calls():
     """sensor_image/fleet/fleet.yaml's MemberRole: derived from ``tapcase-sensor fleet`` (putting a
     message back for the member holding its VNI: sqs:ChangeMessageVisibility) as SensorRole is from
-    the dedicated sensor's commands; the evidence key for its uploads (SSE-KMS)."""
+    the dedicated sensor's commands; no S3 or KMS permission (its uploads use the credentials each
+    CollectEvidence message carries)."""
     assert "sqs:ChangeMessageVisibility" in derived()["MemberRole"]
     assert "sqs:ChangeMessageVisibility" not in derived()["SensorRole"]
     assert fleet_problems(FLEET) == []
 
 
-@pytest.mark.parametrize("action", ["sqs:ChangeMessageVisibility", "kms:GenerateDataKey"])
+@pytest.mark.parametrize("action", ["sqs:ChangeMessageVisibility", "states:SendTaskHeartbeat"])
 def test_removing_a_fleet_members_permission_fails(action):
     fleet = copy.deepcopy(FLEET)
     for st in fleet["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
@@ -516,8 +529,11 @@ def test_the_derivation_finds_the_calls_it_must():
     need = derived()
     assert {"ec2:RunInstances", "iam:PassRole", "ec2:CreateTags", "sqs:TagQueue", "athena:StartQueryExecution",
             "lambda:InvokeFunction", "glue:GetTable", "kms:Decrypt"} <= need["InvestigationStateMachine"]
-    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "states:SendTaskSuccess", "states:SendTaskHeartbeat",
-            "s3:PutObject", "kms:GenerateDataKey"} <= need["SensorRole"]
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "states:SendTaskSuccess", "states:SendTaskHeartbeat"
+            } <= need["SensorRole"]
+    assert not {a for a in need["SensorRole"] | need["MemberRole"] if a.startswith(("s3:", "kms:"))}
+    assert {"s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"} == need["EvidenceUploadRole"]
+    assert {"sts:AssumeRole", "sts:TagSession", "sqs:SendMessage"} == need["CollectEvidenceFunction"]
     assert {"ec2:TerminateInstances", "dynamodb:DeleteItem", "states:GetExecutionHistory"} <= need["TeardownFunction"]
     assert {"states:ListExecutions", "dynamodb:Scan"} <= need["JanitorFunction"]
     assert set(NARROWED) <= INTEGRATIONS["arn:aws:states:::athena:startQueryExecution.sync"]
@@ -529,6 +545,8 @@ def _statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("role, sid, action", [
     ("SensorRole", "ControlQueues", "sqs:ReceiveMessage"),
+    ("EvidenceUploadRole", "WriteOneInvestigationsEvidence", "s3:PutObject"),
+    ("CollectEvidenceFunction", "UploadCredentials", "sts:TagSession"),
     ("TeardownFunction", "DeleteOnlyTaggedResources", "ec2:TerminateInstances"),
     ("InvestigationStateMachine", "PassOnlyTheSensorRole", "iam:PassRole"),
     ("JanitorFunction", "Locks", "dynamodb:Scan"),
@@ -542,6 +560,9 @@ def test_removing_a_permission_fails(role, sid, action):
 
 @pytest.mark.parametrize("role, sid, change, expected", [
     ("SensorRole", "ControlQueues", {"Action": "sqs:*"}, "SensorRole: wildcard action sqs:*"),
+    ("SensorRole", "ControlQueues", {"Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                                "s3:PutObject"]},
+     "SensorRole: s3:PutObject is allowed but never called"),
     ("TeardownFunction", "DeleteOnlyTaggedResources", {"Condition": {}},
      "TeardownFunction: ec2:TerminateInstances on Resource '*' without a tag condition"),
     ("VerifyEvidenceFunction", "ReadEvidence", {"Action": ["s3:GetObject", "s3:DeleteObject"]},

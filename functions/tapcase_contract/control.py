@@ -12,16 +12,21 @@ also carries ``vni``, the investigation's VXLAN network id: ``WaitForSensor`` as
 start keeping that VNI's traffic, ``CollectEvidence`` to hand it over for the window since then
 (``ready``: the answer to ``WaitForSensor``, whose ``window_start`` says when that was: the
 member that holds the VNI's packets need not be the one that answered).
+
+``CollectEvidence`` also carries ``credentials``: temporary credentials that can create objects
+under this investigation's prefixes only (:mod:`tapcase_contract.upload_access`); no sensor role
+can write evidence by itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tapcase_contract.errors import ContractError
 from tapcase_contract.ids import check_investigation_id
+from tapcase_contract.upload_access import UploadCredentials
 
 WAIT_FOR_SENSOR = "WaitForSensor"
 COLLECT_EVIDENCE = "CollectEvidence"
@@ -40,6 +45,7 @@ class ControlMessage:
     prefix: str | None = None
     vni: int | None = None
     ready: Mapping[str, Any] | None = None
+    credentials: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -56,6 +62,13 @@ class ControlMessage:
             raise ContractError(f"vni must be an integer from 1 to {MAX_VNI}, not {self.vni!r}")
         if self.ready is not None and not isinstance(self.ready, Mapping):
             raise ContractError(f"ready must be the WaitForSensor answer (an object), not {self.ready!r}")
+        if self.credentials is not None:
+            self.upload_credentials  # noqa: B018 - validates them
+
+    @property
+    def upload_credentials(self) -> UploadCredentials | None:
+        """The investigation's upload credentials (``CollectEvidence``), or ``None``."""
+        return None if self.credentials is None else UploadCredentials.from_dict(self.credentials)
 
     @property
     def window_start(self) -> float | None:

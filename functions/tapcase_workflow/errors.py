@@ -102,6 +102,10 @@ PLAN_REFUSALS = frozenset(
 )
 
 
+class EvidenceAccessFailed(TapcaseError):
+    """The investigation's upload credentials could not be made, or the sensor not be told."""
+
+
 class EvidenceIncomplete(TapcaseError):
     """The evidence manifest is missing, incomplete, or not this investigation's."""
 

@@ -65,6 +65,12 @@ class CreateMirrorFilterSettings(_Settings):
     """CreateMirrorFilter reads no environment: everything comes with the plan."""
 
 
+class CollectEvidenceSettings(_Settings):
+    evidence_bucket: str = ""
+    # EvidenceUploadRole: assumed with the investigation's session tag (tapcase_contract.upload_access).
+    evidence_upload_role_arn: str = ""
+
+
 class WriteReportSettings(_Settings):
     evidence_bucket: str = ""
     report_topic_arn: str = ""

@@ -202,10 +202,12 @@ class Deployer(EventResources, StorageResources):
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
         return Deployed(logical_id, "AWS::Logs::LogGroup", name, {"Arn": self._arn("logs", f"log-group:{name}:*")})
 
-    def _role(self, logical_id: str, assume: dict[str, Any], policies: list[Any], managed: list[str]) -> str:
+    def _role(self, logical_id: str, assume: dict[str, Any], policies: list[Any], managed: list[str],
+              max_session: Any = None) -> str:
         iam = self.cloud.client("iam")
         name = f"{self.stack.name}-{logical_id}"[:64]
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(assume))["Role"]["Arn"]
+        extra = {"MaxSessionDuration": int(max_session)} if max_session is not None else {}
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(assume), **extra)["Role"]["Arn"]
         for i, policy in enumerate(policies):
             iam.put_role_policy(
                 RoleName=name, PolicyName=policy.get("PolicyName", f"policy{i}"),
@@ -219,7 +221,8 @@ class Deployer(EventResources, StorageResources):
 
     def _AWS_IAM_Role(self, logical_id: str, props: dict[str, Any]) -> Deployed:
         arn = self._role(
-            logical_id, props["AssumeRolePolicyDocument"], props.get("Policies", []), props.get("ManagedPolicyArns", [])
+            logical_id, props["AssumeRolePolicyDocument"], props.get("Policies", []), props.get("ManagedPolicyArns", []),
+            props.get("MaxSessionDuration"),
         )
         name = arn.rsplit("/", 1)[-1]
         return Deployed(logical_id, "AWS::IAM::Role", name, {"Arn": arn, "RoleId": name})

@@ -40,6 +40,7 @@ def apply_all() -> None:
             sensors,
             sfn,
             sqs,
+            sts_sessions,
         )
 
         dispatch.apply()
@@ -56,4 +57,5 @@ def apply_all() -> None:
         scheduler.apply()
         policies.apply()
         ec2_tags.apply()
+        sts_sessions.apply()
         _applied = True

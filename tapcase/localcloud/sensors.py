@@ -128,8 +128,11 @@ def _shared_clients(region: str) -> Any:
             config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=200,
                             user_agent_extra=SENSOR_USER_AGENT)
             session = boto3.session.Session(region_name=region)
-            _clients[key] = AwsClients(sqs=session.client("sqs", config=config), s3=session.client("s3", config=config),
-                                       stepfunctions=session.client("stepfunctions", config=config))
+            # No S3 client of its own: as on AWS, a sensor writes evidence only with the upload
+            # credentials its CollectEvidence message carries (tapcase_contract.upload_access).
+            _clients[key] = AwsClients(sqs=session.client("sqs", config=config), s3=None,
+                                       stepfunctions=session.client("stepfunctions", config=config),
+                                       s3_options={"region_name": region, "endpoint_url": key[1], "config": config})
         return _clients[key]
 
 

@@ -268,3 +268,42 @@ def test_report_is_noted_on_the_finding_in_security_hub_and_published(cloud, tmp
     assert stored["Note"]["Text"].startswith(f"tapcase investigation {summary['investigation_id']}: succeeded")
     assert stored["Note"]["Text"].endswith("report.html") and len(stored["Note"]["Text"]) <= 512
     hub.disable_security_hub()
+
+
+def test_upload_credentials_stay_out_of_the_history_and_reach_only_their_prefix(cloud, investigations):
+    """The sensor's upload credentials (EvidenceUploadRole, session-tagged with the investigation id:
+    tapcase_contract.upload_access) travel in the control message only -- never in the execution's
+    history (GetExecutionHistory shows every state's input, parameters and result) -- and S3
+    refuses them outside their investigation's prefixes (403 AccessDenied, as IAM evaluates the
+    role's ``${aws:PrincipalTag/...}`` resources)."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto.sts.models import sts_backends
+
+    from tapcase.localcloud import sts_sessions
+    from tapcase_contract.layout import evidence_prefix, manifest_key, raw_key, report_key
+
+    _info, summary = investigations["c2-dns"]
+    _other_info, other = investigations["beaconing"]
+    sfn = cloud.client("stepfunctions")
+    history = json.dumps(sfn.get_execution_history(executionArn=summary["execution_arn"], maxResults=1000), default=str)
+    assert "CollectEvidence" in history and "SecretAccessKey" not in history and "SessionToken" not in history
+    inv = summary["investigation_id"]
+    sessions = [(role, sts_sessions.session_of(role.access_key_id)) for backend in sts_backends.values()
+                for partition in backend.values() for role in partition.assumed_roles]
+    role = next(r for r, s in sessions if s is not None and s.tags == {"tapcase:investigation-id": inv})
+    assert role.role_arn.endswith("EvidenceUploadRole")
+    s3 = boto3.client("s3", endpoint_url=cloud.endpoint, region_name="us-east-1", aws_access_key_id=role.access_key_id,
+                      aws_secret_access_key=role.secret_access_key, aws_session_token=role.session_token)
+    bucket = summary["report"]["s3_uri"].removeprefix("s3://").split("/")[0]
+    refused = {
+        "another investigation's raw prefix": raw_key(evidence_prefix(other["investigation_id"]), "suricata", "eve.json"),
+        "its own report": report_key(evidence_prefix(inv), "report.json"),
+    }
+    for what, key in refused.items():
+        with pytest.raises(ClientError) as denied:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"forged", IfNoneMatch="*")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied", what
+    with pytest.raises(ClientError) as read:
+        s3.get_object(Bucket=bucket, Key=manifest_key(evidence_prefix(inv)))
+    assert read.value.response["Error"]["Code"] == "AccessDenied"

@@ -255,6 +255,28 @@ class TeardownOutput(_Ours):
 # -- VerifyEvidence -------------------------------------------------------------------------------
 
 
+class CollectEvidenceInput(_Ours):
+    """``CollectEvidence`` (``lambda:invoke.waitForTaskToken``): what the control message to the
+    sensor (or the fleet) carries, and the queue it goes to. The state waits for the sensor's
+    answer to ``task_token``; the function only hands the message over."""
+
+    task_token: str = Field(min_length=1, max_length=2048)
+    investigation_id: InvestigationId
+    queue_url: str = Field(pattern=r"^https?://\S+/\d{12}/[A-Za-z0-9_-]{1,80}$")
+    prefix: str = Field(min_length=1, max_length=1024)
+    vni: int | None = Field(default=None, ge=1, le=16_777_215)
+    ready: dict[str, Any] | None = None
+    collect_timeout_seconds: int = Field(ge=1)
+
+
+class CollectEvidenceOutput(_Ours):
+    """The function's own answer (ignored by the state, which waits for the sensor's): never a secret."""
+
+    message_id: str
+    queue_url: str
+    credentials_expire: datetime
+
+
 class VerifyEvidenceInput(_Ours):
     investigation_id: InvestigationId
 

@@ -5,13 +5,16 @@ per-investigation SQS queue with ``arn:aws:states:::sqs:sendMessage.waitForTaskT
 action is the name of the state that sends it, and of the agent's step that answers it::
 
     {"action": "WaitForSensor",   "task_token": "...", "investigation_id": "..."}
-    {"action": "CollectEvidence", "task_token": "...", "investigation_id": "...", "bucket": "...", "prefix": "..."}
+    {"action": "CollectEvidence", "task_token": "...", "investigation_id": "...", "bucket": "...", "prefix": "...",
+     "credentials": {"AccessKeyId": "...", "SecretAccessKey": "...", "SessionToken": "...", "Expiration": "..."}}
 
 ``WaitForSensor`` is answered (``SendTaskSuccess``) once the engines run and listen;
 ``CollectEvidence`` once the engines are stopped, every log file is in
 ``s3://bucket/<prefix>/raw/<engine>/<file>``, the packets received in
 ``<prefix>/raw/pcap/<file>.pcap`` (unless the cap is 0) and the manifest
-``<prefix>/raw/manifest.json`` was written last. Failures are answered with ``SendTaskFailure``
+``<prefix>/raw/manifest.json`` was written last. Every S3 call of a collection is signed with the
+message's ``credentials`` (they can create that investigation's objects only,
+:mod:`tapcase_contract.upload_access`): the sensor's own role cannot write evidence. Failures are answered with ``SendTaskFailure``
 whose ``error`` is the class name of a :mod:`tapcase_sensor.errors` error.
 
 Repeated messages are harmless: a second ``WaitForSensor`` answers again; a second
@@ -45,6 +48,7 @@ from tapcase_contract import ContractError
 from tapcase_contract.control import COLLECT_EVIDENCE, WAIT_FOR_SENSOR, ControlMessage
 from tapcase_contract.layout import manifest_key
 from tapcase_contract.sensor_config import SensorConfig
+from tapcase_contract.upload_access import UploadCredentials
 from tapcase_sensor import __version__
 from tapcase_sensor.config import resolve_queue_url
 from tapcase_sensor.deadline import DeadlineWatch
@@ -59,7 +63,7 @@ from tapcase_sensor.errors import (
 )
 from tapcase_sensor.manifest import build_manifest, failure_manifest, summary
 from tapcase_sensor.model import CaptureResult
-from tapcase_sensor.upload import put_bytes, put_file
+from tapcase_sensor.upload import put_bytes, put_file, upload_client
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +75,17 @@ PCAP_CONTENT_TYPE = "application/vnd.tcpdump.pcap"
 
 @dataclass
 class AwsClients:
-    """The boto3 clients the agent uses (inject your own in tests / the local cloud)."""
+    """The boto3 clients the agent uses (inject your own in tests / the local cloud).
+
+    ``s3``: a client with the agent's own credentials, for collections whose message carries no
+    upload credentials (tools and tests); a sensor on AWS has none (its role cannot write
+    evidence). ``s3_options``: how upload clients are made (region, endpoint, retries); from
+    ``s3`` when not given."""
 
     sqs: Any
     s3: Any
     stepfunctions: Any
+    s3_options: dict[str, Any] | None = None
 
     @classmethod
     def create(cls, region: str | None = None) -> AwsClients:
@@ -86,9 +96,26 @@ class AwsClients:
         session = boto3.session.Session(region_name=region)
         return cls(
             sqs=session.client("sqs", config=config),
-            s3=session.client("s3", config=config),
+            s3=None,
             stepfunctions=session.client("stepfunctions", config=config),
+            s3_options={"region_name": session.region_name, "config": config},
         )
+
+    def s3_for(self, credentials: UploadCredentials | None) -> Any:
+        """The S3 client of one collection: signing with ``credentials`` when given."""
+        if credentials is None:
+            if self.s3 is None:
+                raise SensorUploadFailed("CollectEvidence carried no upload credentials, and the sensor's own "
+                                         "role cannot write evidence")
+            return self.s3
+        if credentials.expired():
+            raise SensorUploadFailed(f"the upload credentials expired at {credentials.expiration.isoformat()}: "
+                                     "the collection outlived CollectEvidence's timeout")
+        options = self.s3_options
+        if options is None:
+            options = {"region_name": self.s3.meta.region_name, "endpoint_url": self.s3.meta.endpoint_url,
+                       "config": self.s3.meta.config}
+        return upload_client(credentials, options)
 
 
 @dataclass
@@ -198,7 +225,7 @@ class Agent:
         bucket = message.bucket or self.config.bucket
         prefix = (message.prefix or self.config.prefix).strip("/")
         with _Heartbeat(self.clients.stepfunctions, token, self.config.heartbeat_seconds):
-            return self.collect_evidence(bucket, prefix)
+            return self.collect_evidence(bucket, prefix, message.upload_credentials)
 
     # -- steps, named after the states they answer ---------------------------------------------
     def wait_for_sensor(self) -> dict[str, Any]:
@@ -220,13 +247,15 @@ class Agent:
             "window_start": time.time(),
         }
 
-    def collect_evidence(self, bucket: str, prefix: str) -> dict[str, Any]:
-        """``CollectEvidence``: stop the engines, upload logs, pcap, curated tables and the manifest."""
+    def collect_evidence(self, bucket: str, prefix: str, credentials: UploadCredentials | None = None) -> dict[str, Any]:
+        """``CollectEvidence``: stop the engines, upload logs, pcap, curated tables and the manifest
+        (signed with ``credentials``, the investigation's upload credentials, when given)."""
         key = (bucket, prefix)
         if key in self._collected:
             log.info("%s repeated: answering with the manifest already written", COLLECT_EVIDENCE)
             return self._collected[key]
-        existing = self._existing_manifest(bucket, prefix)
+        s3 = self.clients.s3_for(credentials)
+        existing = self._existing_manifest(s3, bucket, prefix)
         if existing is not None:
             log.info("a complete manifest is already in s3://%s/%s", bucket, manifest_key(prefix))
             result = summary(existing, f"s3://{bucket}/{manifest_key(prefix)}")
@@ -239,22 +268,22 @@ class Agent:
             )
             with tempfile.TemporaryDirectory(prefix="tapcase-curated-") as curated_dir:
                 manifest["curated"], curated_files = self._curate(capture, Path(curated_dir))
-                self._upload(bucket, capture, manifest, curated_files)
+                self._upload(s3, bucket, capture, manifest, curated_files)
         except SensorError as exc:
-            self._record_failure(bucket, prefix, exc.error_name, str(exc))
+            self._record_failure(s3, bucket, prefix, exc.error_name, str(exc))
             raise
         result = summary(manifest, f"s3://{bucket}/{manifest_key(prefix)}")
         self._collected[key] = result
         return result
 
     # -- S3 -----------------------------------------------------------------------------------
-    def _existing_manifest(self, bucket: str, prefix: str) -> dict[str, Any] | None:
+    def _existing_manifest(self, s3: Any, bucket: str, prefix: str) -> dict[str, Any] | None:
         try:
-            obj = self.clients.s3.get_object(Bucket=bucket, Key=manifest_key(prefix))
+            obj = s3.get_object(Bucket=bucket, Key=manifest_key(prefix))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code not in ("NoSuchKey", "404", "NotFound"):
-                # e.g. AccessDenied: the sensor role may only write. Collect normally.
+                # e.g. AccessDenied: the upload credentials may only create objects. Collect normally.
                 log.info("cannot look for an earlier manifest (%s); collecting", code)
             return None
         try:
@@ -287,11 +316,12 @@ class Agent:
         return document, result.keys()
 
     def _upload(
-        self, bucket: str, capture: CaptureResult, manifest: dict[str, Any], curated_files: list[tuple[Path, str]]
+        self, s3: Any, bucket: str, capture: CaptureResult, manifest: dict[str, Any],
+        curated_files: list[tuple[Path, str]],
     ) -> None:
         """Every file, then the manifest last; each created once and checked by S3 against its
         sha256 as it arrives (:mod:`tapcase_sensor.upload`)."""
-        s3, inv = self.clients.s3, self.config.investigation_id
+        inv = self.config.investigation_id
         curated = {entry["key"]: entry for entry in manifest["curated"]["files"]}
         entries = {(entry["engine"], entry["name"]): entry for entry in manifest["files"]}
         pcaps = {entry["name"]: entry for entry in (manifest.get("pcap") or {}).get("files", [])}
@@ -319,12 +349,12 @@ class Agent:
             raise SensorUploadFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from None
         log.info("uploaded %d files and the manifest to s3://%s/%s", len(uploads), bucket, manifest["prefix"])
 
-    def _record_failure(self, bucket: str, prefix: str, error_name: str, message: str) -> None:
+    def _record_failure(self, s3: Any, bucket: str, prefix: str, error_name: str, message: str) -> None:
         """Best effort: leave an incomplete manifest saying why, so nobody mistakes it for evidence."""
         document = failure_manifest(self.config.investigation_id, error_name, message, prefix, bucket)
         body = json.dumps(document, indent=2).encode()
         try:
-            put_bytes(self.clients.s3, bucket, manifest_key(prefix), body, hashlib.sha256(body).hexdigest(),
+            put_bytes(s3, bucket, manifest_key(prefix), body, hashlib.sha256(body).hexdigest(),
                       ContentType="application/json")
         except (ClientError, BotoCoreError) as exc:
             log.warning("could not record the failure in S3: %s", exc)

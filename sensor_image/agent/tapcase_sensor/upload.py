@@ -1,8 +1,10 @@
 """Evidence uploads: each object created once, its bytes checked by S3 against the manifest.
 
+* The uploads are signed with the investigation's upload credentials (:func:`upload_client`,
+  :mod:`tapcase_contract.upload_access`): they reach that investigation's prefixes only.
 * ``If-None-Match: *`` (S3 conditional writes): an upload never replaces an object. The bucket
-  policy denies sensors any PutObject/CompleteMultipartUpload without it, so no sensor can
-  overwrite evidence, its own or another investigation's. An object already there (a repeated
+  policy denies the upload credentials any PutObject/CompleteMultipartUpload without it, so no
+  sensor can overwrite evidence, even its own. An object already there (a repeated
   ``CollectEvidence``) answers 412 and is left as it is; the workflow's VerifyEvidence compares
   it with the manifest anyway.
 * ``x-amz-checksum-sha256``: S3 computes the SHA-256 of what it received and refuses the upload
@@ -19,6 +21,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tapcase_contract.upload_access import UploadCredentials
+
 #: "Upload an object in a single operation ... up to 5 GB" (S3 PutObject).
 SINGLE_PUT_MAX = 5 * 1024**3
 #: Parts of larger uploads (10,000 parts at most: up to 640 GiB).
@@ -29,6 +33,20 @@ _EXISTS = {"PreconditionFailed", "412"}
 def sha256_b64(hex_digest: str) -> str:
     """A hex SHA-256 as S3's ``ChecksumSHA256`` (base64 of the 32 bytes)."""
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def upload_client(credentials: UploadCredentials, options: dict[str, Any]) -> Any:
+    """An S3 client signing with an investigation's upload credentials (``options``: region,
+    endpoint, botocore config of ``boto3.session.Session.client``)."""
+    import boto3
+
+    return boto3.session.Session().client(
+        "s3",
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        **options,
+    )
 
 
 def _already_there(exc: ClientError) -> bool:

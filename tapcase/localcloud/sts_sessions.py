@@ -1,0 +1,315 @@
+"""STS role sessions with session tags, and S3 requests signed by them judged by the role's policy.
+
+moto 5.2.5 ignores AssumeRole's ``Tags``, accepts any ``DurationSeconds`` and lets every request
+through S3 whatever credentials sign it. tapcase hands a sensor credentials of its
+``EvidenceUploadRole`` session-tagged with the investigation id (``tapcase_contract.upload_access``),
+whose policy names its resources with ``${aws:PrincipalTag/tapcase:investigation-id}``; a local
+cloud that let those credentials write anywhere would pass what AWS refuses. So:
+
+* AssumeRole keeps the session's tags ("Pass session tags in AWS STS": at most 50, keys up to 128
+  and values up to 256 characters) and refuses a ``DurationSeconds`` below 900 or above the role's
+  ``MaxSessionDuration`` (``ValidationError``, STS AssumeRole API reference).
+* An S3 request signed with such a session's access key is judged as IAM judges a role session's
+  identity-based policy: allowed only when a statement of the role's policies allows the action on
+  the resource, its policy variables (``${aws:PrincipalTag/key}``, ``${*}``, ``${?}``, ``${$}``)
+  replaced by the request's values -- a variable without a value makes the statement match
+  nothing ("IAM policy elements: Variables and tags") -- and no statement denies it; otherwise
+  ``403 AccessDenied``. After the session's expiration: ``400 ExpiredToken`` ("The provided token
+  has expired."). Requests signed with any other key are left as before (the local cloud
+  supplies no other principal context).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from tapcase.localcloud.patching import Patch, install
+from tapcase.localcloud.policies import statement_applies
+
+ASSUME_ROLE_RESPONSE = Patch(
+    target="moto.sts.responses:TokenResponse.assume_role",
+    fixes="AssumeRole keeps session tags and refuses DurationSeconds outside 900..MaxSessionDuration (ValidationError)",
+    relies_on="TokenResponse reads its parameters with _get_param/_get_int_param (Tags: a list of Key/Value) "
+    "and calls backend.assume_role",
+    watch={"moto.sts.responses:TokenResponse.assume_role": "8e014e59789f"},
+)
+ASSUME_ROLE_BACKEND = Patch(
+    target="moto.sts.models:STSBackend.assume_role",
+    fixes="each tagged role session is recorded by its access key id (role, tags, expiration)",
+    relies_on="STSBackend.assume_role returns an AssumedRole with access_key_id and expiration",
+    watch={"moto.sts.models:STSBackend.assume_role": "f32a21bb2eb0"},
+)
+KEY_RESPONSE = Patch(
+    target="moto.s3.responses:S3Response._key_response",
+    fixes="object requests signed by a tagged role session are allowed only by the role's policy (403 "
+    "AccessDenied), and refused once the session expired (400 ExpiredToken)",
+    relies_on="key_response turns an S3ClientError raised by _key_response into its error answer",
+    watch={"moto.s3.responses:S3Response._key_response": "eb67586ff76b",
+           "moto.s3.responses:S3Response.key_response": "482dd528b49e"},
+)
+BUCKET_RESPONSE = Patch(
+    target="moto.s3.responses:S3Response._bucket_response",
+    fixes="bucket requests signed by a tagged role session are allowed only by the role's policy",
+    relies_on="bucket_response turns an S3ClientError raised by _bucket_response into its error answer",
+    watch={"moto.s3.responses:S3Response._bucket_response": "15b194a31b24"},
+)
+PATCHES = [ASSUME_ROLE_RESPONSE, ASSUME_ROLE_BACKEND, KEY_RESPONSE, BUCKET_RESPONSE]
+
+MIN_DURATION = 900
+MAX_SESSION_TAGS = 50
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_SPECIAL = {"*": "*", "?": "?", "$": "$"}
+
+
+@dataclass(frozen=True)
+class RoleSession:
+    role_arn: str
+    account_id: str
+    tags: dict[str, str]
+    expiration: datetime.datetime
+
+
+_sessions: dict[str, RoleSession] = {}
+_pending = threading.local()
+_lock = threading.Lock()
+_applied = False
+
+
+def session_of(access_key_id: str) -> RoleSession | None:
+    """The tagged role session an access key belongs to (None: not one)."""
+    with _lock:
+        return _sessions.get(access_key_id)
+
+
+def _record(access_key_id: str, session: RoleSession) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    with _lock:
+        for key in [k for k, s in _sessions.items() if s.expiration < now - datetime.timedelta(hours=1)]:
+            del _sessions[key]  # long expired: their requests answer as unknown keys would
+        _sessions[access_key_id] = session
+
+
+# -- policy evaluation -------------------------------------------------------------------------
+
+
+def _substitute(pattern: str, context: dict[str, str]) -> str | None:
+    """``pattern`` with its policy variables replaced (None: a variable has no value)."""
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if name in _SPECIAL:
+            return "\0" + _SPECIAL[name]  # a literal character, not a wildcard
+        if name in context:
+            return context[name]
+        missing = True
+        return ""
+
+    text = _VARIABLE.sub(value, pattern)
+    return None if missing else text
+
+
+def _matches(pattern: str, value: str, context: dict[str, str]) -> bool:
+    """IAM's ARN/action matching: ``*`` any characters, ``?`` one, case-sensitive for resources."""
+    text = _substitute(pattern, context)
+    if text is None:
+        return False
+    regex = ""
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\0":
+            regex += re.escape(text[i + 1])
+            i += 2
+            continue
+        regex += ".*" if char == "*" else "." if char == "?" else re.escape(char)
+        i += 1
+    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _statement_matches(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+    actions = _listed(statement.get("Action"))
+    if not any(_matches(a.lower(), action.lower(), context) for a in actions):
+        return False
+    if not any(_matches(r, resource, context) for r in _listed(statement.get("Resource"))):
+        return False
+    return statement_applies(statement, context)
+
+
+def evaluate(documents: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether identity-based ``documents`` allow ``action`` on ``resource`` (an explicit deny wins)."""
+    statements = [st for doc in documents for st in _listed_statements(doc)]
+    if any(st.get("Effect") == "Deny" and _statement_matches(st, action, resource, context) for st in statements):
+        return False
+    return any(st.get("Effect") == "Allow" and _statement_matches(st, action, resource, context) for st in statements)
+
+
+def _listed_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statement = document.get("Statement", [])
+    return [statement] if isinstance(statement, dict) else list(statement)
+
+
+def _role_documents(session: RoleSession) -> list[dict[str, Any]]:
+    import json
+    from urllib.parse import unquote
+
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[session.account_id]["global"]
+    role = backend.get_role_by_arn(session.role_arn)
+    documents = []
+    for text in role.policies.values():
+        documents.append(json.loads(unquote(text) if isinstance(text, str) else json.dumps(text)))
+    for policy in role.managed_policies.values():
+        version = next(v for v in policy.versions if v.is_default)
+        documents.append(json.loads(unquote(version.document)))
+    return documents
+
+
+def _context(session: RoleSession) -> dict[str, str]:
+    return {f"aws:PrincipalTag/{k}": v for k, v in session.tags.items()}
+
+
+def _access_key(request: Any) -> str | None:
+    header = request.headers.get("Authorization") or ""
+    found = _CREDENTIAL.search(header)
+    if found:
+        return found.group(1)
+    url = getattr(request, "url", "") or ""
+    found = re.search(r"X-Amz-Credential=([A-Z0-9]+)(?:%2F|/)", url)
+    return found.group(1) if found else None
+
+
+def _object_action(method: str, query: dict[str, Any], headers: Any) -> str:
+    if method in ("GET", "HEAD"):
+        return "s3:GetObject"
+    if method == "DELETE":
+        return "s3:AbortMultipartUpload" if "uploadId" in query else "s3:DeleteObject"
+    return "s3:PutObject"  # PUT (also UploadPart), POST (Create/CompleteMultipartUpload)
+
+
+def _bucket_action(method: str, query: dict[str, Any]) -> str:
+    if method in ("GET", "HEAD"):
+        return "s3:ListBucketMultipartUploads" if "uploads" in query else "s3:ListBucket"
+    if method == "POST" and "delete" in query:
+        return "s3:DeleteObject"
+    return {"PUT": "s3:CreateBucket", "DELETE": "s3:DeleteBucket"}.get(method, "s3:ListBucket")
+
+
+def judge(request: Any, action: str, resource: str) -> None:
+    """Raise S3's answer when a tagged role session signed ``request`` and may not do ``action``."""
+    key = _access_key(request)
+    session = session_of(key) if key else None
+    if session is None:
+        return
+    from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
+
+    if datetime.datetime.now(datetime.UTC) >= session.expiration:
+        raise S3ClientError("ExpiredToken", "The provided token has expired.")
+    if not evaluate(_role_documents(session), action, resource, _context(session)):
+        raise S3AccessDeniedError()
+
+
+# -- patches ----------------------------------------------------------------------------------------
+
+
+def _tags(response: Any) -> dict[str, str]:
+    """AssumeRole's ``Tags`` (moto's parser gives the list of ``{"Key", "Value"}``)."""
+    listed = response._get_param("Tags") or []
+    return {str(t.get("Key")): str(t.get("Value", "")) for t in listed if isinstance(t, dict)}
+
+
+def apply() -> None:
+    """Patch moto's STS and S3 in this process (idempotent)."""
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        _applied = True
+    from urllib.parse import parse_qs, urlparse
+
+    from moto.sts.exceptions import STSValidationError
+    from moto.sts.models import STSBackend
+    from moto.sts.responses import TokenResponse
+
+    original_response = TokenResponse.assume_role
+    original_backend = STSBackend.assume_role
+
+    def assume_role(self: Any) -> Any:
+        duration = self._get_int_param("DurationSeconds", 3600)
+        tags = _tags(self)
+        if duration < MIN_DURATION:
+            raise STSValidationError(
+                f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
+                f"constraint: Member must have value greater than or equal to {MIN_DURATION}")
+        if len(tags) > MAX_SESSION_TAGS or any(len(k) > 128 or len(v) > 256 for k, v in tags.items()):
+            raise STSValidationError("Session tags: at most 50, keys up to 128 and values up to 256 characters")
+        role_arn = self._get_param("RoleArn") or ""
+        maximum = _max_session_duration(role_arn)
+        if maximum is not None and duration > maximum:
+            raise STSValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        _pending.tags = tags
+        try:
+            return original_response(self)
+        finally:
+            _pending.tags = None
+
+    def backend_assume_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        role = original_backend(self, *args, **kwargs)
+        tags = getattr(_pending, "tags", None)
+        if tags:
+            expiration = role.expiration
+            if expiration.tzinfo is None:
+                expiration = expiration.replace(tzinfo=datetime.UTC)
+            _record(role.access_key_id, RoleSession(role.role_arn, role.account_id, dict(tags), expiration))
+        return role
+
+    install(ASSUME_ROLE_RESPONSE, assume_role)
+    install(ASSUME_ROLE_BACKEND, backend_assume_role)
+
+    from moto.s3.responses import S3Response
+
+    original_key = S3Response._key_response
+    original_bucket = S3Response._bucket_response
+
+    def _key_response(self: Any, request: Any, full_url: str) -> Any:
+        if _access_key(request) and session_of(_access_key(request) or ""):
+            query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
+            bucket = self.parse_bucket_name_from_url(request, full_url)
+            resource = f"arn:aws:s3:::{bucket}/{self.parse_key_name()}"
+            judge(request, _object_action(request.method, query, request.headers), resource)
+        return original_key(self, request, full_url)
+
+    def _bucket_response(self: Any, request: Any, full_url: str) -> Any:
+        if _access_key(request) and session_of(_access_key(request) or ""):
+            query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
+            bucket = self.parse_bucket_name_from_url(request, full_url)
+            judge(request, _bucket_action(request.method, query), f"arn:aws:s3:::{bucket}")
+        return original_bucket(self, request, full_url)
+
+    install(KEY_RESPONSE, _key_response)
+    install(BUCKET_RESPONSE, _bucket_response)
+
+
+def _max_session_duration(role_arn: str) -> int | None:
+    from moto.iam.models import iam_backends
+
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[2] != "iam":
+        return None
+    try:
+        role = iam_backends[parts[4]]["global"].get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 - moto lets a session of an unknown role be made; no maximum to check
+        return None
+    value = getattr(role, "max_session_duration", None)
+    return int(value) if value else 3600
