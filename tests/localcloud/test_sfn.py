@@ -285,7 +285,7 @@ def _callback_machine(sfn: Any, catch: bool) -> str:
 
 def _task_token(cloud: LocalCloud, queue_url: str) -> str:
     sqs = cloud.client("sqs")
-    give_up = time.monotonic() + 10
+    give_up = time.monotonic() + 60  # generous: a loaded machine may take a while to run the first state
     while time.monotonic() < give_up:
         messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
         if messages:
