@@ -29,6 +29,7 @@ def apply_all() -> None:
             athena,
             dispatch,
             dynamodb,
+            ec2_retention,
             ec2_tags,
             events,
             flow_log_destinations,
@@ -48,6 +49,7 @@ def apply_all() -> None:
         mirroring.apply()
         athena.apply()
         sensors.apply()
+        ec2_retention.apply()  # wraps what sensors.apply() installed
         events.apply()
         sqs.apply()
         flow_log_destinations.apply()
