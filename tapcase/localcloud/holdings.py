@@ -50,6 +50,7 @@ def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, 
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     from tapcase.localcloud import api_calls
+    from tapcase.localcloud.athena.executions import local_execution
 
     out: dict[str, dict[str, Any]] = {}
     machines = list(stepfunctions_parser_backends[account_id][region].state_machines)
@@ -59,9 +60,8 @@ def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, 
     athena = athena_backends[account_id][region]
     query_history = [athena.executions, getattr(athena, "_tapcase_request_tokens", {}),
                      getattr(athena, "_tapcase_started_on_clock", {})]
-    in_memory = sum(1 for e in list(athena.executions.values())
-                    if getattr(e, "tapcase", None) is not None and e.tapcase.result is not None
-                    and e.tapcase.result.rows)
+    locals_ = [local_execution(e) for e in list(athena.executions.values())]
+    in_memory = sum(1 for local in locals_ if local is not None and local.result is not None and local.result.rows)
     out["athena query history"] = _holder(len(athena.executions), query_history, sizes, results_in_memory=in_memory)
 
     buckets = list(s3_backends[account_id]["global"].buckets.values())
