@@ -9,7 +9,8 @@ kinds of holders, kept apart:
   history (45 days), DynamoDB items, SQS messages, Step Functions finished executions (90 days on
   AWS, fewer here: :mod:`.sfn.retention`), EC2 instances (terminated ones for about an hour:
   :mod:`.ec2_retention`) and their tags;
-- **the process's own**: threads, moto's interpreter thread list, the API call counter.
+- **the process's own**: the data plane's mirror session ledger (:mod:`.mirroring.ledger`), threads,
+  moto's interpreter thread list, the API call counter.
 
 ``bytes`` is the deep size of the holder's records (:func:`objsize.get_deep_size`, stopping at moto's
 backends, classes, modules and functions, so that what several records share is counted once and
@@ -83,6 +84,9 @@ def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, 
     out["ec2 tags"] = _holder(len(ec2.tags), [ec2.tags], sizes)
     out["ec2 network interfaces"] = _holder(len(ec2.enis), [ec2.enis], sizes)
 
+    from tapcase.localcloud.mirroring import ledger
+
+    out["mirror session ledger"] = {"count": len(ledger.session_ids()), "bytes": None}
     out["threads"] = {"count": threading.active_count(), "bytes": None}
     out["moto interpreter threads"] = {"count": len(sfn_utils.TMP_THREADS), "bytes": None}
     out["api call counter"] = {"count": len(api_calls.snapshot()), "bytes": None}
