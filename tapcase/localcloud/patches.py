@@ -35,6 +35,7 @@ def apply_all() -> None:
             flow_log_destinations,
             lambda_runtime,
             mirroring,
+            model_tracking,
             policies,
             scheduler,
             securityhub,
@@ -43,6 +44,7 @@ def apply_all() -> None:
             sqs,
         )
 
+        model_tracking.apply()  # first: before any model is created
         dispatch.apply()
         lambda_runtime.apply()
         sfn.apply()
