@@ -118,7 +118,8 @@ def goals(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                         f"{m['aws_kept_mb_per_run_second_half']:.2f} MB/run records AWS keeps too, "
                         f"{bookkeeping:+.2f} MB/run the process's own")
             top = sorted(holders.items(), key=lambda kv: -abs(kv[1]))[:4]
-            why = "per holder (deep size, MB/run): " + ", ".join(f"{k} {v:+.3f}" for k, v in top)
+            why = ("per holder (deep size, MB/run): " + ", ".join(f"{k} {v:+.3f}" for k, v in top)
+                   + f"; the other {bookkeeping:+.3f} MB/run of RSS is in no holder measured")
         else:  # results of a run before holders were measured
             measured = (f"{m['rss_growth_mb_per_run_second_half']:+.2f} MB/run over the second half, of which "
                         f"{m['s3_stored_mb_per_run_second_half']:.2f} MB/run stored in S3")
