@@ -281,7 +281,8 @@ class _LocalRoutes:
       network interfaces (sensors launched from now on receive what the mirror sessions deliver of it);
     - ``GET /_tapcase/sensors``: ids of running local sensors;
     - ``POST /_tapcase/scheduler/fire`` ``{"name": ..., "group": ...}``: fire an EventBridge Scheduler
-      schedule now (``{"execution_arn": ...}``).
+      schedule now (``{"execution_arn": ...}``);
+    - ``GET /_tapcase/holdings`` (``?sizes=1``): what the cloud holds, per holder (:mod:`.holdings`).
     """
 
     def __init__(self, app: Any, cloud: LocalCloud) -> None:
@@ -310,6 +311,11 @@ class _LocalRoutes:
                 result = {"pcap": body.get("pcap"), "rules": body.get("rules")}
             elif path == "/_tapcase/sensors":
                 result = {"running": sensors.running()}
+            elif path == "/_tapcase/holdings":
+                from tapcase.localcloud.holdings import holdings
+
+                sizes = "sizes=1" in environ.get("QUERY_STRING", "")
+                result = holdings(self.cloud.account_id, self.cloud.region, sizes=sizes)
             elif path == "/_tapcase/scheduler/fire" and environ["REQUEST_METHOD"] == "POST":
                 result = {"execution_arn": self.cloud.fire_schedule(body["name"], body.get("group"))}
             else:

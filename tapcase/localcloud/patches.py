@@ -29,11 +29,13 @@ def apply_all() -> None:
             athena,
             dispatch,
             dynamodb,
+            ec2_retention,
             ec2_tags,
             events,
             flow_log_destinations,
             lambda_runtime,
             mirroring,
+            model_tracking,
             policies,
             scheduler,
             securityhub,
@@ -43,12 +45,14 @@ def apply_all() -> None:
             sts_sessions,
         )
 
+        model_tracking.apply()  # first: before any model is created
         dispatch.apply()
         lambda_runtime.apply()
         sfn.apply()
         mirroring.apply()
         athena.apply()
         sensors.apply()
+        ec2_retention.apply()  # wraps what sensors.apply() installed
         events.apply()
         sqs.apply()
         flow_log_destinations.apply()

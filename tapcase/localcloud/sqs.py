@@ -36,6 +36,13 @@ def _deleted_names(backend: Any) -> dict[str, float]:
     return names
 
 
+def forget_lapsed(names: dict[str, float], now: float) -> None:
+    """Drops the names whose 60 s have passed: the quarantine is all AWS keeps of a deleted queue,
+    so a long-running local cloud keeps only the names deleted in the last 60 s (not one per run)."""
+    for name in [n for n, at in names.items() if now - at >= QUEUE_NAME_QUARANTINE_SECONDS]:
+        names.pop(name, None)
+
+
 def apply() -> None:
     """Patch moto's SQS backend in this process (idempotent)."""
     global _applied
@@ -67,7 +74,10 @@ def apply() -> None:
 
         def delete_queue(self: Any, queue_name: str) -> None:
             original_delete(self, queue_name)
-            _deleted_names(self)[queue_name] = timescale.now()
+            now = timescale.now()
+            names = _deleted_names(self)
+            names[queue_name] = now
+            forget_lapsed(names, now)
 
         SQSBackend.create_queue = create_queue  # type: ignore[method-assign]
         SQSBackend.delete_queue = delete_queue  # type: ignore[method-assign]

@@ -11,7 +11,10 @@ start at once (one thread each, as N analysts would): total time, each investiga
 **Memory over time**: ``tapcase local serve --time-scale 0`` in its own process, driven over HTTP
 from this one: ``--sequential`` investigations one after the other (no traffic: what grows is the
 cloud's own bookkeeping, not evidence), the server's resident memory (VmRSS) sampled every tenth
-run, and the number of finished executions ListExecutions still answers (bounded retention).
+run, the number of finished executions ListExecutions still answers (bounded retention), and what
+the server holds per holder (``GET /_tapcase/holdings?sizes=1``: records and deep size), so that the
+growth per run is split between the data AWS keeps too (S3 object versions, Athena's query history,
+DynamoDB items...) and the process's own.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 from tests.bench.captures import REPO
 from tests.bench.machine import load, peak_rss_mb, rss_mb
+from tests.bench.report import AWS_KEPT
 
 
 def _cpu() -> float:
@@ -99,21 +103,27 @@ def _instance(endpoint: str) -> str:
                                  SubnetId=subnet)["Instances"][0]["InstanceId"])
 
 
-def stored_mb(endpoint: str) -> float:
-    """MB of objects in the cloud's S3 (evidence, reports, query results: kept by design)."""
-    import boto3
+def holdings(endpoint: str) -> dict[str, dict[str, Any]]:
+    """What the server holds per holder, with deep sizes (``GET /_tapcase/holdings?sizes=1``)."""
+    import urllib.request
 
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
-                      aws_secret_access_key="bench")
-    total = 0
-    for bucket in s3.list_buckets()["Buckets"]:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
-            total += sum(obj["Size"] for obj in page.get("Contents", []))
-    return round(total / 1e6, 3)
+    with urllib.request.urlopen(f"{endpoint}/_tapcase/holdings?sizes=1", timeout=120) as response:
+        return dict(json.loads(response.read()))
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares growth per run of ``(runs, value)`` points (0 with fewer than two)."""
+    if len(points) < 2:
+        return 0.0
+    mx = statistics.fmean(x for x, _ in points)
+    my = statistics.fmean(y for _, y in points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
 
 
 def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
-    """``tapcase local serve``'s resident memory over ``runs`` sequential investigations."""
+    """``tapcase local serve``'s resident memory over ``runs`` sequential investigations, and what it
+    holds (per holder: records and deep size) every ``every`` runs."""
     from tapcase.investigate import Clients, investigate_once, state_machine_arn
 
     server = subprocess.Popen(
@@ -133,7 +143,14 @@ def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
         instance = _instance(endpoint)
         sfn = Clients.of(endpoint).sfn
         machine = state_machine_arn(sfn)
-        samples = [{"runs": 0, "rss_mb": rss_mb(server.pid), "s3_stored_mb": stored_mb(endpoint)}]
+
+        def sample(index: int) -> dict[str, Any]:
+            held = holdings(endpoint)
+            return {"runs": index, "rss_mb": rss_mb(server.pid),
+                    "s3_stored_mb": round(held["s3 object versions"]["data_bytes"] / 1e6, 3),
+                    "holdings": {name: {k: v for k, v in h.items() if v is not None} for name, h in held.items()}}
+
+        samples = [sample(0)]
         out = Path(tempfile.mkdtemp(prefix="tapcase-bench-serve-"))
         began = time.monotonic()
         for index in range(1, runs + 1):
@@ -143,8 +160,8 @@ def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
                 raise RuntimeError(f"run {index} failed: {summary}")
             if index % every == 0 or index == runs:
                 listed = len(sfn.list_executions(stateMachineArn=machine, maxResults=1000)["executions"])
-                samples.append({"runs": index, "rss_mb": rss_mb(server.pid), "executions_listed": listed,
-                                "s3_stored_mb": stored_mb(endpoint), "seconds_per_run": round(summary["seconds"], 2)})
+                samples.append({**sample(index), "executions_listed": listed,
+                                "seconds_per_run": round(summary["seconds"], 2)})
         wall = time.monotonic() - began
     finally:
         server.send_signal(signal.SIGTERM)
@@ -152,14 +169,29 @@ def memory_over_time(runs: int, every: int = 10) -> dict[str, Any]:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+    return summarise(runs, round(wall, 1), samples)
+
+
+def summarise(runs: int, wall: float, samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Growth per run over the second half (least squares over its samples): resident memory, and
+    the deep size of each holder; what AWS keeps too is set apart from the process's own growth."""
     half = [s for s in samples if s["runs"] >= runs // 2]
-    span = half[-1]["runs"] - half[0]["runs"] if len(half) > 1 else 0
-    slope = (half[-1]["rss_mb"] - half[0]["rss_mb"]) / span if span else 0.0
-    stored = (half[-1]["s3_stored_mb"] - half[0]["s3_stored_mb"]) / span if span else 0.0
-    return {"runs": runs, "wall_s": round(wall, 1), "samples": samples,
-            "rss_growth_mb_per_run_second_half": round(slope, 3),
+    rss = slope([(s["runs"], s["rss_mb"]) for s in half])
+    names = sorted({name for s in half for name, h in s.get("holdings", {}).items() if "bytes" in h})
+    holders = {name: round(slope([(s["runs"], s["holdings"][name]["bytes"] / 1e6) for s in half
+                                  if "bytes" in s["holdings"].get(name, {})]), 4) for name in names}
+    records = {name: round(slope([(s["runs"], s["holdings"][name]["count"]) for s in half
+                                  if name in s.get("holdings", {})]), 2)
+               for name in sorted({n for s in half for n in s.get("holdings", {})})}
+    aws_kept = sum(v for k, v in holders.items() if k in AWS_KEPT)
+    stored = slope([(s["runs"], s["s3_stored_mb"]) for s in half])
+    return {"runs": runs, "wall_s": wall, "samples": samples,
+            "rss_growth_mb_per_run_second_half": round(rss, 3),
             "s3_stored_mb_per_run_second_half": round(stored, 3),
-            "bookkeeping_growth_mb_per_run_second_half": round(slope - stored, 3),
+            "holders_mb_per_run_second_half": holders,
+            "holders_records_per_run_second_half": records,
+            "aws_kept_mb_per_run_second_half": round(aws_kept, 3),
+            "bookkeeping_growth_mb_per_run_second_half": round(rss - aws_kept, 3),
             "rss_first_mb": samples[1]["rss_mb"] if len(samples) > 1 else None, "rss_last_mb": samples[-1]["rss_mb"]}
 
 

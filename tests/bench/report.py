@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 MB = 1_000_000
+#: Holders of ``local serve`` whose records AWS keeps too (data, until AWS's own retention ends); the
+#: rest of the growth of its resident memory is the process's own.
+AWS_KEPT = ("s3 object versions", "athena query history", "dynamodb items", "sqs messages",
+            "stepfunctions executions", "ec2 instances", "ec2 tags", "ec2 network interfaces")
 START, END = "<!-- latest-run:start -->", "<!-- latest-run:end -->"
 PREV_START, PREV_END = "<!-- previous-run:start -->", "<!-- previous-run:end -->"
 
@@ -103,14 +107,26 @@ def goals(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                  _mark(cost["without_sensor_usd"] < 0.05), f"largest line: {line} ${usd:.4f}"))
     m = (r.get("scale") or {}).get("memory")
     if m:
-        # Flat: what the cloud keeps besides the data stored in S3 (evidence, reports, query results,
-        # kept by design) does not grow, within 0.1 MB a run, once the retention limits are reached.
+        # Flat: what the process keeps besides the records AWS keeps too (S3 object versions, Athena's
+        # query history, DynamoDB items..., measured per holder) does not grow, within 0.1 MB a run,
+        # once the retention limits are reached.
         bookkeeping = m["bookkeeping_growth_mb_per_run_second_half"]
         judged = m["runs"] >= 50
-        rows.append((f"`local serve` memory flat over {m['runs']} runs",
-                     f"{m['rss_growth_mb_per_run_second_half']:+.2f} MB/run over the second half, of which "
-                     f"{m['s3_stored_mb_per_run_second_half']:.2f} MB/run stored in S3", _mark(bookkeeping <= 0.1 if judged else None),
-                     "" if judged else "too few runs in a quick run to judge (the retention limit is 25 executions)"))
+        holders = m.get("holders_mb_per_run_second_half") or {}
+        if holders:
+            measured = (f"{m['rss_growth_mb_per_run_second_half']:+.2f} MB/run over the second half: "
+                        f"{m['aws_kept_mb_per_run_second_half']:.2f} MB/run records AWS keeps too, "
+                        f"{bookkeeping:+.2f} MB/run the process's own")
+            top = sorted(holders.items(), key=lambda kv: -abs(kv[1]))[:4]
+            why = ("per holder (deep size, MB/run): " + ", ".join(f"{k} {v:+.3f}" for k, v in top)
+                   + f"; the other {bookkeeping:+.3f} MB/run of RSS is in no holder measured")
+        else:  # results of a run before holders were measured
+            measured = (f"{m['rss_growth_mb_per_run_second_half']:+.2f} MB/run over the second half, of which "
+                        f"{m['s3_stored_mb_per_run_second_half']:.2f} MB/run stored in S3")
+            why = ""
+        rows.append((f"`local serve` memory flat over {m['runs']} runs", measured,
+                     _mark(bookkeeping <= 0.1 if judged else None),
+                     why if judged else "too few runs in a quick run to judge (the retention limit is 25 executions)"))
     a = r["aws_paper"]
     rows.append(("finding -> mirroring <= 90 s on AWS (on paper)", f"{a['finding_to_mirroring_s']:.0f} s", _mark(a["goal_met"]),
                  f"decided by the sensor's boot: the rest takes "
@@ -132,7 +148,13 @@ def latest_section(r: dict[str, Any], results_path: Path) -> str:
         out.append(f"| {name} | {s['seconds']:.0f} | {lb['load_1m']} / {lb['load_5m']} / {lb['load_15m']} | "
                    f"{la['load_1m']} / {la['load_5m']} / {la['load_15m']} |")
     out += ["", f"Command: `{r['command']}` (= `{' '.join(r['argv'])}`); every figure below is from this one run, "
-            f"written to `{results_path.relative_to(results_path.parents[1])}`.", ""]
+            f"written to `{results_path.relative_to(results_path.parents[1])}`"
+            + (", except:" if r.get("remeasured") else "."), ""]
+    for name, again in (r.get("remeasured") or {}).items():
+        out.append(f"- {name}: re-measured on its own at {again['at']} (`{' '.join(again['argv'])}`, "
+                   f"load before {r['sections'][name]['load_before']['load_1m']}, commit {again['machine']['commit']}).")
+    if r.get("remeasured"):
+        out.append("")
     out += ["### Goals", "", "| goal | measured | | why (measured bottleneck) |", "|---|---|---|---|"]
     out += [f"| {g} | {v} | {met} | {why} |" for g, v, met, why in goals(r)]
     out += ["", "### 1. Pipeline overhead", "",
@@ -215,10 +237,29 @@ def latest_section(r: dict[str, Any], results_path: Path) -> str:
     if s.get("memory"):
         m = s["memory"]
         out += ["", f"`tapcase local serve` over {m['runs']} sequential investigations (no traffic), resident memory "
-                "and the finished executions ListExecutions still answers (bounded retention, 25 by default):", "",
+                "and the finished executions ListExecutions still answers (bounded retention, 25 by default); "
+                "stored in S3 counts every object version:", "",
                 "| runs | RSS | stored in S3 | executions listed | seconds per run |", "|---:|---:|---:|---:|---:|"]
         out += [f"| {x['runs']} | {x['rss_mb']:.0f} MB | {x['s3_stored_mb']:.1f} MB | {x.get('executions_listed', '-')} | "
                 f"{x.get('seconds_per_run', '-')} |" for x in m["samples"]]
+        if m.get("holders_mb_per_run_second_half"):
+            last = m["samples"][-1].get("holdings", {})
+            out += ["", "What the server holds (`GET /_tapcase/holdings?sizes=1`), and how it grows per run over the "
+                    "second half (least squares over its samples); *AWS keeps too*: the same records would be "
+                    "there on AWS until its own retention ends (S3 lifecycle, Athena 45 days, Step Functions 90 days, "
+                    "terminated instances ~1 hour):", "",
+                    f"| holder | records after {m['runs']} runs | deep size | records/run | MB/run | AWS keeps too |",
+                    "|---|---:|---:|---:|---:|---|"]
+            records = m.get("holders_records_per_run_second_half", {})
+            for name, h in last.items():
+                size = f"{h['bytes'] / MB:.2f} MB" if "bytes" in h else "-"
+                grow = m["holders_mb_per_run_second_half"].get(name)
+                out.append(f"| {name} | {h['count']} | {size} | {records.get(name, 0):+.2f} | "
+                           f"{f'{grow:+.3f}' if grow is not None else '-'} | {'yes' if name in AWS_KEPT else 'no'} |")
+            out += ["", f"Resident memory grew {m['rss_growth_mb_per_run_second_half']:+.3f} MB/run over the second half; "
+                    f"the holders AWS keeps too account for {m['aws_kept_mb_per_run_second_half']:+.3f} MB/run, "
+                    f"leaving {m['bookkeeping_growth_mb_per_run_second_half']:+.3f} MB/run to the process itself "
+                    "(allocator, caches, the noise of RSS)."]
     q = r["querypack"]
     out += ["", "### 6. Query pack at size", "",
             f"The pack on {q['log_bytes'] / MB:,.0f} MB of synthetic Zeek and Suricata logs ({q['records']:,} records, "
@@ -254,6 +295,13 @@ rates, the state-transition count and the dollar estimate) and this file. The ru
 one is kept below it for comparison. What each section measures and how is in its module's
 docstring (`tests/bench/`).
 """
+
+
+def update_latest(results: dict[str, Any], path: Path, results_path: Path) -> None:
+    """Rewrites only the latest run's section (after a figure was re-measured into ``results``)."""
+    text = path.read_text()
+    start, end = text.index(START), text.index(END) + len(END)
+    path.write_text(text[:start] + latest_section(results, results_path) + text[end:])
 
 
 def write_markdown(results: dict[str, Any], path: Path, results_path: Path) -> None:

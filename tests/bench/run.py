@@ -97,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (make bench-quick)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--markdown", type=Path, default=MARKDOWN)
+    parser.add_argument("--only", choices=["serve-memory"],
+                        help="re-measure one figure and merge it into the existing results (serve-memory: "
+                             "`local serve` over --sequential runs); the rest of BENCHMARKS.md is kept as it is")
+    parser.add_argument("--sequential", type=int, help="runs of the serve-memory figure (default: the profile's)")
     args = parser.parse_args(argv)
+    if args.only:
+        return only_serve_memory(args.results, args.markdown, args.sequential or PROFILES["full"]["sequential"])
     profile = "quick" if args.quick else "full"
     p = PROFILES[profile]
     command = "make bench-quick" if args.quick else "make bench"
@@ -139,6 +145,26 @@ def main(argv: list[str] | None = None) -> int:
     args.results.write_text(json.dumps(results, indent=1) + "\n")
     write_markdown(results, args.markdown, args.results)
     print(f"\nwrote {args.results} and {args.markdown} in {results['seconds']:.0f} s")
+    return 0
+
+
+def only_serve_memory(results_path: Path, markdown: Path, runs: int) -> int:
+    """Re-measures `local serve` memory over ``runs`` runs into the existing results and rewrites
+    only the latest run's section of BENCHMARKS.md (its previous-run section is kept as it is)."""
+    from tests.bench.report import update_latest
+
+    results = json.loads(results_path.read_text())
+    argv = [Path(sys.executable).name, "-m", "tests.bench.run", "--only", "serve-memory", "--sequential", str(runs)]
+    memory = _section("scale: local serve memory", results, lambda: bench_scale.memory_over_time(runs))
+    results.setdefault("scale", {})["memory"] = memory
+    results.setdefault("remeasured", {})["scale: local serve memory"] = {
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "argv": argv, "machine": describe()}
+    print(f"local serve, {runs} runs: {memory['rss_growth_mb_per_run_second_half']:+.3f} MB/run over the second half, "
+          f"{memory['aws_kept_mb_per_run_second_half']:.3f} MB/run kept by AWS too, "
+          f"{memory['bookkeeping_growth_mb_per_run_second_half']:+.3f} MB/run the process's own")
+    results_path.write_text(json.dumps(results, indent=1) + "\n")
+    update_latest(results, markdown, results_path)
+    print(f"wrote {results_path} and the latest section of {markdown}")
     return 0
 
 

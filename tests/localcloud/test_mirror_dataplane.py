@@ -462,3 +462,28 @@ def test_the_sensor_interface_also_carries_the_sensors_own_traffic(
     assert times == sorted(times)  # one interface, one clock
     stream = [(ts, f) for ts, _lt, f in wire.read_capture(tmp_path / "stream.pcap")]
     assert stream == [(int(round(float(p.time) * 1e6)), bytes(p)) for p in packets if p.haslayer(VXLAN)]
+
+
+def test_a_deleted_session_is_forgotten_once_no_sensor_can_read_its_packets(
+        cloud: LocalCloud, ec2: Any, vpc: dict[str, str], mirror: Mirror) -> None:
+    """AWS keeps nothing of a deleted session (DeleteTrafficMirrorSession; DescribeTrafficMirrorSessions
+    no longer lists it); the local data plane keeps it while a sensor may still read packets of its
+    lifetime, then forgets it: a long-running local cloud does not keep every session of every run."""
+    filter_id = mirror.filter(accept_all())
+    old = mirror.session(filter_id)
+    ec2.delete_traffic_mirror_session(TrafficMirrorSessionId=old)
+    assert old in mirror_ledger.session_ids()  # its sensor may still collect
+    ec2.delete_traffic_mirror_target(TrafficMirrorTargetId=mirror.target)
+    ec2.delete_network_interface(NetworkInterfaceId=mirror.sensor_eni)  # that sensor is gone
+
+    sensor = ec2.create_network_interface(SubnetId=vpc["subnet"], PrivateIpAddress="10.0.1.251")["NetworkInterface"]
+    target = ec2.create_traffic_mirror_target(NetworkInterfaceId=sensor["NetworkInterfaceId"])[
+        "TrafficMirrorTarget"]["TrafficMirrorTargetId"]
+    new = mirror.session(filter_id, target=target)
+    ec2.delete_traffic_mirror_session(TrafficMirrorSessionId=new)  # a deletion forgets what nobody reads
+    kept = mirror_ledger.session_ids()
+    assert old not in kept and new in kept
+    (source,) = mirror_ledger.sources_targeting(ec2_backend(cloud), {sensor["NetworkInterfaceId"]})
+    assert [s.session_id for s in source.sessions] == [new]
+    ec2.delete_traffic_mirror_target(TrafficMirrorTargetId=target)
+    ec2.delete_network_interface(NetworkInterfaceId=sensor["NetworkInterfaceId"])

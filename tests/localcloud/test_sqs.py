@@ -69,6 +69,25 @@ def test_quarantine_is_scaled_like_a_delay(sqs: Any, time_scale: Callable[[float
     sqs.create_queue(QueueName=name)
 
 
+def test_deleted_names_are_kept_only_for_their_60_seconds(cloud: LocalCloud, sqs: Any,
+                                                          time_scale: Callable[[float], None]) -> None:
+    """AWS keeps a deleted queue's name unusable for 60 s and nothing after (CreateQueue,
+    QueueDeletedRecently): a long-running local cloud that deletes a queue per investigation keeps
+    only the names deleted in the last 60 s of workflow time, not one name per run."""
+    from moto.sqs.models import sqs_backends
+
+    time_scale(0)
+    first = _deleted(sqs)
+    timescale.sleep(QUEUE_NAME_QUARANTINE_SECONDS)
+    second = _deleted(sqs)  # deleting another queue forgets the names whose 60 s have passed
+    kept = sqs_backends[cloud.account_id][cloud.region]._tapcase_deleted_queue_names
+    assert first not in kept and second in kept
+    assert all(timescale.now() - at < QUEUE_NAME_QUARANTINE_SECONDS for at in kept.values())
+    assert sqs.create_queue(QueueName=first)["QueueUrl"].endswith(f"/{first}")  # free, as on AWS
+    with pytest.raises(sqs.exceptions.QueueDeletedRecently):
+        sqs.create_queue(QueueName=second)
+
+
 def test_existing_queue_create_stays_idempotent(sqs: Any) -> None:
     name = f"control-{uuid.uuid4().hex[:8]}"
     first = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -107,3 +107,37 @@ def test_growth_splits_the_investigation_into_a_fixed_part_and_seconds_per_mb():
     assert g["investigation_fixed_s"] == 11.0 and g["marginal_ratio"] == 10.0
     assert g["growing_stages_s_per_100mb"] == {"collect: engines (Suricata)": 5.0}  # Analyze does not grow
     assert growth([entry(10, 12.0, 0.2, 4.0, 0.5)]) is None
+
+
+def test_serve_memory_splits_growth_between_records_aws_keeps_and_the_process():
+    """Least squares over the second half: 0.5 MB/run of RSS, 0.3 of it S3 versions and 0.1 Athena's
+    history (AWS keeps both), 0.1 the process's own."""
+    from tests.bench.bench_scale import summarise
+
+    samples = [{"runs": n, "rss_mb": 500 + 0.5 * n, "s3_stored_mb": 0.2 * n,
+                "holdings": {"s3 object versions": {"count": 36 * n, "bytes": 300_000 * n},
+                             "athena query history": {"count": 27 * n, "bytes": 100_000 * n},
+                             "threads": {"count": 8}}} for n in range(0, 101, 10)]
+    m = summarise(100, 1.0, samples)
+    assert m["rss_growth_mb_per_run_second_half"] == 0.5
+    assert m["holders_mb_per_run_second_half"] == {"athena query history": 0.1, "s3 object versions": 0.3}
+    assert m["aws_kept_mb_per_run_second_half"] == 0.4
+    assert m["bookkeeping_growth_mb_per_run_second_half"] == 0.1
+    assert m["holders_records_per_run_second_half"]["threads"] == 0
+
+
+def test_re_measuring_one_figure_rewrites_only_the_latest_section(results, tmp_path):
+    from tests.bench.report import PREV_END, PREV_START, update_latest
+
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text((REPO / "BENCHMARKS.md").read_text())
+    before = page.read_text()
+    again = copy.deepcopy(results)
+    again["sections"]["scale: local serve memory"] = results["sections"]["scale"]
+    again["remeasured"] = {"scale: local serve memory": {"at": "2000-01-03T00:00:00Z", "argv": ["python", "-m", "x"],
+                                                         "machine": results["machine"]}}
+    update_latest(again, page, RESULTS)
+    text = page.read_text()
+    previous = before[before.index(PREV_START):before.index(PREV_END)]
+    assert previous in text  # the previous run's section is kept as it was
+    assert "- scale: local serve memory: re-measured on its own at 2000-01-03T00:00:00Z" in text

@@ -9,6 +9,12 @@ keeps the state at its deletion; a session modified while it ran is taken with i
 parameters for its whole life). :func:`sources_targeting` gives the data plane every source ENI
 with a session to one of a sensor's ENIs, with all of that ENI's sessions (whatever their
 target: a lower-numbered session to another target takes packets away).
+
+A deleted session is forgotten (:func:`forget_unreadable`, at each deletion) once no sensor can
+read packets of its lifetime any more: its target is gone (the sensor's interface deleted with the
+instance, :mod:`tapcase.localcloud.ec2_retention`) and it was deleted before every session on the
+same source interface whose target still exists was created. AWS keeps nothing of a deleted session either; without this a
+long-running local cloud kept every session of every run.
 """
 
 from __future__ import annotations
@@ -115,6 +121,35 @@ def session_deleted(backend: Any, session: Any) -> None:
         record = _refresh(backend, session, _records.get(session.id), now)
         record.spec = replace(record.spec, deleted=now)
         _records[session.id] = record
+        forget_unreadable(backend)
+
+
+def _target_exists(backend: Any, spec: mr.SessionSpec) -> bool:
+    if spec.target_eni is not None and spec.target_eni in getattr(backend, "enis", {}):
+        return True
+    return spec.target_id in getattr(backend, "traffic_mirror_targets", {})
+
+
+def forget_unreadable(backend: Any) -> list[str]:
+    """Forgets the deleted sessions no sensor can read packets of any more (see the module
+    docstring); the ids forgotten."""
+    with _lock:
+        oldest: dict[str, float] = {}  # source ENI -> the earliest creation of a session a sensor may read
+        for r in _records.values():
+            if r.spec.deleted is None or _target_exists(backend, r.spec):
+                oldest[r.spec.source_eni] = min(r.spec.created, oldest.get(r.spec.source_eni, float("inf")))
+        gone = [sid for sid, r in _records.items()
+                if r.spec.deleted is not None and not _target_exists(backend, r.spec)
+                and r.spec.deleted < oldest.get(r.spec.source_eni, float("inf"))]
+        for session_id in gone:
+            _records.pop(session_id, None)
+    return gone
+
+
+def session_ids() -> list[str]:
+    """The sessions the ledger keeps (tests, holdings)."""
+    with _lock:
+        return list(_records)
 
 
 def sources_targeting(backend: Any, target_enis: Iterable[str]) -> list[mr.SourceSpec]:
@@ -150,5 +185,6 @@ def vpc_resolver(cidr: str | None) -> str | None:
 
 
 __all__ = [
-    "reset", "session_created", "session_deleted", "session_modified", "sources_targeting", "vpc_resolver",
+    "forget_unreadable", "reset", "session_created", "session_deleted", "session_ids", "session_modified",
+    "sources_targeting", "vpc_resolver",
 ]

@@ -1,0 +1,93 @@
+"""What a long-running local cloud holds, per holder: how many records and how many bytes.
+
+``GET /_tapcase/holdings`` (``?sizes=1`` adds the deep sizes) answers :func:`holdings`, so that a
+benchmark or an operator of ``tapcase local serve`` can tell which holder grows with each run. Two
+kinds of holders, kept apart:
+
+- **data AWS keeps too** (the same records would be there on AWS, until its own retention ends):
+  S3 object versions (evidence, reports, Athena results: bucket lifecycle rules), Athena's query
+  history (45 days), DynamoDB items, SQS messages, Step Functions finished executions (90 days on
+  AWS, fewer here: :mod:`.sfn.retention`), EC2 instances (terminated ones for about an hour:
+  :mod:`.ec2_retention`) and their tags;
+- **the process's own**: the data plane's mirror session ledger (:mod:`.mirroring.ledger`), threads,
+  moto's interpreter thread list, the API call counter.
+
+``bytes`` is the deep size of the holder's records (:func:`objsize.get_deep_size`, stopping at moto's
+backends, classes, modules and functions, so that what several records share is counted once and
+nothing outside the holder is); S3 also reports ``data_bytes``, the objects' own sizes.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import objsize
+
+
+def _not_shared(obj: Any) -> bool:
+    from moto.core.base_backend import BaseBackend
+
+    return bool(objsize.shared_object_or_function_filter(obj)) and not isinstance(
+        obj, BaseBackend | threading.Thread | type(threading.Lock()))
+
+
+def _deep_size(*objs: Any) -> int:
+    return int(objsize.get_deep_size(*objs, filter_func=_not_shared))
+
+
+def _holder(count: int, records: list[Any], sizes: bool, **extra: Any) -> dict[str, Any]:
+    return {"count": count, "bytes": _deep_size(*records) if sizes else None, **extra}
+
+
+def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, dict[str, Any]]:
+    """``{holder: {"count", "bytes", ...}}`` for one account and region (S3: every bucket)."""
+    from moto.athena.models import athena_backends
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.ec2.models import ec2_backends
+    from moto.s3.models import s3_backends
+    from moto.sqs.models import sqs_backends
+    from moto.stepfunctions.parser import utils as sfn_utils
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    from tapcase.localcloud import api_calls
+    from tapcase.localcloud.athena.executions import local_execution
+
+    out: dict[str, dict[str, Any]] = {}
+    machines = list(stepfunctions_parser_backends[account_id][region].state_machines)
+    executions = [e for m in machines for e in list(m.executions)]
+    out["stepfunctions executions"] = _holder(len(executions), executions, sizes)
+
+    athena = athena_backends[account_id][region]
+    query_history = [athena.executions, getattr(athena, "_tapcase_request_tokens", {}),
+                     getattr(athena, "_tapcase_started_on_clock", {})]
+    locals_ = [local_execution(e) for e in list(athena.executions.values())]
+    in_memory = sum(1 for local in locals_ if local is not None and local.result is not None and local.result.rows)
+    out["athena query history"] = _holder(len(athena.executions), query_history, sizes, results_in_memory=in_memory)
+
+    buckets = list(s3_backends[account_id]["global"].buckets.values())
+    versions = [v for b in buckets for _, vs in list(b.keys.iterlists()) for v in vs]
+    out["s3 object versions"] = _holder(len(versions), [b.keys for b in buckets], sizes,
+                                        data_bytes=sum(v.size for v in versions))
+
+    tables = list(dynamodb_backends[account_id][region].tables.values())
+    out["dynamodb items"] = _holder(sum(len(v) if t.has_range_key else 1 for t in tables for v in list(t.items.values())),
+                                    [t.items for t in tables], sizes)
+
+    queues = list(sqs_backends[account_id][region].queues.values())
+    out["sqs messages"] = _holder(sum(len(q._messages) for q in queues), [q._messages for q in queues], sizes)
+
+    ec2 = ec2_backends[account_id][region]
+    instances = [i for r in list(ec2.reservations.values()) for i in r.instances]
+    out["ec2 instances"] = _holder(len(instances), [ec2.reservations], sizes,
+                                   terminated=sum(1 for i in instances if i.state == "terminated"))
+    out["ec2 tags"] = _holder(len(ec2.tags), [ec2.tags], sizes)
+    out["ec2 network interfaces"] = _holder(len(ec2.enis), [ec2.enis], sizes)
+
+    from tapcase.localcloud.mirroring import ledger
+
+    out["mirror session ledger"] = {"count": len(ledger.session_ids()), "bytes": None}
+    out["threads"] = {"count": threading.active_count(), "bytes": None}
+    out["moto interpreter threads"] = {"count": len(sfn_utils.TMP_THREADS), "bytes": None}
+    out["api call counter"] = {"count": len(api_calls.snapshot()), "bytes": None}
+    return out
