@@ -9,7 +9,9 @@ kinds of holders, kept apart:
   history (45 days), DynamoDB items, SQS messages, Step Functions finished executions (90 days on
   AWS, fewer here: :mod:`.sfn.retention`), EC2 instances (terminated ones for about an hour:
   :mod:`.ec2_retention`) and their tags;
-- **the process's own**: the data plane's mirror session ledger (:mod:`.mirroring.ledger`), threads,
+- **the process's own**: the data plane's mirror session ledger (:mod:`.mirroring.ledger`), STS
+  role sessions (the sensors' upload credentials: forgotten an hour after they expire,
+  :mod:`.sts_sessions`), threads,
   moto's interpreter thread list, the API call counter.
 
 ``bytes`` is the deep size of the holder's records (:func:`objsize.get_deep_size`, stopping at moto's
@@ -87,6 +89,12 @@ def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, 
     from tapcase.localcloud.mirroring import ledger
 
     out["mirror session ledger"] = {"count": len(ledger.session_ids()), "bytes": None}
+    from moto.sts.models import sts_backends
+
+    from tapcase.localcloud import sts_sessions
+
+    roles = list(sts_backends[account_id]["aws"].assumed_roles)
+    out["sts role sessions"] = _holder(len(roles), roles, sizes, tagged=sts_sessions.sessions_held())
     out["threads"] = {"count": threading.active_count(), "bytes": None}
     out["moto interpreter threads"] = {"count": len(sfn_utils.TMP_THREADS), "bytes": None}
     out["api call counter"] = {"count": len(api_calls.snapshot()), "bytes": None}

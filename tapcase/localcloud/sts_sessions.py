@@ -17,6 +17,9 @@ cloud that let those credentials write anywhere would pass what AWS refuses. So:
   ``403 AccessDenied``. After the session's expiration: ``400 ExpiredToken`` ("The provided token
   has expired."). Requests signed with any other key are left as before (the local cloud
   supplies no other principal context).
+* A session is forgotten an hour after it expired (its key then answers as an unknown one), and so
+  is moto's record of it (``STSBackend.assumed_roles``, kept for ever by moto): a long-running
+  local cloud does not grow with every investigation's upload credentials.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ ASSUME_ROLE_RESPONSE = Patch(
 ASSUME_ROLE_BACKEND = Patch(
     target="moto.sts.models:STSBackend.assume_role",
     fixes="each tagged role session is recorded by its access key id (role, tags, expiration)",
-    relies_on="STSBackend.assume_role returns an AssumedRole with access_key_id and expiration",
+    relies_on="STSBackend.assume_role returns an AssumedRole with access_key_id and expiration and appends it "
+    "to the role account's backend's assumed_roles",
     watch={"moto.sts.models:STSBackend.assume_role": "f32a21bb2eb0"},
 )
 KEY_RESPONSE = Patch(
@@ -86,12 +90,35 @@ def session_of(access_key_id: str) -> RoleSession | None:
         return _sessions.get(access_key_id)
 
 
+#: How long after its expiration a session is still recognised (to answer ExpiredToken).
+FORGET_AFTER = datetime.timedelta(hours=1)
+
+
+def _long_expired(expiration: datetime.datetime, now: datetime.datetime) -> bool:
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=datetime.UTC)
+    return expiration < now - FORGET_AFTER
+
+
 def _record(access_key_id: str, session: RoleSession) -> None:
     now = datetime.datetime.now(datetime.UTC)
     with _lock:
-        for key in [k for k, s in _sessions.items() if s.expiration < now - datetime.timedelta(hours=1)]:
+        for key in [k for k, s in _sessions.items() if _long_expired(s.expiration, now)]:
             del _sessions[key]  # long expired: their requests answer as unknown keys would
         _sessions[access_key_id] = session
+
+
+def sessions_held() -> int:
+    """How many tagged sessions are remembered (``/_tapcase/holdings``)."""
+    with _lock:
+        return len(_sessions)
+
+
+def _forget_expired_roles(backend: Any) -> None:
+    """moto's list of every role session ever made, without the long-expired ones."""
+    now = datetime.datetime.now(datetime.UTC)
+    with _lock:
+        backend.assumed_roles[:] = [r for r in backend.assumed_roles if not _long_expired(r.expiration, now)]
 
 
 # -- policy evaluation -------------------------------------------------------------------------
@@ -266,6 +293,9 @@ def apply() -> None:
 
     def backend_assume_role(self: Any, *args: Any, **kwargs: Any) -> Any:
         role = original_backend(self, *args, **kwargs)
+        from moto.sts.models import sts_backends
+
+        _forget_expired_roles(sts_backends[role.account_id][role.partition])
         tags = getattr(_pending, "tags", None)
         if tags:
             expiration = role.expiration

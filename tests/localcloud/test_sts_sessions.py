@@ -155,3 +155,27 @@ def test_expired_session_credentials_answer_expired_token() -> None:
         with pytest.raises(ClientError) as expired:
             upload.put_object(Bucket=BUCKET, Key="investigations/inv-a/raw/late.json", Body=b"{}")
         assert _code(expired) == ("ExpiredToken", 400)
+
+
+def test_long_expired_sessions_are_forgotten() -> None:
+    """STS credentials stop working at their expiration (S3 answers ExpiredToken); an hour after,
+    the local cloud forgets the session and moto's record of it (``assumed_roles``), so that a
+    long-running local cloud does not keep every investigation's upload credentials."""
+    from moto.sts.models import sts_backends
+
+    with mock_aws():
+        iam, sts = (boto3.client(s, region_name="us-east-1") for s in ("iam", "sts"))
+        role = _role(iam)
+        old = sts.assume_role(RoleArn=role, RoleSessionName="old", DurationSeconds=900,
+                              Tags=[{"Key": TAG, "Value": "inv-old"}])["Credentials"]["AccessKeyId"]
+        backend = sts_backends["123456789012"]["aws"]
+        held = next(r for r in backend.assumed_roles if r.access_key_id == old)
+        held.expiration = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(hours=2)
+        session = sts_sessions.session_of(old)
+        assert session is not None
+        sts_sessions._record(old, sts_sessions.RoleSession(session.role_arn, session.account_id, session.tags,
+                                                          held.expiration.replace(tzinfo=datetime.UTC)))
+        new = sts.assume_role(RoleArn=role, RoleSessionName="new", DurationSeconds=900,
+                              Tags=[{"Key": TAG, "Value": "inv-new"}])["Credentials"]["AccessKeyId"]
+        assert [r.access_key_id for r in backend.assumed_roles] == [new]
+        assert sts_sessions.session_of(old) is None and sts_sessions.session_of(new) is not None
