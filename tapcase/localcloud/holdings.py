@@ -9,7 +9,8 @@ kinds of holders, kept apart:
   history (45 days), DynamoDB items, SQS messages, Step Functions finished executions (90 days on
   AWS, fewer here: :mod:`.sfn.retention`), EC2 instances (terminated ones for about an hour:
   :mod:`.ec2_retention`) and their tags;
-- **the process's own**: the data plane's mirror session ledger (:mod:`.mirroring.ledger`), STS
+- **the process's own**: glibc malloc's free heap (memory freed but kept in its arenas for reuse:
+  resident, though nothing holds it; :func:`allocator_heap`), the data plane's mirror session ledger (:mod:`.mirroring.ledger`), STS
   role sessions (the sensors' upload credentials: forgotten an hour after they expire,
   :mod:`.sts_sessions`), threads,
   moto's interpreter thread list, the API call counter.
@@ -40,6 +41,42 @@ def _deep_size(*objs: Any) -> int:
 
 def _holder(count: int, records: list[Any], sizes: bool, **extra: Any) -> dict[str, Any]:
     return {"count": count, "bytes": _deep_size(*records) if sizes else None, **extra}
+
+
+def allocator_heap() -> dict[str, int] | None:
+    """glibc malloc's arenas, all of them (``malloc_info(3)``; ``mallinfo2`` sees only the main
+    arena, and every thread of the interpreter may have its own): bytes held from the system, and
+    of those the bytes freed but kept for reuse. None where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+    import os
+    import tempfile
+    import xml.etree.ElementTree as ET  # noqa: S405 - glibc's own output, not untrusted input
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+        malloc_info = libc.malloc_info
+    except (OSError, AttributeError):
+        return None
+    libc.fopen.restype = ctypes.c_void_p
+    fd, path = tempfile.mkstemp(prefix="tapcase-malloc-")
+    os.close(fd)
+    try:
+        stream = libc.fopen(path.encode(), b"w")
+        if not stream:
+            return None
+        malloc_info(0, ctypes.c_void_p(stream))
+        libc.fclose(ctypes.c_void_p(stream))
+        root = ET.parse(path).getroot()  # noqa: S314 - written by glibc just now
+    finally:
+        os.unlink(path)
+    totals = {t.get("type"): int(t.get("size", "0")) for t in root.findall("total")}
+    system = {t.get("type"): int(t.get("size", "0")) for t in root.findall("system")}
+    return {"arenas": len(root.findall("heap")), "free_bytes": totals.get("fast", 0) + totals.get("rest", 0),
+            "system_bytes": system.get("current", 0)}
 
 
 def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, dict[str, Any]]:
@@ -95,6 +132,11 @@ def holdings(account_id: str, region: str, *, sizes: bool = False) -> dict[str, 
 
     roles = list(sts_backends[account_id]["aws"].assumed_roles)
     out["sts role sessions"] = _holder(len(roles), roles, sizes, tagged=sts_sessions.sessions_held())
+    heap = allocator_heap()
+    if heap is not None:
+        # what glibc's malloc holds but nothing uses: freed memory kept in its arenas (part of RSS)
+        out["allocator free heap"] = {"count": heap["arenas"], "bytes": heap["free_bytes"],
+                                      "system_bytes": heap["system_bytes"]}
     out["threads"] = {"count": threading.active_count(), "bytes": None}
     out["moto interpreter threads"] = {"count": len(sfn_utils.TMP_THREADS), "bytes": None}
     out["api call counter"] = {"count": len(api_calls.snapshot()), "bytes": None}
