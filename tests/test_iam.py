@@ -424,7 +424,7 @@ NO_RESOURCE_TYPE = {
     "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
 }
 TAG_CONDITIONS = ("aws:RequestTag/tapcase:investigation-id", "aws:ResourceTag/tapcase:investigation-id",
-                  "ec2:CreateAction")
+                  "aws:RequestTag/tapcase:coverage", "aws:ResourceTag/tapcase:coverage", "ec2:CreateAction")
 #: EC2 resource types that are not tapcase's own: named by type, never conditioned by tapcase's tag.
 #: Session Manager access for the sensor (the only way in): AWS's managed policy for SSM's agent.
 SSM_CORE = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
@@ -434,7 +434,8 @@ MANAGED = {
     "SensorRole": [SSM_CORE],
     **{name: ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"] for name in FUNCTIONS},
 }
-NOT_OURS = ("vpc/", "subnet/", "image/", "launch-template/", "network-interface/", "traffic-mirror-filter-rule/")
+NOT_OURS = ("vpc/", "subnet/", "image/", "launch-template/", "network-interface/", "traffic-mirror-filter-rule/",
+            "traffic-mirror-target/${FleetTargetId}")  # the sensor fleet's target: the fleet stack's
 
 
 def problems(template: dict[str, Any]) -> list[str]:
