@@ -29,6 +29,7 @@ def apply_all() -> None:
             athena,
             dispatch,
             dynamodb,
+            ec2_events,
             ec2_tags,
             events,
             flow_log_destinations,
@@ -56,4 +57,5 @@ def apply_all() -> None:
         scheduler.apply()
         policies.apply()
         ec2_tags.apply()
+        ec2_events.apply()
         _applied = True
