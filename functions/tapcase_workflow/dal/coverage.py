@@ -47,6 +47,10 @@ def target_enis() -> set[str]:
     return ec2.mirror_target_enis()
 
 
+def mirror_target(target_id: str) -> dict[str, Any] | None:
+    return ec2.mirror_target(target_id)
+
+
 def coverage_filters() -> list[dict[str, Any]]:
     return ec2.described("describe_traffic_mirror_filters", "TrafficMirrorFilters", Filters=_COVERAGE)
 

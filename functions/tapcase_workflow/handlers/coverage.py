@@ -42,6 +42,8 @@ def scope_of(event: Any) -> list[str] | None:
 
 def run(selector: logic.Selector, target_id: str, scope: list[str] | None, token: str) -> CoverageOutput:
     logic.check_settings(selector, target_id)
+    if selector.enabled:
+        logic.check_target(target_id, dal.mirror_target(target_id))
     instances = dal.instances(selector, scope)
     want = logic.desired(instances, selector, dal.target_enis() if selector.enabled else set())
     ours = [s for s in dal.coverage_sessions() if scope is None or logic.instance_of(s) in scope]
@@ -80,5 +82,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     scope = scope_of(event)
     selector = logic.Selector(cfg.coverage_tag_key, cfg.coverage_tag_value)
     result = run(selector, cfg.fleet_target_id, scope, token=context.aws_request_id)
-    logger.info("coverage reconciled", extra=result.model_dump(mode="json"))
+    logger.info("coverage reconciled", extra={"coverage": result.model_dump(mode="json")})
     return result.model_dump(mode="json")

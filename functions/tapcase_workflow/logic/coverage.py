@@ -21,7 +21,8 @@ from typing import Any
 
 from tapcase_contract import tags as tag_keys
 from tapcase_contract.limits import COVERAGE_SESSION_NUMBER, COVERAGE_VNI
-from tapcase_workflow.errors import CoverageNotConfigured
+from tapcase_workflow.errors import CoverageNotConfigured, FleetTargetNotFound, UnsupportedFleetTarget
+from tapcase_workflow.logic.plan import FLEET_TARGET_TYPES
 from tapcase_workflow.quotas import MAX_SESSIONS_PER_ENI
 
 #: Instances tapcase itself runs: never sources (the fleet's members are its target's members).
@@ -61,6 +62,20 @@ def check_settings(selector: Selector, fleet_target_id: str) -> None:
             "(set FleetTargetId, or empty CoverageTagKey to switch coverage off)")
     if not selector.enabled and selector.value:
         raise CoverageNotConfigured(f"CoverageTagValue is {selector.value!r} but CoverageTagKey is empty")
+
+
+def check_target(target_id: str, described: dict[str, Any] | None) -> None:
+    """The fleet's target as DescribeTrafficMirrorTargets reports it: it exists and is a load
+    balancer's (an ENI target is one sensor's), else nothing is created."""
+    if described is None:
+        raise FleetTargetNotFound(f"FleetTargetId: traffic mirror target {target_id} does not exist in this account "
+                                  "and region: coverage created nothing")
+    kind = described.get("Type") or ("network-load-balancer" if described.get("NetworkLoadBalancerArn") else
+                                     "gateway-load-balancer-endpoint" if described.get("GatewayLoadBalancerEndpointId")
+                                     else "network-interface")
+    if kind not in FLEET_TARGET_TYPES:
+        raise UnsupportedFleetTarget(f"FleetTargetId: {target_id} is a {kind} target, not a sensor fleet's load "
+                                     "balancer: coverage created nothing")
 
 
 @dataclass(frozen=True)
