@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
-from tapcase.localcloud import LocalCloud
+from tapcase.localcloud import LocalCloud, sensors
+from tapcase.localcloud import fleet as fleet_members
 from tapcase.localcloud.deploy import TemplateError, deploy_template
 from tapcase.localcloud.seed import seed_instance
+from tapcase.scenario import generate
 from tapcase_contract import tags as tag_keys
+from tapcase_contract.coverage_logs import days_between
 from tapcase_contract.limits import COVERAGE_SESSION_NUMBER, COVERAGE_VNI
 from tests.conftest import REPO
 from tests.e2e.conftest import TIME_SCALE
@@ -167,6 +170,52 @@ def test_coverage_needs_a_fleet_refused_before_anything_is_created(covered_cloud
     with pytest.raises(TemplateError, match="CoverageTagKey needs FleetTargetId"):
         deploy_template(cloud, REPO / "template.yaml", parameters, stack_name="tapcase-nofleet")
     assert {f["FunctionName"] for f in cloud.client("lambda").list_functions()["Functions"]} == functions
+
+
+def athena_rows(cloud: LocalCloud, sql: str) -> list[list[str | None]]:
+    athena, database = cloud.client("athena"), cloud.resource("ForensicsDatabase")
+    qid = athena.start_query_execution(QueryString=sql, WorkGroup=cloud.resource("AthenaWorkGroup"),
+                                       QueryExecutionContext={"Database": database})["QueryExecutionId"]
+    state = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+    assert state["State"] == "SUCCEEDED", state
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    return [[c.get("VarCharValue") for c in r["Data"]] for r in rows[1:]]
+
+
+def test_a_covered_instances_traffic_is_rolled_up_by_day_and_athena_reads_it(covered_cloud, tmp_path):
+    """The fleet member the NLB gives the suspect's flows analyses the coverage VNI with the real
+    Suricata and uploads its events under coverage/coverage_events/day=…/; the Glue table's date
+    projection finds them (and a day outside it is never read)."""
+    cloud, fleet = covered_cloud
+    ec2 = cloud.client("ec2")
+    story = generate("beaconing", tmp_path / "beaconing.pcap")
+    assert story.instance_id == fleet["suspect"]
+    ec2.create_tags(Resources=[story.instance_id], Tags=COVERED)
+    until(lambda: sessions_of(cloud, story.eni_id))
+    sensors.set_capture(story.pcap)
+    try:
+        rolled = fleet_members.roll_coverage(fleet["member_ids"])
+    finally:
+        sensors.set_capture(None)
+    keys = {key: rows for found in rolled.values() for key, rows in found.items()}
+    days = days_between(story.start_time.timestamp(), story.end_time.timestamp())
+    assert keys and all(k.startswith(f"coverage/coverage_events/day={days[0][:8]}") for k in keys), keys
+    listed = cloud.client("s3").list_objects_v2(Bucket=cloud.resource("EvidenceBucket"), Prefix="coverage/")
+    assert {o["Key"] for o in listed["Contents"]} == set(keys)
+    database = cloud.resource("ForensicsDatabase")
+    day_list = ", ".join(f"'{d}'" for d in days)
+    peers = athena_rows(cloud, f"""
+        SELECT CASE WHEN src_ip = '{story.suspect_ip}' THEN dest_ip ELSE src_ip END AS peer, count(*) AS flows
+        FROM {database}.coverage_events
+        WHERE day IN ({day_list}) AND event_type = 'flow'
+          AND (src_ip = '{story.suspect_ip}' OR dest_ip = '{story.suspect_ip}')
+        GROUP BY 1 ORDER BY 2 DESC""")
+    assert story.expected.beacon_peer_ip in {p[0] for p in peers}, peers
+    (total,) = athena_rows(cloud, f"SELECT count(*) FROM {database}.coverage_events WHERE day IN ({day_list})")
+    assert int(total[0] or 0) == sum(keys.values())
+    assert athena_rows(cloud, f"SELECT count(*) FROM {database}.coverage_events WHERE day = '2019-12-31'") == [["0"]]
+    ec2.delete_tags(Resources=[story.instance_id], Tags=[{"Key": "coverage"}])
+    assert until(lambda: not sessions_of(cloud, story.eni_id))
 
 
 def test_switching_coverage_off_leaves_nothing(covered_cloud):
