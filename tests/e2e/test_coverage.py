@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +19,12 @@ from tapcase.localcloud import fleet as fleet_members
 from tapcase.localcloud.deploy import TemplateError, deploy_template
 from tapcase.localcloud.seed import seed_instance
 from tapcase.scenario import generate
+from tapcase.scenario.model import EPOCH
 from tapcase_contract import tags as tag_keys
 from tapcase_contract.coverage_logs import days_between
 from tapcase_contract.limits import COVERAGE_SESSION_NUMBER, COVERAGE_VNI
 from tests.conftest import REPO
-from tests.e2e.conftest import TIME_SCALE
+from tests.e2e.conftest import TIME_SCALE, load_report, run
 from tests.e2e.test_fleet import build_fleet, deploy, finding, launch_members
 
 SELECTOR = {"CoverageTagKey": "coverage", "CoverageTagValue": "on"}
@@ -214,6 +216,48 @@ def test_a_covered_instances_traffic_is_rolled_up_by_day_and_athena_reads_it(cov
     (total,) = athena_rows(cloud, f"SELECT count(*) FROM {database}.coverage_events WHERE day IN ({day_list})")
     assert int(total[0] or 0) == sum(keys.values())
     assert athena_rows(cloud, f"SELECT count(*) FROM {database}.coverage_events WHERE day = '2019-12-31'") == [["0"]]
+    ec2.delete_tags(Resources=[story.instance_id], Tags=[{"Key": "coverage"}])
+    assert until(lambda: not sessions_of(cloud, story.eni_id))
+
+
+def test_a_finding_for_a_covered_instance_starts_from_what_the_fleet_kept_before(covered_cloud, tmp_path):
+    """The beaconing story with the hour before the finding: the coverage session delivered it to
+    the fleet, whose member rolled it up; then GuardDuty's finding is investigated as usual (its
+    own lower-numbered session to the fleet, the window only), and the report starts from the
+    rolling logs: the beacon's peer already there before the finding, in the timeline before the
+    capture."""
+    cloud, fleet = covered_cloud
+    ec2 = cloud.client("ec2")
+    story = generate("beaconing", tmp_path / "beaconing-lead.pcap", lead_seconds=3600)
+    ec2.create_tags(Resources=[story.instance_id], Tags=COVERED)
+    until(lambda: sessions_of(cloud, story.eni_id))
+    sensors.set_capture(story.pcap)
+    try:
+        rolled = fleet_members.roll_coverage(fleet["member_ids"])
+    finally:
+        sensors.set_capture(None)
+    assert any(rolled.values()), rolled
+    summary = run(cloud, finding("beaconing"), tmp_path, pcap=story.pcap, window_start=EPOCH)
+    assert summary["status"] == "SUCCEEDED", summary
+    report = load_report(summary)
+    covered = report["coverage"]
+    assert covered["status"] == "found", covered["line"]
+    assert covered["window"]["anchor"] == "finding"
+    peers = {p["peer"]: p for p in covered["top_peers"]}
+    beacon = peers[story.expected.beacon_peer_ip]
+    assert beacon["flows"] > 0 and "outbound" in beacon["directions"]
+    window_start = report["capture"]["window"]["start"]
+    assert all(p["first"] < window_start and p["last"] <= "2024-06-03T13:56:00Z" for p in peers.values())
+    before = [t for t in report["timeline"] if t.get("phase") == "before_capture"]
+    assert any(t["what"].startswith("coverage: first seen with " + story.expected.beacon_peer_ip) for t in before)
+    assert all(t["time"] < window_start for t in before)
+    assert any("is covered (coverage mode" in w for w in report["context"]["warnings"])
+    section = next(x for x in report["sections"] if x["name"] == "coverage_before")
+    assert section["row_count"] == len(peers) or section["row_count"] > 10
+    markdown = Path(summary["report"]["local_path"]).with_name("report.md").read_text()
+    assert markdown.index("## Before the finding (coverage") < markdown.index("## Capture facts")
+    # then the investigation captured as usual: its own VNI, not the coverage one
+    assert report["capture"]["vni"] != COVERAGE_VNI
     ec2.delete_tags(Resources=[story.instance_id], Tags=[{"Key": "coverage"}])
     assert until(lambda: not sessions_of(cloud, story.eni_id))
 

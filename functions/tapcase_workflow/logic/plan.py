@@ -301,7 +301,20 @@ def make_plan(
         queries=list(queries or []),
         warnings=warnings,
     )
+    plan.covered_enis = covered_enis(sessions_by_eni, {s.eni_id for s in sources})
+    if plan.covered_enis:
+        plan.warnings.append(
+            f"{iid} is covered (coverage mode: {', '.join(plan.covered_enis)} mirrored to the sensor fleet all the "
+            "time): the report starts from the fleet's rolling logs before the finding; this investigation's "
+            "lower-numbered session takes the packets its filter accepts while it captures")
     return plan
+
+
+def covered_enis(sessions_by_eni: dict[str, list[dict[str, Any]]], mirrored: set[str]) -> list[str]:
+    """The mirrored ENIs that have a coverage session (tag ``tapcase:coverage``)."""
+    return sorted(eni for eni, sessions in sessions_by_eni.items() if eni in mirrored and any(
+        {t.get("Key"): t.get("Value") for t in s.get("Tags") or []}.get(tag_keys.COVERAGE) == tag_keys.COVERAGE_ON
+        for s in sessions))
 
 
 def dry_run_view(plan: InvestigationPlan) -> dict[str, Any]:
