@@ -26,6 +26,7 @@ mirror data plane when it collects (:class:`LocalKept`), with the real Suricata 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ from tapcase.localcloud.mirroring import dataplane, ledger
 from tapcase.localcloud.mirroring import packet_filter as mr
 from tapcase.localcloud.sensor_engines import OWN_TRAFFIC_LEAD_US, empty_pcap, sensor_endpoint
 from tapcase.localcloud.sensor_traffic import own_traffic
-from tapcase_contract.limits import VXLAN_PORT
+from tapcase_contract.limits import COVERAGE_VNI, VXLAN_PORT
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,11 @@ class LocalKept:
         endpoint = dataplane.SensorEndpoint(self.instance_id, frozenset(targets), self._endpoint.ip, self._endpoint.mac)
         with store.lock:
             sources = ledger.sources_targeting(self.backend, endpoint.eni_ids)
+        if vni == COVERAGE_VNI:
+            # A coverage roll: what the live coverage sessions deliver, the capture's timeline from
+            # the first of them (sessions deleted earlier delivered their part to earlier rolls).
+            sources = [dataclasses.replace(src, sessions=tuple(s for s in src.sessions if s.deleted is None))
+                       for src in sources]
         def member(source: mr.SourceSpec, sport: int) -> bool:
             return any(b.member_for(source.primary_ip, sport) == self.instance_id for b in targets.values())
 
