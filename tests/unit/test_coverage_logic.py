@@ -116,3 +116,25 @@ def test_events_are_parsed_as_aws_sends_them():
                 {**tag, "detail": {**tag["detail"], "service": "s3"}}):
         with pytest.raises(InvalidCoverageEvent):
             scope_of(bad)
+
+
+def test_the_fleet_target_must_exist_and_be_a_load_balancers():
+    from tapcase_workflow.errors import FleetTargetNotFound, UnsupportedFleetTarget
+
+    with pytest.raises(FleetTargetNotFound, match="created nothing"):
+        cov.check_target(TARGET, None)
+    with pytest.raises(UnsupportedFleetTarget, match="network-interface"):
+        cov.check_target(TARGET, {"TrafficMirrorTargetId": TARGET, "Type": "network-interface"})
+    cov.check_target(TARGET, {"TrafficMirrorTargetId": TARGET, "Type": "network-load-balancer"})
+    cov.check_target(TARGET, {"TrafficMirrorTargetId": TARGET, "GatewayLoadBalancerEndpointId": "vpce-1"})
+
+
+def test_plan_notes_a_covered_instance_and_keeps_the_lowest_session_number():
+    """The investigation's session (lowest free number) is evaluated before the coverage session
+    (32766): no 'lower-numbered session takes the packets' warning, a coverage note instead."""
+    from tapcase_workflow.logic.plan import covered_enis
+
+    sessions = {"eni-1": [session("tms-c", "eni-1", COVERAGE_SESSION_NUMBER, iid="i-1")],
+                "eni-2": [session("tms-x", "eni-2", 1)]}
+    assert covered_enis(sessions, {"eni-1", "eni-2"}) == ["eni-1"]
+    assert covered_enis(sessions, {"eni-2"}) == []
