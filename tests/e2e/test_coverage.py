@@ -148,6 +148,20 @@ def test_the_fleet_members_are_never_covered_and_the_schedule_repairs_drift(cove
     assert until(lambda: not sessions_of(cloud, eni))
 
 
+def test_the_janitor_leaves_live_coverage_alone(covered_cloud):
+    """Coverage sessions carry no investigation tag: the janitor's sweep (its schedule's event)
+    never takes them (the Coverage schedule is their janitor)."""
+    cloud, fleet = covered_cloud
+    iid, eni = launch(cloud, fleet["subnet_of_suspects"], COVERED)
+    (session,) = until(lambda: sessions_of(cloud, eni))
+    answer = cloud.client("lambda").invoke(FunctionName=cloud.resource("JanitorFunction"),
+                                           Payload=json.dumps(scheduled(cloud)).encode())
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    assert [s["TrafficMirrorSessionId"] for s in sessions_of(cloud, eni)] == [session["TrafficMirrorSessionId"]]
+    cloud.client("ec2").terminate_instances(InstanceIds=[iid])
+    assert until(lambda: not sessions_of(cloud, eni))
+
+
 def test_a_bad_event_is_refused_typed_and_creates_nothing(covered_cloud):
     cloud, _ = covered_cloud
     def ids() -> set[str]:
