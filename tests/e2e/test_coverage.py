@@ -1,6 +1,6 @@
 """Coverage mode end to end (issue 14 item 3): instances with the coverage tag are mirrored to the
 sensor fleet all the time. On the local cloud EC2 sends its state and tag changes to EventBridge
-(tapcase/localcloud/ec2_events.py), ``CoverageRule`` invokes the real Coverage function, which
+(tapcase/localcloud/ec2_events.py), ``CoverageStateRule``/``CoverageTagRule`` invoke the real Coverage function, which
 mirrors the instance's ENIs to the fleet's NLB target with the coverage VNI; a stop takes its
 session away; with coverage switched off the schedule leaves nothing behind."""
 

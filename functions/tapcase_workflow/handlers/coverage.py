@@ -1,8 +1,8 @@
 """Coverage: keep every running instance with the coverage tag mirrored to the sensor fleet
 (Lambda handler; thin). The reconcile itself is :mod:`tapcase_workflow.logic.coverage`.
 
-Invoked by ``CoverageRule`` (an instance's state changed, or its tags did: that instance only)
-and ``CoverageSchedule`` (everything: drift, missed events, and, with coverage off, the removal
+Invoked by ``CoverageStateRule`` and ``CoverageTagRule`` (an instance's state changed, or its
+tags did: that instance only) and ``CoverageSchedule`` (everything: drift, missed events, and, with coverage off, the removal
 of every coverage session and filter).
 """
 
