@@ -18,6 +18,9 @@ the ``FlowLogsBucket`` parameter set): Athena's partition projection example for
 delivered to S3 in the default (non-Hive) layout, ``accid``/``region`` enums of the stack's account
 and region, ``day`` a date projection in ``yyyy/MM/dd``; LazySimpleSerDe on space-separated gzip
 text with its header line skipped (``tapcase_contract.flow_logs``).
+
+Last, coverage mode's rolling logs (``coverage_events``, :mod:`tapcase_contract.coverage_logs`):
+JSON lines under ``coverage/coverage_events/day=<yyyy-MM-dd>/``, ``day`` a date projection.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ import re
 import sys
 from pathlib import Path
 
-from tapcase_contract import flow_logs
-from tapcase_contract.layout import CURATED_PREFIX
+from tapcase_contract import coverage_logs, flow_logs
+from tapcase_contract.layout import CURATED_PREFIX, DAY_PARTITION, coverage_table_prefix
 from tapcase_sensor.lake.schema import SURICATA_EVENT_TYPES, TABLES, Table
 
 BEGIN_MARKER = "  # BEGIN GENERATED GLUE TABLES (tapcase lake gen-glue; do not edit by hand)"
@@ -42,6 +45,8 @@ TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 FLOW_LOGS_LOGICAL_ID = "VpcFlowLogsTable"
+COVERAGE_LOGICAL_ID = "CoverageEventsTable"
+JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 #: First day the date projection covers (VPC Flow Logs to S3 exist since 2018).
 FLOW_LOGS_FIRST_DAY = "2018/01/01"
 
@@ -164,9 +169,45 @@ def render_flow_logs_table() -> str:
     return "\n".join(lines)
 
 
+def render_coverage_table() -> str:
+    """Coverage mode's rolling logs: JSON lines, one folder per day (date projection)."""
+    location = f"s3://${{EvidenceBucket}}/{coverage_table_prefix(coverage_logs.TABLE)}"
+    lines = [
+        f"  {COVERAGE_LOGICAL_ID}:",
+        "    Type: AWS::Glue::Table",
+        "    Properties:",
+        "      CatalogId: !Ref AWS::AccountId",
+        "      DatabaseName: !Ref ForensicsDatabase",
+        "      TableInput:",
+        f"        Name: {coverage_logs.TABLE}",
+        "        Description: Coverage mode's rolling logs (the sensor fleet's Suricata events of covered instances), by day",
+        "        TableType: EXTERNAL_TABLE",
+        "        Parameters:",
+        "          classification: json",
+        '          projection.enabled: "true"',
+        f"          projection.{DAY_PARTITION}.type: date",
+        f'          projection.{DAY_PARTITION}.range: "{coverage_logs.FIRST_DAY},NOW"',
+        f"          projection.{DAY_PARTITION}.format: {coverage_logs.DAY_FORMAT}",
+        f'          projection.{DAY_PARTITION}.interval: "1"',
+        f"          projection.{DAY_PARTITION}.interval.unit: DAYS",
+        f'          storage.location.template: !Sub "{location}{DAY_PARTITION}=${{!{DAY_PARTITION}}}"',
+        "        PartitionKeys:",
+        f"          - {{Name: {DAY_PARTITION}, Type: string}}",
+        "        StorageDescriptor:",
+        f'          Location: !Sub "{location}"',
+        f"          InputFormat: {TEXT_INPUT}",
+        f"          OutputFormat: {TEXT_OUTPUT}",
+        "          SerdeInfo:",
+        f"            SerializationLibrary: {JSON_SERDE}",
+        "          Columns:",
+    ]
+    lines += [f"            - {{Name: {name}, Type: {kind}}}" for name, kind in coverage_logs.COLUMNS]
+    return "\n".join(lines)
+
+
 def render_glue_block() -> str:
     """The lines between the markers (without the markers), ending with a newline."""
-    tables = [render_table(t) for t in TABLES.values()] + [render_flow_logs_table()]
+    tables = [render_table(t) for t in TABLES.values()] + [render_flow_logs_table(), render_coverage_table()]
     return "\n\n".join(tables) + "\n"
 
 

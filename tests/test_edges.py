@@ -201,7 +201,8 @@ def test_template_prefixes_and_tags_are_the_contracts():
     resources = TEMPLATE["Resources"]
     lifecycle = resources["EvidenceBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     rules = {r["Id"]: r["Prefix"] for r in lifecycle if "Prefix" in r}
-    assert rules == {"athena-results": f"{layout.ATHENA_RESULTS_PREFIX}/", "evidence": f"{layout.EVIDENCE_ROOT}/"}
+    assert rules == {"athena-results": f"{layout.ATHENA_RESULTS_PREFIX}/", "evidence": f"{layout.EVIDENCE_ROOT}/",
+                     "coverage": f"{layout.COVERAGE_PREFIX}/"}
     assert [r["Id"] for r in lifecycle if "Prefix" not in r] == ["incomplete-uploads"]  # the whole bucket
     output = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]["ResultConfiguration"]
     assert output["OutputLocation"]["Fn::Sub"].endswith(f"/{layout.ATHENA_RESULTS_PREFIX}/")
@@ -215,6 +216,13 @@ def test_template_prefixes_and_tags_are_the_contracts():
         statements = resources[function]["Properties"]["Policies"][0]["Statement"]
         conditions = [s["Condition"] for s in statements if "Condition" in s]
         assert conditions == [{"Null": {f"aws:ResourceTag/{tags.INVESTIGATION_ID}": "false"}}]
+    # Coverage creates only with the coverage tag, and changes or deletes only what carries it
+    statements = resources["CoverageFunction"]["Properties"]["Policies"][0]["Statement"]
+    conditions = {s["Sid"]: s["Condition"] for s in statements if "Condition" in s}
+    assert conditions["CreateTaggedFiltersAndSessions"] == {
+        "StringEquals": {f"aws:RequestTag/{tags.COVERAGE}": tags.COVERAGE_ON}}
+    assert conditions["MirrorWithTheTaggedFilter"] == {
+        "StringEquals": {f"aws:ResourceTag/{tags.COVERAGE}": tags.COVERAGE_ON}}
 
 
 def test_planned_names_fit_the_templates_iam_patterns():

@@ -67,13 +67,22 @@ def test_upload_credentials_reach_one_investigations_prefixes_only():
 
 
 def test_no_sensor_role_can_write_evidence():
-    """The sensor's and the fleet members' own roles have no S3 or KMS permission at all."""
+    """The sensor's role has no S3 or KMS permission at all; a fleet member's writes only coverage
+    mode's rolling logs (``coverage/``), never an investigation's evidence."""
     from tests.test_iam import FLEET
 
-    for props in (RESOURCES["SensorRole"]["Properties"], FLEET["Resources"]["MemberRole"]["Properties"]):
-        actions = [a for p in props["Policies"] for st in p["PolicyDocument"]["Statement"]
-                   for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
-        assert actions and not [a for a in actions if a.startswith(("s3:", "kms:"))]
+    def statements(props):
+        return [st for p in props["Policies"] for st in p["PolicyDocument"]["Statement"]]
+
+    def actions(st):
+        return [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+
+    sensor = statements(RESOURCES["SensorRole"]["Properties"])
+    assert sensor and not [a for st in sensor for a in actions(st) if a.startswith(("s3:", "kms:"))]
+    member = [st for st in statements(FLEET["Resources"]["MemberRole"]["Properties"])
+              if any(a.startswith("s3:") for a in actions(st))]
+    assert [st["Resource"] for st in member] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucketName}/coverage/*"}]
 
 
 def test_lifecycle_expires_noncurrent_versions_and_aborts_incomplete_uploads():

@@ -294,6 +294,10 @@ def code_calls(entry: str, handed: bool = False) -> set[str]:
 
 #: Calls made knowing they are denied, and why.
 DENIED_BY_DESIGN = {
+    "MemberRole": {
+        "s3:GetObject": "the member's own S3 client only puts coverage logs; the agent's manifest lookup "
+                        "(GetObject) runs with the credentials a CollectEvidence hands it",
+    },
     "EvidenceUploadRole": {
         "s3:GetObject": "the agent looks for an earlier complete manifest and takes AccessDenied as none: "
                         "the upload credentials only create objects",
@@ -436,7 +440,7 @@ NO_RESOURCE_TYPE = {
     "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
 }
 TAG_CONDITIONS = ("aws:RequestTag/tapcase:investigation-id", "aws:ResourceTag/tapcase:investigation-id",
-                  "ec2:CreateAction")
+                  "aws:RequestTag/tapcase:coverage", "aws:ResourceTag/tapcase:coverage", "ec2:CreateAction")
 #: EC2 resource types that are not tapcase's own: named by type, never conditioned by tapcase's tag.
 #: Session Manager access for the sensor (the only way in): AWS's managed policy for SSM's agent.
 SSM_CORE = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
@@ -446,7 +450,8 @@ MANAGED = {
     "SensorRole": [SSM_CORE],
     **{name: ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"] for name in FUNCTIONS},
 }
-NOT_OURS = ("vpc/", "subnet/", "image/", "launch-template/", "network-interface/", "traffic-mirror-filter-rule/")
+NOT_OURS = ("vpc/", "subnet/", "image/", "launch-template/", "network-interface/", "traffic-mirror-filter-rule/",
+            "traffic-mirror-target/${FleetTargetId}")  # the sensor fleet's target: the fleet stack's
 
 
 def problems(template: dict[str, Any]) -> list[str]:
@@ -531,7 +536,7 @@ def test_the_derivation_finds_the_calls_it_must():
             "lambda:InvokeFunction", "glue:GetTable", "kms:Decrypt"} <= need["InvestigationStateMachine"]
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "states:SendTaskSuccess", "states:SendTaskHeartbeat"
             } <= need["SensorRole"]
-    assert not {a for a in need["SensorRole"] | need["MemberRole"] if a.startswith(("s3:", "kms:"))}
+    assert not {a for a in need["SensorRole"] if a.startswith(("s3:", "kms:"))}
     assert {"s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"} == need["EvidenceUploadRole"]
     assert {"sts:AssumeRole", "sts:TagSession", "sqs:SendMessage"} == need["CollectEvidenceFunction"]
     assert {"ec2:TerminateInstances", "dynamodb:DeleteItem", "states:GetExecutionHistory"} <= need["TeardownFunction"]

@@ -11,12 +11,16 @@
     investigations/curated/<table>/investigation_id=<id>/part-00000.parquet
     investigations/curated/suricata_eve/investigation_id=<id>/event_type=<type>/part-00000.parquet
     athena-results/                                   Athena query results (expire after 30 days)
+    coverage/coverage_events/day=<yyyy-MM-dd>/<member>-<start>-<end>.json  coverage mode's rolling
+                                                      logs (JSON lines; expire after CoverageRetentionDays)
 
 ``template.yaml`` names the same prefixes (lifecycle rules, IAM resources, Glue locations);
 a test checks them against this module.
 """
 
 from __future__ import annotations
+
+import re
 
 from tapcase_contract.ids import check_investigation_id
 
@@ -26,6 +30,11 @@ EVIDENCE_ROOT = "investigations"
 CURATED_PREFIX = f"{EVIDENCE_ROOT}/curated"
 #: The Athena workgroup's result location (a prefix of the evidence bucket).
 ATHENA_RESULTS_PREFIX = "athena-results"
+#: Coverage mode's rolling logs: what the sensor fleet's members analysed of the coverage VNI,
+#: uploaded as they go, one folder per day (:mod:`tapcase_contract.coverage_logs`: the table).
+COVERAGE_PREFIX = "coverage"
+#: Their partition key (``day=yyyy-MM-dd``; Athena's date projection).
+DAY_PARTITION = "day"
 #: Sub-folders of an investigation's prefix.
 RAW_DIR = "raw"
 PCAP_DIR = "pcap"
@@ -78,3 +87,19 @@ def curated_partition(table: str, investigation_id: str, event_type: str | None 
     """``investigations/curated/<table>/investigation_id=<id>[/event_type=<type>]``."""
     path = _join(CURATED_PREFIX, table, f"{INVESTIGATION_PARTITION}={check_investigation_id(investigation_id)}")
     return path if event_type is None else _join(path, f"{EVENT_TYPE_PARTITION}={event_type}")
+
+
+def coverage_table_prefix(table: str) -> str:
+    """``coverage/<table>/``: every day of one coverage table."""
+    return f"{_join(COVERAGE_PREFIX, table)}/"
+
+
+def coverage_key(table: str, day: str, member: str, start: int, end: int) -> str:
+    """``coverage/<table>/day=<day>/<member>-<start>-<end>.json``: one member's roll of
+    ``[start, end)`` (Unix seconds) for one day."""
+    if not _DAY.fullmatch(day):
+        raise ValueError(f"a coverage day is yyyy-MM-dd, not {day!r}")
+    return _join(COVERAGE_PREFIX, table, f"{DAY_PARTITION}={day}", f"{member}-{int(start)}-{int(end)}.json")
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

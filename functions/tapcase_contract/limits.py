@@ -26,6 +26,14 @@ SENSOR_HEARTBEAT_SECONDS = 60
 #: (ready timeout + capture + collect timeout, from the plan).
 SENSOR_DEADLINE_MARGIN_SECONDS = 600
 
+#: Coverage mode: the VXLAN network id of every coverage session (one for all covered ENIs; the
+#: fleet keeps it as rolling logs and an investigation's VNI is never this one), and the session
+#: number a coverage session takes on its ENI: the highest CreateTrafficMirrorSession allows
+#: (1-32766), so that any other session, an investigation's first of all, is evaluated before it
+#: ("the first session with a matching filter is the one that mirrors the packets").
+COVERAGE_VNI = 16_777_215
+COVERAGE_SESSION_NUMBER = 32_766
+
 
 def check_pcap_max_mb(value: object) -> int:
     """The pcap evidence cap in MiB: 0 (keep no packets) or at least :data:`MIN_PCAP_MB`."""

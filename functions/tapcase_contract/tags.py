@@ -21,6 +21,12 @@ STARTED_AT = "tapcase:started-at"
 #: The run (execution) of the investigation that created the resource (the plan's run token):
 #: a later run of the same investigation never tears down an earlier run's resources, or back.
 RUN = "tapcase:run"
+#: Coverage mode (handlers/coverage.py): the traffic mirror sessions and the filter that keep
+#: tagged instances mirrored to the sensor fleet all the time carry this key (value
+#: :data:`COVERAGE_ON`), never the investigation's; the coverage function creates, changes and
+#: deletes only resources with it (its role's ``aws:RequestTag``/``aws:ResourceTag`` conditions).
+COVERAGE = "tapcase:coverage"
+COVERAGE_ON = "on"
 #: The incident story a generated scenario's instances belong to (``tapcase scenario``).
 SCENARIO = "tapcase:scenario"
 
@@ -46,6 +52,14 @@ def sensor_tags(
         {"Key": ROLE, "Value": ROLE_SENSOR},
         {"Key": "Name", "Value": f"tapcase-sensor-{investigation_id}"},
     ]
+
+
+def coverage_tags(instance_id: str | None = None) -> list[dict[str, str]]:
+    """A coverage resource's tags: the marker, and for a session the instance it mirrors."""
+    tags = [{"Key": COVERAGE, "Value": COVERAGE_ON}]
+    if instance_id is not None:
+        tags.append({"Key": INSTANCE_ID, "Value": instance_id})
+    return tags
 
 
 def as_mapping(tags: list[dict[str, str]]) -> dict[str, str]:

@@ -116,3 +116,13 @@ class EvidenceTampered(TapcaseError):
 
 class JanitorError(TapcaseError):
     """The janitor could not run as asked (e.g. an event it does not handle)."""
+
+
+class CoverageNotConfigured(TapcaseError):
+    """Coverage mode's parameters do not fit together (a tag selector without a sensor fleet, a
+    value without a key): nothing is mirrored."""
+
+
+class InvalidCoverageEvent(TapcaseError):
+    """The coverage function was given something else than an EC2 instance state change, a tag
+    change on an instance or its schedule's event."""

@@ -103,6 +103,14 @@ class JanitorSettings(_Settings):
     janitor_min_age_seconds: int = Field(default=900, ge=0)
 
 
+class CoverageSettings(_Settings):
+    #: CoverageTagKey / CoverageTagValue: the instances kept mirrored (empty key: coverage off,
+    #: every coverage session and filter is removed); FleetTargetId: where they are mirrored to.
+    coverage_tag_key: str = Field(default="", max_length=128)
+    coverage_tag_value: str = Field(default="", max_length=256)
+    fleet_target_id: str = ""
+
+
 S = TypeVar("S", bound=_Settings)
 
 

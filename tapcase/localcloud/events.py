@@ -19,6 +19,7 @@ Lambda targets, leaves TestEventPattern empty, and Step Functions sends no event
   when the escaped input and output together exceed 248 KB the input is left out, and an output
   over 248 KB is left out (``included: false``), as AWS documents (EventBridge's event size quota);
   delivery is best effort and asynchronous;
+- a rule whose ``State`` is ``DISABLED`` matches no event (PutRule API reference, ``State``);
 - TestEventPattern uses moto's own matcher; patterns are refused and matched as EventBridge does
   where moto differs (:mod:`tapcase.localcloud.event_patterns`).
 """
@@ -211,6 +212,10 @@ def apply() -> None:
         original_send = Rule.send_to_targets
 
         def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+            # "DISABLED: The rule is disabled. EventBridge does not match any events against the
+            # rule" (PutRule, State); moto sends to every rule of the bus.
+            if getattr(self, "state", "ENABLED") == "DISABLED":
+                return
             # A rule with a schedule and no event pattern matches no event (moto: every event).
             if self.scheduled_expression and not self.event_pattern.get_pattern():
                 return

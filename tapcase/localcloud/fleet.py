@@ -26,6 +26,7 @@ mirror data plane when it collects (:class:`LocalKept`), with the real Suricata 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,12 +41,13 @@ from tapcase.localcloud.mirroring import dataplane, ledger
 from tapcase.localcloud.mirroring import packet_filter as mr
 from tapcase.localcloud.sensor_engines import OWN_TRAFFIC_LEAD_US, empty_pcap, sensor_endpoint
 from tapcase.localcloud.sensor_traffic import own_traffic
-from tapcase_contract.limits import VXLAN_PORT
+from tapcase_contract.limits import COVERAGE_VNI, VXLAN_PORT
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _running: dict[str, tuple[threading.Thread, threading.Event]] = {}
+_rollers: dict[str, Any] = {}  # instance id -> tapcase_sensor.coverage.CoverageRoller
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,11 @@ class LocalKept:
         endpoint = dataplane.SensorEndpoint(self.instance_id, frozenset(targets), self._endpoint.ip, self._endpoint.mac)
         with store.lock:
             sources = ledger.sources_targeting(self.backend, endpoint.eni_ids)
+        if vni == COVERAGE_VNI:
+            # A coverage roll: what the live coverage sessions deliver, the capture's timeline from
+            # the first of them (sessions deleted earlier delivered their part to earlier rolls).
+            sources = [dataclasses.replace(src, sessions=tuple(s for s in src.sessions if s.deleted is None))
+                       for src in sources]
         def member(source: mr.SourceSpec, sport: int) -> bool:
             return any(b.member_for(source.primary_ip, sport) == self.instance_id for b in targets.values())
 
@@ -165,16 +172,23 @@ def start_member(instance: Any, region: str, current: Callable[[], tuple[Path | 
             with local_work.computing("sensor"):
                 return super().handle(message, receives=receives)
 
+    from tapcase_sensor.coverage import CoverageRoller, member_s3_client
+
     kept = LocalKept(instance.ec2_backend, instance.id, current)
     data = {"poll_wait_seconds": 1, "log_dir": str(workdir), **member_config(instance), "sensor_ip": kept.sensor_ip}
     data["heartbeat_seconds"] = heartbeat_seconds
-    agent = LocalFleetAgent(FleetConfig.from_dict(data), kept, clients, rules=rules, handover_receives=8)
+    config = FleetConfig.from_dict(data)
+    # Coverage rolls only when asked (roll_coverage): the local capture is one story, not a stream.
+    roller = CoverageRoller(kept, clients.s3 or member_s3_client(clients.s3_options or {}), config.bucket,
+                            workdir / "coverage", interval=0, rules=rules)
+    agent = LocalFleetAgent(config, kept, clients, rules=rules, handover_receives=8, coverage=roller)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run_forever, args=(stop,),
                               kwargs={"error_backoff": max(timescale.scaled(5.0), 0.05)},
                               name=f"fleet-{instance.id}", daemon=True)
     with _lock:
         _running[instance.id] = (thread, stop)
+        _rollers[instance.id] = roller
     thread.start()
     log.info("local fleet member %s started", instance.id)
 
@@ -183,6 +197,8 @@ def stop_members(instance_ids: list[str] | None = None, wait: bool = False) -> N
     with _lock:
         ids = list(_running) if instance_ids is None else [i for i in instance_ids if i in _running]
         stopped = [_running.pop(i) for i in ids]
+        for i in ids:
+            _rollers.pop(i, None)
     for thread, stop in stopped:
         stop.set()
         if wait:
@@ -192,3 +208,19 @@ def stop_members(instance_ids: list[str] | None = None, wait: bool = False) -> N
 def running_members() -> list[str]:
     with _lock:
         return [i for i, (thread, _) in _running.items() if thread.is_alive()]
+
+
+def roll_coverage(instance_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """Each running member's roll of the coverage VNI's logs now (``tapcase_sensor.coverage``; on
+    AWS every ``coverage_roll_seconds``): ``{member: {key: rows}}``. Locally a member's kept
+    traffic is the whole capture given to the local cloud as its sessions delivered it, so a roll
+    analyses all of it (the window's bounds are not applied)."""
+    with _lock:
+        rollers = {i: r for i, r in _rollers.items() if instance_ids is None or i in instance_ids}
+    from tapcase.localcloud import local_work
+
+    out = {}
+    for instance_id, roller in sorted(rollers.items()):
+        with local_work.computing("sensor"):
+            out[instance_id] = roller.roll()
+    return out

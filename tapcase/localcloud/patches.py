@@ -29,6 +29,7 @@ def apply_all() -> None:
             athena,
             dispatch,
             dynamodb,
+            ec2_events,
             ec2_retention,
             ec2_tags,
             events,
@@ -62,4 +63,5 @@ def apply_all() -> None:
         policies.apply()
         ec2_tags.apply()
         sts_sessions.apply()
+        ec2_events.apply()
         _applied = True

@@ -6,7 +6,7 @@ import pytest
 from sqlglot import exp
 
 from tapcase import athena_sql
-from tapcase_contract import flow_logs
+from tapcase_contract import coverage_logs, flow_logs
 from tapcase_sensor.lake.schema import TABLES, query_schema
 from tapcase_workflow.querypack import (
     QueryPackError,
@@ -27,11 +27,14 @@ ALL = {
         "suspect_ips": ["10.0.0.5"],
         "suspect_enis": ["eni-0123456789abcdef0"],
         "flow_log_window": [1717419360, 1717422960],
+        "coverage_window": [1717419360, 1717422960],
     },
 }
 PACK = load_pack()
 #: Tables outside the curated lake: the VPC's flow logs (partitioned by account, region and day).
-EXTERNAL = {flow_logs.TABLE: dict(flow_logs.COLUMNS) | dict.fromkeys(flow_logs.PARTITION_KEYS, "string")}
+EXTERNAL = {flow_logs.TABLE: dict(flow_logs.COLUMNS) | dict.fromkeys(flow_logs.PARTITION_KEYS, "string"),
+            # and coverage mode's rolling logs (partitioned by day)
+            coverage_logs.TABLE: dict(coverage_logs.COLUMNS) | {"day": "string"}}
 SCOPE = {  # issue 4, scope item 4
     "top_talkers", "long_connections", "beaconing", "rare_domains", "dns_tunneling", "dns_label_entropy",
     "nxdomain_bursts", "tls_certificate_issues", "rare_ja3_sni", "rare_user_agents", "http_raw_ip_and_uploads",
@@ -62,7 +65,7 @@ def test_every_table_reference_names_the_investigation(query):
     tree = athena_sql.parse(rendered.sql)
     if set(query.tables) <= set(EXTERNAL):
         # not evidence of an investigation: pinned to the days its window needs (day projection)
-        assert "f.day IN ('2024/06/03')" in rendered.sql
+        assert "f.day IN ('2024/06/03')" in rendered.sql or "e.day IN ('2024-06-03')" in rendered.sql
         return
     injected = {("tapcase_forensics", t): ["investigation_id"] for t in TABLES}
     pinned = athena_sql.partition_predicates(tree, injected, "tapcase_forensics")
@@ -127,6 +130,7 @@ def test_finding_queries_are_skipped_without_their_values():
         "finding_remote_ip": ["finding_remote_ips"],
         "suspect_host_peers": ["suspect_ips"],
         "flow_log_peers": ["suspect_ips", "suspect_enis", "flow_log_window"],
+        "coverage_before": ["suspect_ips", "coverage_window"],
     }
     only_ip = render_pack(database="db", investigation_id="inv-1", parameters={"finding_remote_ips": "1.2.3.4"})
     assert "finding_remote_ip" in {q.name for q in only_ip}

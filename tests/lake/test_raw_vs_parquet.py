@@ -32,8 +32,9 @@ DATASETS = {
         "suspect_ips": [P.suspect],
     },
 }
-# the lake's queries (flow_log_peers reads the VPC's flow logs, not the sensor's logs: tests/localcloud/test_flow_logs.py)
-QUERIES = [q.name for q in load_pack() if "vpc_flow_logs" not in q.tables]
+# the lake's queries (flow_log_peers reads the VPC's flow logs, not the sensor's logs: tests/localcloud/test_flow_logs.py;
+# coverage_before the sensor fleet's rolling logs: tests/e2e/test_coverage.py)
+QUERIES = [q.name for q in load_pack() if not {"vpc_flow_logs", "coverage_events"} & set(q.tables)]
 
 
 @pytest.mark.parametrize("dataset", sorted(DATASETS))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tapcase_workflow.errors import InvalidRequest, JanitorError
+from tapcase_workflow.errors import InvalidCoverageEvent, InvalidRequest, JanitorError
 from tapcase_workflow.logic.request import normalise
 from tests.test_template import FUNCTIONS
 
@@ -63,7 +63,7 @@ BAD_EVENTS = [{}, [], "not an object", None, 42, {"unexpected": OVERSIZED},
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 @pytest.mark.parametrize("event", BAD_EVENTS, ids=lambda e: repr(e)[:30])
 def test_every_handler_refuses_bad_events_before_touching_aws(logical_id, event):
-    with pytest.raises((InvalidRequest, JanitorError, ValidationError)) as refused:
+    with pytest.raises((InvalidRequest, JanitorError, InvalidCoverageEvent, ValidationError)) as refused:
         _handler(logical_id)(event, Context())
     assert str(refused.value)  # says what is wrong
 

@@ -22,7 +22,7 @@ from tapcase_workflow.logic.plan import (
     make_plan,
     target_kind,
 )
-from tapcase_workflow.logic.queries import flow_log_window, pack_queries
+from tapcase_workflow.logic.queries import coverage_window, flow_log_window, pack_queries
 from tapcase_workflow.logic.request import EntryPolicy, parse_entry
 from tapcase_workflow.logic.selection import (
     Selected,
@@ -109,8 +109,10 @@ def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> In
     )
     # The pack, once the mirrored ENIs are known (the flow-log query reads theirs).
     plan.flow_logs = flow_log_window(request, now, enabled=bool(cfg.flow_logs_bucket))
+    plan.coverage = coverage_window(request, now, covered=bool(plan.covered_enis))
     plan.queries = pack_queries(request, cfg.glue_database, instance_private_ips(instance), cfg.aws_region,
-                                suspect_enis=[s.eni_id for s in plan.sources], flow_logs=plan.flow_logs)
+                                suspect_enis=[s.eni_id for s in plan.sources], flow_logs=plan.flow_logs,
+                                coverage=plan.coverage)
     return plan
 
 

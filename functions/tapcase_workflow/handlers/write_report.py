@@ -52,7 +52,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     suspect_ips = [ip for source in plan.sources for ip in source.private_ips]
     skipped = skipped_queries(pack_parameters(plan.request, suspect_ips, [s.eni_id for s in plan.sources],
-                                              plan.flow_logs))
+                                              plan.flow_logs, plan.coverage))
     report = build_report({"queries": results}, investigation_id=plan.investigation_id, context=ctx,
                           skipped=skipped, errors=errors, sql={q.name: q.sql for q in plan.queries},
                           result_uris={k: v for k, v in locations.items() if v}, suspect_ips=suspect_ips,

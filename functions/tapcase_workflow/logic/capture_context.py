@@ -106,6 +106,8 @@ def capture_context(
         "pcap": pcap_context(manifest, evidence),
         # The flow-log context's window (None: the stack has no flow logs).
         "flow_logs": plan.flow_logs.model_dump() if plan.flow_logs else None,
+        # Coverage mode's window of the fleet's rolling logs (None: the instance was not covered).
+        "coverage": plan.coverage.model_dump() if plan.coverage else None,
         "warnings": plan.warnings + foreign_vni_warnings(plan.vni, packets.get("vnis"))
         + [str(w) for w in (manifest or {}).get("warnings") or []],
     }

@@ -8,7 +8,7 @@ from typing import Any
 
 from tapcase_contract import tags as tag_keys
 from tapcase_contract.layout import evidence_prefix
-from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, SENSOR_DEADLINE_MARGIN_SECONDS, VXLAN_PORT
+from tapcase_contract.limits import COVERAGE_VNI, DEFAULT_PCAP_MAX_MB, SENSOR_DEADLINE_MARGIN_SECONDS, VXLAN_PORT
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_workflow.errors import (
     FleetNotConfigured,
@@ -46,9 +46,10 @@ FLEET_TARGET_TYPES = ("network-load-balancer", "gateway-load-balancer-endpoint")
 
 def vni_for(investigation_id: str, taken: set[int] | frozenset[int] = frozenset()) -> int:
     """A 24-bit VXLAN network id per investigation (never 0), not one of ``taken`` (the VNIs of
-    the live sessions to a shared fleet target: the VNI is how the fleet tells investigations apart)."""
+    the live sessions to a shared fleet target: the VNI is how the fleet tells investigations apart),
+    never coverage mode's (:data:`tapcase_contract.limits.COVERAGE_VNI`)."""
     value = int(hashlib.sha256(investigation_id.encode()).hexdigest()[:6], 16) or 1
-    while value in taken:
+    while value in taken or value == COVERAGE_VNI:
         value = value % MAX_VNI + 1
     return value
 
@@ -300,7 +301,20 @@ def make_plan(
         queries=list(queries or []),
         warnings=warnings,
     )
+    plan.covered_enis = covered_enis(sessions_by_eni, {s.eni_id for s in sources})
+    if plan.covered_enis:
+        plan.warnings.append(
+            f"{iid} is covered (coverage mode: {', '.join(plan.covered_enis)} mirrored to the sensor fleet all the "
+            "time): the report starts from the fleet's rolling logs before the finding; this investigation's "
+            "lower-numbered session takes the packets its filter accepts while it captures")
     return plan
+
+
+def covered_enis(sessions_by_eni: dict[str, list[dict[str, Any]]], mirrored: set[str]) -> list[str]:
+    """The mirrored ENIs that have a coverage session (tag ``tapcase:coverage``)."""
+    return sorted(eni for eni, sessions in sessions_by_eni.items() if eni in mirrored and any(
+        {t.get("Key"): t.get("Value") for t in s.get("Tags") or []}.get(tag_keys.COVERAGE) == tag_keys.COVERAGE_ON
+        for s in sessions))
 
 
 def dry_run_view(plan: InvestigationPlan) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 from tapcase_workflow.logic import attack, indicators, verdict
 from tapcase_workflow.logic.highlights import TIER_1_2, Facts, Highlight
 from tapcase_workflow.logic.highlights_behaviour import BEHAVIOURS
+from tapcase_workflow.logic.report_coverage import coverage_section
 from tapcase_workflow.logic.report_data import (
     epoch_of,
     human_bytes,
@@ -246,6 +247,7 @@ def build_report(
     sections = _sections(queries, highlights, max_rows, sql or {}, result_uris or {})
     flow = flow_log_section(queries, context, errors, {i["value"]: i["seen"] for i in found},
                             [str(ip) for ip in finding.get("remote_ips") or []])
+    covered = coverage_section(queries, context, errors)
     alert_rows = records(queries.get("suricata_alert_summary"))
     return {
         "version": REPORT_VERSION,
@@ -268,9 +270,11 @@ def build_report(
         },
         "highlights": [h.to_dict(i + 1) for i, h in enumerate(highlights)],
         "indicators": found,
-        # Before the capture (flow logs), then the window.
-        "timeline": flow["timeline"] + _timeline(context, highlights),
+        # Before the capture (the fleet's rolling logs of a covered instance, flow logs), then the window.
+        "timeline": sorted(flow["timeline"] + (covered or {}).get("timeline", []), key=lambda t: t["ts"])
+        + _timeline(context, highlights),
         "flow_logs": flow,
+        "coverage": covered,
         "charts": _charts(queries),
         "attack": attack.describe(techniques),
         "next_steps": _next_steps(context, decided["outcome"], found),

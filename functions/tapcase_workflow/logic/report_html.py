@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from tapcase_workflow.logic import report_charts
+from tapcase_workflow.logic import report_charts, report_coverage
 from tapcase_workflow.logic.report_data import cell, human_bytes, plural
 
 MAX_PAGE_ROWS = 50
@@ -288,6 +288,7 @@ def render_html(report: Mapping[str, Any], *, csv_text: str | None = None, stix_
             "timeline-table", ["time", "what"], [[t["time"], t["what"]] for t in timeline]) + "</section>")
     else:
         parts.append('<section id="timeline"><h2>Timeline</h2><p class="muted">No timed event.</p></section>')
+    parts += report_coverage.html_parts(report.get("coverage"))
     parts += _flow_logs(report.get("flow_logs"))
     parts += _charts(report)
     parts += _indicators(report, csv_text, stix_text)

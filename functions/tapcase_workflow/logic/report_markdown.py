@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tapcase_workflow.logic.report_coverage import markdown_lines as coverage_lines
 from tapcase_workflow.logic.report_data import cell, human_bytes, plural
 from tapcase_workflow.logic.report_flowlogs import markdown_lines as flow_log_lines
 
@@ -110,6 +111,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     out.append("")
     if report.get("timeline"):
         out += ["## Timeline", ""] + [f"- {t['time']}: {md_escape(t['what'])}" for t in report["timeline"]] + [""]
+    out += coverage_lines(report.get("coverage"), md_escape)
     out += flow_log_lines(report.get("flow_logs"), md_escape)
     out += _capture_lines(report)
     out += _pcap_lines((report.get("context") or {}).get("pcap"))

@@ -112,6 +112,10 @@ class InvestigationPlan(_Model):
     queries: list[PackQuery] = Field(default_factory=list)
     # None: the stack has no flow logs (FlowLogsBucket empty), the flow-log query is skipped.
     flow_logs: FlowLogWindow | None = None
+    # Coverage mode: the suspect's ENIs that have a coverage session (the fleet keeps their traffic
+    # all the time), and the window the report reads of the fleet's rolling logs (None: not covered).
+    covered_enis: list[str] = Field(default_factory=list)
+    coverage: FlowLogWindow | None = None
     warnings: list[str] = Field(default_factory=list)
 
 

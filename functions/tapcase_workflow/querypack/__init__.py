@@ -28,6 +28,9 @@ and uses ``{{placeholders}}``:
   ``[start, end]``) and ``{{flow_log_days}}`` (the ``yyyy/MM/dd`` partitions of the table's
   ``day`` projection that may hold them: an hour's margin either side, as files are published
   after their records end);
+* coverage mode's rolling logs (``-- requires: coverage_window``, a covered instance):
+  ``{{coverage_start}}``/``{{coverage_end}}`` (Unix seconds) and ``{{coverage_days}}`` (the
+  ``yyyy-MM-dd`` partitions of ``coverage_events`` from start to end);
 * what the finding names, for queries that run without a finding too (they exempt it from the
   above): ``'{{finding_domain_or_none_pattern}}'`` (a pattern that never matches without
   domains) and ``{{finding_ips_or_none}}`` (``''`` without remote IPs).
@@ -46,7 +49,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tapcase_contract import ContractError, flow_logs, ids
+from tapcase_contract import ContractError, coverage_logs, flow_logs, ids
 from tapcase_workflow.querypack import benign
 
 PACK_DIR = Path(__file__).resolve().parent
@@ -68,6 +71,7 @@ NON_PUBLIC_IP_PATTERN = (
 #: Values a caller may give (lists; a single value is accepted too).
 FINDING_PARAMETERS = (
     "finding_remote_ips", "finding_domains", "finding_ports", "suspect_ips", "suspect_enis", "flow_log_window",
+    "coverage_window",
 )
 #: Placeholders the loader fills itself.
 BUILTIN_PARAMETERS = (
@@ -83,6 +87,9 @@ BUILTIN_PARAMETERS = (
     "flow_log_start",
     "flow_log_end",
     "flow_log_days",
+    "coverage_start",
+    "coverage_end",
+    "coverage_days",
 )
 KNOWN_PLACEHOLDERS = frozenset(FINDING_PARAMETERS + BUILTIN_PARAMETERS)
 _DERIVED_REQUIREMENT = {
@@ -90,6 +97,9 @@ _DERIVED_REQUIREMENT = {
     "flow_log_start": "flow_log_window",
     "flow_log_end": "flow_log_window",
     "flow_log_days": "flow_log_window",
+    "coverage_start": "coverage_window",
+    "coverage_end": "coverage_window",
+    "coverage_days": "coverage_window",
 }
 ENI_RE = re.compile(r"^eni-[0-9a-f]{8,17}$")
 
@@ -296,6 +306,7 @@ _NORMALISERS = {
     "suspect_ips": normalise_ip,
     "suspect_enis": normalise_eni,
     "flow_log_window": normalise_epoch,
+    "coverage_window": normalise_epoch,
 }
 
 
@@ -306,8 +317,8 @@ def normalise_parameters(parameters: Mapping[str, Any] | None) -> dict[str, list
         if key not in _NORMALISERS:
             raise QueryPackError(f"unknown query parameter {key!r} (known: {', '.join(FINDING_PARAMETERS)})")
         values = sorted({_NORMALISERS[key](v) for v in _as_list(raw)}, key=lambda v: (str(type(v)), v))
-        if key == "flow_log_window" and values and (len(values) != 2 or values[0] == values[1]):
-            raise QueryPackError(f"flow_log_window must be [start, end] (two Unix times), got {raw!r}")
+        if key in ("flow_log_window", "coverage_window") and values and (len(values) != 2 or values[0] == values[1]):
+            raise QueryPackError(f"{key} must be [start, end] (two Unix times), got {raw!r}")
         if values:
             out[key] = values
     return out
@@ -365,6 +376,10 @@ def render(
         start, end = values["flow_log_window"]
         fills["flow_log_start"], fills["flow_log_end"] = str(start), str(end)
         fills["flow_log_days"] = _sql_list(flow_logs.days_between(start - 3600, end + 3600))
+    if "coverage_window" in values:
+        start, end = values["coverage_window"]
+        fills["coverage_start"], fills["coverage_end"] = str(start), str(end)
+        fills["coverage_days"] = _sql_list(coverage_logs.days_between(start, end))
 
     def substitute(m: re.Match[str]) -> str:
         return fills[m.group(1)]
@@ -410,6 +425,7 @@ def finding_parameters(
     *,
     suspect_enis: Iterable[str] = (),
     flow_log_window: tuple[int, int] | None = None,
+    coverage_window: tuple[int, int] | None = None,
 ) -> dict[str, list[Any]]:
     """Query values from a finding (``FindingContext`` or its dict), the suspect's IPs and ENIs,
     and the flow-log window (None: the stack has no flow logs, the flow-log query is skipped)."""
@@ -420,6 +436,8 @@ def finding_parameters(
     params: dict[str, list[Any]] = {"suspect_ips": list(suspect_ips), "suspect_enis": list(suspect_enis)}
     if flow_log_window is not None:
         params["flow_log_window"] = list(flow_log_window)
+    if coverage_window is not None:  # a covered instance: the fleet's rolling logs before the finding
+        params["coverage_window"] = list(coverage_window)
     if finding is not None:
         params["finding_remote_ips"] = list(get("remote_ips") or [])
         params["finding_domains"] = list(get("domains") or [])

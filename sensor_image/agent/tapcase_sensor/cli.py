@@ -153,8 +153,14 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     if not ring.is_dir():
         _err(f"SensorConfigError: ring directory not found: {ring} (tapcase-fleet-capture.service writes it)")
         return 1
-    agent = FleetAgent(config, RingCapture(ring, config.sensor_ip), AwsClients.create(config.region),
-                       rules=Path(args.rules) if args.rules else None)
+    from tapcase_sensor.coverage import CoverageRoller, member_s3_client
+
+    clients = AwsClients.create(config.region)
+    kept = RingCapture(ring, config.sensor_ip)
+    rules = Path(args.rules) if args.rules else None
+    roller = CoverageRoller(kept, member_s3_client(clients.s3_options or {}), config.bucket, Path(config.log_dir) / "coverage",
+                            interval=config.coverage_roll_seconds, rules=rules)
+    agent = FleetAgent(config, kept, clients, rules=rules, coverage=roller)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -126,6 +126,8 @@ class FleetConfig:
     poll_wait_seconds: int = 20
     visibility_timeout: int = 900
     heartbeat_seconds: float = float(SENSOR_HEARTBEAT_SECONDS)
+    #: Coverage mode: seconds between rolls of the coverage VNI's logs (tapcase_sensor.coverage); 0: none.
+    coverage_roll_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sensor_ip", sensor_address(self.sensor_ip))
@@ -214,6 +216,8 @@ class FleetAgent:
     clock: Callable[[], float] = time.time
     handover_receives: int = 6
     released: bool = False
+    #: Coverage mode's rolling logs (None: this member uploads none).
+    coverage: Any = None  # tapcase_sensor.coverage.CoverageRoller
 
     def _agent(self, investigation_id: str, engines: Engines, workdir: Path) -> Agent:
         config = SensorConfig(investigation_id=investigation_id, bucket=self.config.bucket, region=self.config.region,
@@ -300,6 +304,11 @@ class FleetAgent:
             except (ClientError, BotoCoreError, SensorError) as exc:
                 log.error("polling the fleet queue failed: %s", exc)
                 stop_event.wait(error_backoff)
+            if self.coverage is not None and self.coverage.due():
+                try:
+                    self.coverage.roll()
+                except (ClientError, BotoCoreError, SensorError) as exc:  # the next roll takes the window again
+                    log.error("rolling the coverage logs failed: %s", exc)
             if self.released:  # let the other members' long polls take what was put back
                 self.released = False
                 stop_event.wait(max(1.0, float(self.config.poll_wait_seconds)))
