@@ -220,11 +220,16 @@ class LocalCloud:
         ledger.reset()
         dataplane.reset()
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client pointed at the local cloud (cached per service and region)."""
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """A boto3 client pointed at the local cloud (cached per service, region and account).
+
+        ``account``: another simulated account than the stack's (a member account). Its requests
+        carry moto's ``x-moto-account-id`` header: the administrator of that account, as the
+        StackSet execution role or an operator there would be (the workflow itself reaches member
+        accounts only by assuming their member role)."""
+        key = (service, region or self.region, account)
         if key not in self._clients:
-            self._clients[key] = boto3.client(
+            client = boto3.client(
                 service,
                 region_name=key[1],
                 endpoint_url=self.endpoint,
@@ -232,6 +237,12 @@ class LocalCloud:
                 aws_secret_access_key="testing",
                 config=Config(retries={"max_attempts": 1, "mode": "standard"}),
             )
+            if account is not None and account != self.account_id:
+                def as_account(request: Any, **_: Any) -> None:
+                    request.headers["x-moto-account-id"] = account
+
+                client.meta.events.register("before-sign", as_account)
+            self._clients[key] = client
         return self._clients[key]
 
     def fire_schedule(self, name: str, group: str | None = None) -> str:
