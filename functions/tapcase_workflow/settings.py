@@ -110,6 +110,9 @@ class VerifyEvidenceSettings(_Settings):
 class JanitorSettings(_Settings):
     lock_table: str = ""
     state_machine_arn: str = ""
+    # MemberAccounts / MemberRoleName: the scheduled sweep looks in each account, through its role.
+    member_accounts: str = ""
+    member_role_name: str = "tapcase-member"
     #: Investigations whose resources are younger than this are left alone by the scheduled sweep
     #: (an execution may have just created them and not be listed as RUNNING yet).
     janitor_min_age_seconds: int = Field(default=900, ge=0)

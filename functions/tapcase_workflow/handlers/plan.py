@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from tapcase_contract.layout import evidence_prefix, manifest_key
 from tapcase_workflow.dal import ec2, s3
-from tapcase_workflow.dal.clients import acting_in
+from tapcase_workflow.dal.member import acting_in
 from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest, InvestigationIdTaken, TapcaseError
 from tapcase_workflow.logic.accounts import AccountPolicy, access_for, parse_member_accounts
 from tapcase_workflow.logic.plan import (
@@ -81,15 +81,17 @@ def _check_evidence_is_new(cfg: PlanSettings, request: InvestigationRequest, han
     )
 
 
-def _accounts(cfg: PlanSettings, own: str | None) -> AccountPolicy:
-    return AccountPolicy(own=own, members=parse_member_accounts(cfg.member_accounts),
-                         member_role_name=cfg.member_role_name)
+def _accounts(cfg: PlanSettings, context: LambdaContext) -> AccountPolicy:
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    partition = parts[1] if len(parts) > 4 and parts[1] else "aws"
+    return AccountPolicy(own=account_of(context), partition=partition, members=parse_member_accounts(cfg.member_accounts),
+                         member_role_name=cfg.member_role_name, region=cfg.aws_region)
 
 
 def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str, accounts: AccountPolicy) -> InvestigationPlan:
     """The plan, every EC2 lookup made in the suspect's account (a member's: with its member role)."""
     access = access_for(request.account_id, accounts)
-    with acting_in(access.role_arn if access is not None and access.member else None):
+    with acting_in(access.role_arn if access is not None else None):
         plan = _plan_here(cfg, request, run_name)
     plan.account = access
     return plan
@@ -147,7 +149,7 @@ def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = load_settings(PlanSettings)
     inp = parse_event(event)
-    accounts = _accounts(cfg, account_of(context))
+    accounts = _accounts(cfg, context)
     policy = EntryPolicy(cfg.default_capture_seconds, cfg.max_capture_seconds, accounts.own,
                          cfg.ignore_sample_findings, accounts.members)
     name = inp.execution_name or ""
@@ -155,7 +157,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     warnings: list[str] = []
     if isinstance(entry, SelectionRequest):
         selection = access_for(entry.account_id, accounts)
-        with acting_in(selection.role_arn if selection is not None and selection.member else None):
+        with acting_in(selection.role_arn if selection is not None else None):
             selected, warnings = _select(entry)
         children = [entry.for_instance(s.instance_id, s.eni_ids, inp.execution_arn) for s in selected]
         if len(children) > 1 and not entry.dry_run:

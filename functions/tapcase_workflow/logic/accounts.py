@@ -30,6 +30,7 @@ class AccountPolicy:
     members: frozenset[str] = field(default_factory=frozenset)
     member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
     partition: str = "aws"
+    region: str = "us-east-1"
 
     def allows(self, account: str) -> bool:
         return account == self.own or account in self.members
@@ -48,6 +49,11 @@ def parse_member_accounts(text: str) -> frozenset[str]:
 
 def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+def sensor_name(member_role_name: str) -> str:
+    """The sensor's role and launch template in every account: ``<MemberRoleName>-sensor``."""
+    return f"{member_role_name}-sensor"
 
 
 def _refusal_hint(policy: AccountPolicy) -> str:
@@ -89,5 +95,10 @@ def access_for(account: str | None, policy: AccountPolicy) -> AccountAccess | No
     target = account or policy.own
     if target is None:
         return None
-    return AccountAccess(account_id=target, role_arn=role_arn(target, policy.member_role_name, policy.partition),
-                         member=target != policy.own)
+    p, region, name = policy.partition, policy.region, policy.member_role_name
+    return AccountAccess(
+        account_id=target, role_arn=role_arn(target, name, p), member=target != policy.own,
+        launch_template_name=sensor_name(name), sensor_role_arn=role_arn(target, sensor_name(name), p),
+        instance_arn_prefix=f"arn:{p}:ec2:{region}:{target}:instance/",
+        queue_arn_prefix=f"arn:{p}:sqs:{region}:{target}:",
+    )

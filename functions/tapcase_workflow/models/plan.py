@@ -81,6 +81,13 @@ class AccountAccess(_Model):
     role_arn: str
     #: Whether this is a member account (not the stack's own).
     member: bool = False
+    #: What the member template (and the main template, in its own account) names in that account:
+    #: the sensor launch template and role, and the ARN prefixes of its instances and queues (the
+    #: control queue's policy names them).
+    launch_template_name: str
+    sensor_role_arn: str
+    instance_arn_prefix: str
+    queue_arn_prefix: str
 
 
 class InvestigationPlan(_Model):
