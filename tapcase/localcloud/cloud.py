@@ -245,6 +245,21 @@ class LocalCloud:
             self._clients[key] = client
         return self._clients[key]
 
+    def deploy_member_account(self, account: str, parameters: dict[str, str] | None = None) -> Any:
+        """Deploy the member template (``sensor_image/member/member.yaml``) in another simulated
+        account, as a StackSet instance would: the member role trusting this account, the sensor's
+        role, instance profile and launch template there. The stack's ``MemberRoleName`` is passed on."""
+        from tapcase.localcloud.deploy import deploy_template
+        from tapcase.localcloud.seed import amazon_image_id
+        from tapcase.member_template import MEMBER_TEMPLATE
+
+        view = _AccountView(self, account)
+        params = {"AdministratorAccountId": self.account_id, "SensorAmiId": amazon_image_id(view.client("ec2"))}
+        if self.stack is not None and "MemberRoleName" in self.stack.parameters:
+            params["MemberRoleName"] = str(self.stack.parameters["MemberRoleName"])
+        params.update(parameters or {})
+        return deploy_template(view, MEMBER_TEMPLATE, params, stack_name="tapcase-member")
+
     def fire_schedule(self, name: str, group: str | None = None) -> str:
         """Fire an EventBridge Scheduler schedule now (see :mod:`tapcase.localcloud.scheduler`): the
         ARN of the execution it started."""
@@ -257,6 +272,18 @@ class LocalCloud:
         if self.stack is None:
             raise LocalCloudError("no template is deployed")
         return self.stack.ref(logical_id)
+
+
+class _AccountView:
+    """The local cloud as one of its other simulated accounts sees it (for the deployer)."""
+
+    def __init__(self, cloud: LocalCloud, account: str) -> None:
+        self.cloud = cloud
+        self.account_id = account
+        self.region = cloud.region
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.cloud.client(service, region, account=self.account_id)
 
 
 class _PinRegion:
