@@ -43,8 +43,8 @@ import pytest
 from botocore import xform_name
 
 from tapcase.localcloud.cfn import load_template
-from tests.conftest import REPO
 from tapcase_workflow.dal.clients import MEMBER_SERVICES
+from tests.conftest import REPO
 from tests.test_template import FUNCTIONS, RESOURCES, STATE_MACHINES, TEMPLATE, _states
 
 SOURCE_ROOTS = [REPO / "functions", REPO / "sensor_image" / "agent"]

@@ -65,7 +65,7 @@ class LocalCloud:
         self._thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_scale: float | None = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property

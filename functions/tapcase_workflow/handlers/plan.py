@@ -14,7 +14,13 @@ from pydantic import ValidationError
 from tapcase_contract.layout import evidence_prefix, manifest_key
 from tapcase_workflow.dal import ec2, s3
 from tapcase_workflow.dal.member import acting_in
-from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest, InvestigationIdTaken, TapcaseError
+from tapcase_workflow.errors import (
+    AlreadyInvestigated,
+    FleetNotConfigured,
+    InvalidRequest,
+    InvestigationIdTaken,
+    TapcaseError,
+)
 from tapcase_workflow.logic.accounts import AccountPolicy, access_for, parse_member_accounts
 from tapcase_workflow.logic.plan import (
     StackSettings,
@@ -91,6 +97,13 @@ def _accounts(cfg: PlanSettings, context: LambdaContext) -> AccountPolicy:
 def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str, accounts: AccountPolicy) -> InvestigationPlan:
     """The plan, every EC2 lookup made in the suspect's account (a member's: with its member role)."""
     access = access_for(request.account_id, accounts)
+    if access is not None and access.member:
+        # The sensor fleet's target is the administrator account's: a member's instance is mirrored
+        # to a sensor of its own, in its account.
+        if request.target == "fleet":
+            raise FleetNotConfigured(f"target: fleet: the sensor fleet is in account {accounts.own}; an instance of "
+                                     f"member account {access.account_id} is mirrored to its own sensor there")
+        request = request.model_copy(update={"target": "sensor"})
     with acting_in(access.role_arn if access is not None else None):
         plan = _plan_here(cfg, request, run_name)
     plan.account = access

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tapcase_workflow.errors import AccountNotAllowed, FindingFromAnotherAccount
 from tapcase_workflow.models.plan import AccountAccess
 from tapcase_workflow.models.request import ACCOUNT_ID_PATTERN
+
 #: IAM role names: 1-64 characters of ``[\w+=,.@-]`` (IAM API reference, CreateRole RoleName).
 ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"
 DEFAULT_MEMBER_ROLE_NAME = "tapcase-member"
