@@ -124,10 +124,11 @@ def _shared_clients(region: str, account: str | None = None) -> Any:
     import boto3
     from botocore.config import Config
 
-    from tapcase.localcloud.cloud import ACCOUNT_ID
+    from moto.core import DEFAULT_ACCOUNT_ID
+
     from tapcase_sensor.agent import AwsClients
 
-    account = None if account in (None, ACCOUNT_ID) else account
+    account = None if account in (None, DEFAULT_ACCOUNT_ID) else account
     key = (region, os.environ.get("AWS_ENDPOINT_URL"), account)
     with _lock:
         if key not in _clients:

@@ -279,8 +279,8 @@ def test_a_tampered_log_file_fails_the_investigation_naming_it(cloud, tmp_path, 
     tampered: list[str] = []
     original = Agent._upload
 
-    def upload_then_tamper(self, bucket, capture, manifest, curated_files):
-        original(self, bucket, capture, manifest, curated_files)
+    def upload_then_tamper(self, upload_client, bucket, capture, manifest, curated_files):
+        original(self, upload_client, bucket, capture, manifest, curated_files)
         key = [*manifest["files"], *manifest["curated"]["files"]][0]["key"]
         s3 = cloud.client("s3")
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
