@@ -123,7 +123,6 @@ def _shared_clients(region: str, account: str | None = None) -> Any:
 
     import boto3
     from botocore.config import Config
-
     from moto.core import DEFAULT_ACCOUNT_ID
 
     from tapcase_sensor.agent import AwsClients
