@@ -35,7 +35,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy tapcase functions/tapcase_workflow functions/tapcase_contract sensor_image/agent/tapcase_sensor
-	$(BIN)/cfn-lint template.yaml sensor_image/fleet/fleet.yaml
+	$(BIN)/cfn-lint template.yaml sensor_image/fleet/fleet.yaml sensor_image/member/member.yaml
 
 # The tarball the sensor AMI is built from (sensor_image/ and functions/tapcase_contract): sensor_image/README.md
 sensor-bundle: setup

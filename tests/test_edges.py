@@ -211,11 +211,15 @@ def test_template_prefixes_and_tags_are_the_contracts():
     manifest_arn = next(s["Resource"]["Fn::Sub"] for s in plan_policy if s["Action"] == "s3:GetObject")
     example = layout.manifest_key(layout.evidence_prefix("gd-0123456789abcdef"))
     assert fnmatch(example, manifest_arn.removeprefix("${EvidenceBucket.Arn}/"))
-    # Teardown and the janitor may only delete what carries the investigation tag
+    # Teardown and the janitor delete through the member role, which may only delete what carries
+    # the investigation tag; their own roles hold no EC2 or SQS permission at all
+    member = resources["AccountAccessRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    delete = next(s for s in member if s["Sid"] == "DeleteOnlyTaggedResources")
+    assert delete["Condition"] == {"Null": {f"aws:ResourceTag/{tags.INVESTIGATION_ID}": "false"}}
     for function in ("TeardownFunction", "JanitorFunction"):
         statements = resources[function]["Properties"]["Policies"][0]["Statement"]
-        conditions = [s["Condition"] for s in statements if "Condition" in s]
-        assert conditions == [{"Null": {f"aws:ResourceTag/{tags.INVESTIGATION_ID}": "false"}}]
+        assert not [a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+                    if a.startswith(("ec2:", "sqs:"))]
     # Coverage creates only with the coverage tag, and changes or deletes only what carries it
     statements = resources["CoverageFunction"]["Properties"]["Policies"][0]["Statement"]
     conditions = {s["Sid"]: s["Condition"] for s in statements if "Condition" in s}

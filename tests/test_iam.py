@@ -33,6 +33,7 @@ import ast
 import copy
 import functools
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ import pytest
 from botocore import xform_name
 
 from tapcase.localcloud.cfn import load_template
+from tapcase_workflow.dal.clients import MEMBER_SERVICES
 from tests.conftest import REPO
 from tests.test_template import FUNCTIONS, RESOURCES, STATE_MACHINES, TEMPLATE, _states
 
@@ -114,10 +116,15 @@ def _norm(action: str) -> str:
     return f"{service.lower()}:{name[0].upper()}{name[1:]}"
 
 
-def asl_actions(definition: dict[str, Any], launch_template_has_profile: bool) -> set[str]:
+def asl_actions(definition: dict[str, Any], launch_template_has_profile: bool,
+                credentials: bool | None = None) -> set[str]:
+    """What the definition's tasks call; ``credentials``: only the tasks with (True) or without
+    (False) a ``Credentials`` field (None: all)."""
     needed: set[str] = set()
     for state in _states(definition).values():
         if state["Type"] != "Task":
+            continue
+        if credentials is not None and ("Credentials" in state) != credentials:
             continue
         resource, params = state["Resource"], state.get("Parameters") or {}
         if resource.startswith("arn:aws:states:::aws-sdk:"):
@@ -315,7 +322,7 @@ def code_actions(role: str, *entries: str, handed: bool = False) -> set[str]:
         needed.add("ec2:CreateTags")  # tags on create
     if "s3:GetObject" in calls and "NoSuchKey" in text:
         needed.add("s3:ListBucket")  # a missing key must answer NoSuchKey, not AccessDenied
-    if "sts:AssumeRole" in calls and "Tags" in text:
+    if "sts:AssumeRole" in calls and re.search(r"assume_role\(.*\bTags=", text):
         needed.add("sts:TagSession")  # session tags
     return needed
 
@@ -411,13 +418,36 @@ def managed_policies(template: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+#: The member role (template.yaml, and sensor_image/member/member.yaml in member accounts): what
+#: every task touching the suspect's account calls with its credentials.
+MEMBER_ROLE = "AccountAccessRole"
+
+
+def _acts_in_member_account(entry: str) -> bool:
+    """Whether the code reachable from a handler acts through the member role (dal.member.acting_in)."""
+    module, function = entry.rsplit(".", 1)
+    return any(isinstance(n, ast.Name) and n.id == "acting_in"
+               for tree in Symbols(module).reach(module, function) for n in ast.walk(tree))
+
+
 @functools.cache
 def derived() -> dict[str, set[str]]:
     needed = {name: code_actions(name, f["Properties"]["Handler"]) for name, f in FUNCTIONS.items()}
+    member: set[str] = set()
+    for name, function in FUNCTIONS.items():
+        if _acts_in_member_account(function["Properties"]["Handler"]):
+            moved = {a for a in needed[name] if a.split(":")[0] in MEMBER_SERVICES}
+            member |= moved
+            needed[name] -= moved
     profile = "IamInstanceProfile" in RESOURCES["SensorLaunchTemplate"]["Properties"]["LaunchTemplateData"]
     for name, machine in STATE_MACHINES.items():
         definition = json.loads((REPO / machine["Properties"]["DefinitionUri"]).read_text())
-        needed[name] = asl_actions(definition, profile)
+        needed[name] = asl_actions(definition, profile, credentials=False)
+        with_role = asl_actions(definition, profile, credentials=True)
+        if with_role:
+            needed[name].add("sts:AssumeRole")  # the Credentials role, assumed by the execution role
+        member |= with_role
+    needed[MEMBER_ROLE] = member
     needed["SensorRole"] = code_actions("SensorRole", *_sensor_commands())
     # the sensor fleet's members (sensor_image/fleet/fleet.yaml): the fleet command only
     fleet = [f"tapcase_sensor.cli.{c}" for c in FLEET_COMMANDS]
@@ -532,14 +562,21 @@ def test_the_derivation_finds_the_calls_it_must():
     """Guards the derivation itself: known calls of each kind are found (an AST walk that found
     nothing would make the exactness check vacuous)."""
     need = derived()
-    assert {"ec2:RunInstances", "iam:PassRole", "ec2:CreateTags", "sqs:TagQueue", "athena:StartQueryExecution",
-            "lambda:InvokeFunction", "glue:GetTable", "kms:Decrypt"} <= need["InvestigationStateMachine"]
+    assert {"athena:StartQueryExecution", "lambda:InvokeFunction", "glue:GetTable", "kms:Decrypt",
+            "sts:AssumeRole"} <= need["InvestigationStateMachine"]
+    assert not {a for a in need["InvestigationStateMachine"] if a.startswith(("ec2:", "sqs:", "iam:"))}
+    # what the tasks with Credentials and the functions acting in the suspect's account call
+    assert {"ec2:RunInstances", "iam:PassRole", "ec2:CreateTags", "sqs:TagQueue", "sqs:SendMessage",
+            "ec2:CreateTrafficMirrorFilter", "ec2:DescribeInstances", "ec2:TerminateInstances",
+            "sqs:DeleteQueue"} <= need[MEMBER_ROLE]
+    assert not {a for a in need[MEMBER_ROLE] if not a.startswith(("ec2:", "sqs:", "iam:PassRole"))}
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "states:SendTaskSuccess", "states:SendTaskHeartbeat"
             } <= need["SensorRole"]
     assert not {a for a in need["SensorRole"] if a.startswith(("s3:", "kms:"))}
     assert {"s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"} == need["EvidenceUploadRole"]
-    assert {"sts:AssumeRole", "sts:TagSession", "sqs:SendMessage"} == need["CollectEvidenceFunction"]
-    assert {"ec2:TerminateInstances", "dynamodb:DeleteItem", "states:GetExecutionHistory"} <= need["TeardownFunction"]
+    assert {"sts:AssumeRole", "sts:TagSession"} == need["CollectEvidenceFunction"]
+    assert {"sts:AssumeRole", "dynamodb:DeleteItem", "states:GetExecutionHistory"} <= need["TeardownFunction"]
+    assert not {a for f in FUNCTIONS for a in need[f] if a.startswith(("ec2:", "sqs:"))}
     assert {"states:ListExecutions", "dynamodb:Scan"} <= need["JanitorFunction"]
     assert set(NARROWED) <= INTEGRATIONS["arn:aws:states:::athena:startQueryExecution.sync"]
 
@@ -552,8 +589,10 @@ def _statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
     ("SensorRole", "ControlQueues", "sqs:ReceiveMessage"),
     ("EvidenceUploadRole", "WriteOneInvestigationsEvidence", "s3:PutObject"),
     ("CollectEvidenceFunction", "UploadCredentials", "sts:TagSession"),
-    ("TeardownFunction", "DeleteOnlyTaggedResources", "ec2:TerminateInstances"),
-    ("InvestigationStateMachine", "PassOnlyTheSensorRole", "iam:PassRole"),
+    ("AccountAccessRole", "DeleteOnlyTaggedResources", "ec2:TerminateInstances"),
+    ("AccountAccessRole", "PassOnlyTheSensorRole", "iam:PassRole"),
+    ("InvestigationStateMachine", "ActInTheSuspectsAccount", "sts:AssumeRole"),
+    ("TeardownFunction", "ActInTheSuspectsAccount", "sts:AssumeRole"),
     ("JanitorFunction", "Locks", "dynamodb:Scan"),
 ])
 def test_removing_a_permission_fails(role, sid, action):
@@ -568,12 +607,12 @@ def test_removing_a_permission_fails(role, sid, action):
     ("SensorRole", "ControlQueues", {"Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                                                 "s3:PutObject"]},
      "SensorRole: s3:PutObject is allowed but never called"),
-    ("TeardownFunction", "DeleteOnlyTaggedResources", {"Condition": {}},
-     "TeardownFunction: ec2:TerminateInstances on Resource '*' without a tag condition"),
+    ("AccountAccessRole", "DeleteOnlyTaggedResources", {"Condition": {}},
+     "AccountAccessRole: ec2:TerminateInstances on Resource '*' without a tag condition"),
     ("VerifyEvidenceFunction", "ReadEvidence", {"Action": ["s3:GetObject", "s3:DeleteObject"]},
      "VerifyEvidenceFunction: s3:DeleteObject is allowed but never called"),
-    ("InvestigationStateMachine", "StopOnlyTaggedSessions", {"Condition": {}},
-     "InvestigationStateMachine: ec2:DeleteTrafficMirrorSession on tapcase's resources without a tag condition"),
+    ("AccountAccessRole", "StopOnlyTaggedSessions", {"Condition": {}},
+     "AccountAccessRole: ec2:DeleteTrafficMirrorSession on tapcase's resources without a tag condition"),
 ])
 def test_a_wildcard_or_an_extra_permission_fails(role, sid, change, expected):
     template = copy.deepcopy(TEMPLATE)

@@ -26,8 +26,13 @@ class SampleFinding(TapcaseError):
 
 
 class FindingFromAnotherAccount(TapcaseError):
-    """The finding is about another account than the stack's (a GuardDuty administrator account
-    receives its members' findings): tapcase acts in its own account only."""
+    """The finding is about an account the stack may not act in (a GuardDuty administrator account
+    receives its members' findings): tapcase acts in its own account and its ``MemberAccounts``."""
+
+
+class AccountNotAllowed(TapcaseError):
+    """A request names an account (``account_id``) the stack may not act in (not its own, not one
+    of its ``MemberAccounts``)."""
 
 
 class NothingSelected(TapcaseError):
@@ -97,7 +102,7 @@ PLAN_REFUSALS = frozenset(
     cls.__name__
     for cls in (
         InvalidRequest, InstanceNotFound, InstanceNotRunning, UnsupportedInstanceType, NoFreeMirrorSlot, NoSensorSubnet,
-        FindingFromAnotherAccount, NothingSelected, InvestigationIdTaken,
+        FindingFromAnotherAccount, AccountNotAllowed, NothingSelected, InvestigationIdTaken,
     )
 )
 

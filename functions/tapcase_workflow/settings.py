@@ -46,6 +46,18 @@ class PlanSettings(_Settings):
     # (tmt-…, of an NLB or a GWLB endpoint) and the queue its agents read (empty: no fleet).
     fleet_target_id: str = ""
     fleet_control_queue_url: str = ""
+    # MemberAccounts: other accounts the stack may act in (ids separated by commas; empty: its own
+    # only) through the member role MemberRoleName the member template deploys there.
+    member_accounts: str = ""
+    member_role_name: str = "tapcase-member"
+
+    @field_validator("member_accounts")
+    @classmethod
+    def _accounts(cls, value: str) -> str:
+        from tapcase_workflow.logic.accounts import parse_member_accounts
+
+        parse_member_accounts(value)
+        return value
 
     @field_validator("evidence_pcap_max_mb")
     @classmethod
@@ -98,6 +110,9 @@ class VerifyEvidenceSettings(_Settings):
 class JanitorSettings(_Settings):
     lock_table: str = ""
     state_machine_arn: str = ""
+    # MemberAccounts / MemberRoleName: the scheduled sweep looks in each account, through its role.
+    member_accounts: str = ""
+    member_role_name: str = "tapcase-member"
     #: Investigations whose resources are younger than this are left alone by the scheduled sweep
     #: (an execution may have just created them and not be listed as RUNNING yet).
     janitor_min_age_seconds: int = Field(default=900, ge=0)

@@ -10,8 +10,13 @@ A dry run lists what would be removed, by investigation id, and removes nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
 from tapcase_workflow.dal import janitor as inventory
 from tapcase_workflow.dal.history import execution_events
+from tapcase_workflow.dal.member import acting_in
 from tapcase_workflow.dal.teardown import AwsTeardown
 from tapcase_workflow.errors import TeardownIncomplete
 from tapcase_workflow.logic import janitor
@@ -36,11 +41,13 @@ def after_execution(*, lock_table: str, execution_arn: str, dry_run: bool = Fals
                         run=plan.run_token, wait_seconds=wait_seconds)
     key = f"{plan.investigation_id}/{plan.run_token}"
     if dry_run:
-        found = {kind: cloud.find(kind, plan.investigation_id) for kind in KINDS}
-        found = {k: sorted(set(v) | set(cloud.alive(k, record.ids.get(k, [])))) for k, v in found.items()}
+        with acting_in(plan.account.role_arn if plan.account else None):
+            found = {kind: cloud.find(kind, plan.investigation_id) for kind in KINDS}
+            found = {k: sorted(set(v) | set(cloud.alive(k, record.ids.get(k, [])))) for k, v in found.items()}
         return JanitorOutput(dry_run=True, investigations={key: _counts(found)} if any(found.values()) else {},
                              stale_locks=[], skipped=record.rejected)
-    result = teardown(cloud, plan.investigation_id, record.ids)
+    with acting_in(plan.account.role_arn if plan.account else None):  # the suspect's account
+        result = teardown(cloud, plan.investigation_id, record.ids)
     deleted = {k: v for k, v in result["deleted"].items() if v}
     logger.info("teardown after the execution ended", extra={"execution_arn": execution_arn, "deleted": deleted})
     return JanitorOutput(dry_run=False, investigations={key: deleted} if deleted else {}, stale_locks=[],
@@ -48,13 +55,34 @@ def after_execution(*, lock_table: str, execution_arn: str, dry_run: bool = Fals
 
 
 def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int, dry_run: bool,
-          wait_seconds: float = 600.0) -> JanitorOutput:
-    """Every orphan run torn down (or listed), every stale lock released (or listed)."""
-    groups, invalid = janitor.group(inventory.tagged_resources())  # resources first, then who is running
+          wait_seconds: float = 600.0, roles: list[str | None] | None = None) -> JanitorOutput:
+    """Every orphan run torn down (or listed), every stale lock released (or listed).
+
+    ``roles``: the accounts to sweep, each through its member role (default: the caller's own
+    account with its own credentials)."""
+    removed: dict[str, dict[str, int]] = {}
+    skipped: list[str] = []
+    found = []
+    for role in roles or [None]:  # resources first, then who is running
+        try:
+            with acting_in(role):
+                found.append((role, janitor.group(inventory.tagged_resources())))
+        except (ClientError, BotoCoreError) as exc:  # a member account without its role: the others still
+            skipped.append(f"{role}: {exc}")
     all_locks = inventory.locks(lock_table)
     live = inventory.live_executions(state_machine_arn)
-    removed: dict[str, dict[str, int]] = {}
-    skipped = list(invalid)
+    for role, (groups, invalid) in found:
+        skipped += invalid
+        with acting_in(role):
+            _sweep_account(groups, live, lock_table, now, older_than, dry_run, wait_seconds, removed, skipped)
+    stale = janitor.stale_locks(all_locks, live, now)
+    released = [f"{lock.instance_id} ({lock.investigation_id})" for lock in stale
+                if dry_run or inventory.delete_lock(lock_table, lock)]
+    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped)
+
+
+def _sweep_account(groups: Any, live: Any, lock_table: str, now: int, older_than: int, dry_run: bool,
+                   wait_seconds: float, removed: dict[str, dict[str, int]], skipped: list[str]) -> None:
     for entry, reason in janitor.orphans(groups, live, now, older_than):
         logger.info("orphan investigation run", extra={"run": entry.key, "reason": reason, "ids": entry.ids})
         if dry_run:
@@ -68,7 +96,3 @@ def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int,
             skipped.append(f"{entry.key}: {exc}")
             continue
         removed[entry.key] = {k: v for k, v in result["deleted"].items() if v}
-    stale = janitor.stale_locks(all_locks, live, now)
-    released = [f"{lock.instance_id} ({lock.investigation_id})" for lock in stale
-                if dry_run or inventory.delete_lock(lock_table, lock)]
-    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped)

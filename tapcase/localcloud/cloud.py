@@ -65,7 +65,7 @@ class LocalCloud:
         self._thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_scale: float | None = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -220,11 +220,16 @@ class LocalCloud:
         ledger.reset()
         dataplane.reset()
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client pointed at the local cloud (cached per service and region)."""
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, account: str | None = None) -> Any:
+        """A boto3 client pointed at the local cloud (cached per service, region and account).
+
+        ``account``: another simulated account than the stack's (a member account). Its requests
+        carry moto's ``x-moto-account-id`` header: the administrator of that account, as the
+        StackSet execution role or an operator there would be (the workflow itself reaches member
+        accounts only by assuming their member role)."""
+        key = (service, region or self.region, account)
         if key not in self._clients:
-            self._clients[key] = boto3.client(
+            client = boto3.client(
                 service,
                 region_name=key[1],
                 endpoint_url=self.endpoint,
@@ -232,7 +237,28 @@ class LocalCloud:
                 aws_secret_access_key="testing",
                 config=Config(retries={"max_attempts": 1, "mode": "standard"}),
             )
+            if account is not None and account != self.account_id:
+                def as_account(request: Any, **_: Any) -> None:
+                    request.headers["x-moto-account-id"] = account
+
+                client.meta.events.register("before-sign", as_account)
+            self._clients[key] = client
         return self._clients[key]
+
+    def deploy_member_account(self, account: str, parameters: dict[str, str] | None = None) -> Any:
+        """Deploy the member template (``sensor_image/member/member.yaml``) in another simulated
+        account, as a StackSet instance would: the member role trusting this account, the sensor's
+        role, instance profile and launch template there. The stack's ``MemberRoleName`` is passed on."""
+        from tapcase.localcloud.deploy import deploy_template
+        from tapcase.localcloud.seed import amazon_image_id
+        from tapcase.member_template import MEMBER_TEMPLATE
+
+        view = _AccountView(self, account)
+        params = {"AdministratorAccountId": self.account_id, "SensorAmiId": amazon_image_id(view.client("ec2"))}
+        if self.stack is not None and "MemberRoleName" in self.stack.parameters:
+            params["MemberRoleName"] = str(self.stack.parameters["MemberRoleName"])
+        params.update(parameters or {})
+        return deploy_template(view, MEMBER_TEMPLATE, params, stack_name="tapcase-member")
 
     def fire_schedule(self, name: str, group: str | None = None) -> str:
         """Fire an EventBridge Scheduler schedule now (see :mod:`tapcase.localcloud.scheduler`): the
@@ -246,6 +272,18 @@ class LocalCloud:
         if self.stack is None:
             raise LocalCloudError("no template is deployed")
         return self.stack.ref(logical_id)
+
+
+class _AccountView:
+    """The local cloud as one of its other simulated accounts sees it (for the deployer)."""
+
+    def __init__(self, cloud: LocalCloud, account: str) -> None:
+        self.cloud = cloud
+        self.account_id = account
+        self.region = cloud.region
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.cloud.client(service, region, account=self.account_id)
 
 
 class _PinRegion:

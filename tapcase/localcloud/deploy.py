@@ -203,9 +203,9 @@ class Deployer(EventResources, StorageResources):
         return Deployed(logical_id, "AWS::Logs::LogGroup", name, {"Arn": self._arn("logs", f"log-group:{name}:*")})
 
     def _role(self, logical_id: str, assume: dict[str, Any], policies: list[Any], managed: list[str],
-              max_session: Any = None) -> str:
+              max_session: Any = None, role_name: str | None = None) -> str:
         iam = self.cloud.client("iam")
-        name = f"{self.stack.name}-{logical_id}"[:64]
+        name = role_name or f"{self.stack.name}-{logical_id}"[:64]
         extra = {"MaxSessionDuration": int(max_session)} if max_session is not None else {}
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(assume), **extra)["Role"]["Arn"]
         for i, policy in enumerate(policies):
@@ -222,7 +222,7 @@ class Deployer(EventResources, StorageResources):
     def _AWS_IAM_Role(self, logical_id: str, props: dict[str, Any]) -> Deployed:
         arn = self._role(
             logical_id, props["AssumeRolePolicyDocument"], props.get("Policies", []), props.get("ManagedPolicyArns", []),
-            props.get("MaxSessionDuration"),
+            props.get("MaxSessionDuration"), props.get("RoleName"),
         )
         name = arn.rsplit("/", 1)[-1]
         return Deployed(logical_id, "AWS::IAM::Role", name, {"Arn": arn, "RoleId": name})

@@ -105,22 +105,30 @@ def _local_agent(config: Any, engines: Any, clients: Any, **kwargs: Any) -> Any:
     return LocalAgent(config, engines, clients, **kwargs)
 
 
-_clients: dict[tuple[str, str | None], Any] = {}
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
 #: Added to the local sensors' User-Agent: their API calls are counted as the sensor's.
 SENSOR_USER_AGENT = "tapcase-caller/sensor"
 
 
-def _shared_clients(region: str) -> Any:
-    """The agents' clients, one set per region and endpoint for every local sensor (boto3 clients are
-    thread-safe; a set per sensor made botocore's per-client caches grow with every investigation)."""
+def _shared_clients(region: str, account: str | None = None) -> Any:
+    """The agents' clients, one set per region, endpoint and account for every local sensor (boto3
+    clients are thread-safe; a set per sensor made botocore's per-client caches grow with every
+    investigation).
+
+    ``account``: the sensor instance's account. Its instance profile's credentials act there: its
+    SQS requests carry moto's ``x-moto-account-id`` (a member account's control queue is in that
+    account). Task tokens are answered to the state machine's account (the token names the
+    execution), so the Step Functions client is the same for every account."""
     import os
 
     import boto3
     from botocore.config import Config
+    from moto.core import DEFAULT_ACCOUNT_ID
 
     from tapcase_sensor.agent import AwsClients
 
-    key = (region, os.environ.get("AWS_ENDPOINT_URL"))
+    account = None if account in (None, DEFAULT_ACCOUNT_ID) else account
+    key = (region, os.environ.get("AWS_ENDPOINT_URL"), account)
     with _lock:
         if key not in _clients:
             # As AwsClients.create (the sensor's retries), with a pool for every sensor of the cloud,
@@ -130,7 +138,13 @@ def _shared_clients(region: str) -> Any:
             session = boto3.session.Session(region_name=region)
             # No S3 client of its own: as on AWS, a sensor writes evidence only with the upload
             # credentials its CollectEvidence message carries (tapcase_contract.upload_access).
-            _clients[key] = AwsClients(sqs=session.client("sqs", config=config), s3=None,
+            sqs = session.client("sqs", config=config)
+            if account is not None:
+                def in_account(request: Any, **_: Any) -> None:
+                    request.headers["x-moto-account-id"] = account
+
+                sqs.meta.events.register("before-sign", in_account)
+            _clients[key] = AwsClients(sqs=sqs, s3=None,
                                        stepfunctions=session.client("stepfunctions", config=config),
                                        s3_options={"region_name": region, "endpoint_url": key[1], "config": config})
         return _clients[key]
@@ -184,7 +198,7 @@ def _start(instance: Any, region: str) -> None:
     from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
-    clients = _shared_clients(region)
+    clients = _shared_clients(region, instance.ec2_backend.account_id)
     # The control queue is created after the sensor (its policy names the instance): the agent
     # resolves its URL when it first polls, as on AWS.
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))

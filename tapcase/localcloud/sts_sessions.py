@@ -35,7 +35,8 @@ from tapcase.localcloud.policies import statement_applies
 
 ASSUME_ROLE_RESPONSE = Patch(
     target="moto.sts.responses:TokenResponse.assume_role",
-    fixes="AssumeRole keeps session tags and refuses DurationSeconds outside 900..MaxSessionDuration (ValidationError)",
+    fixes="AssumeRole keeps session tags, refuses DurationSeconds outside 900..MaxSessionDuration (ValidationError) "
+    "and a role that does not exist or does not trust the caller (AccessDenied, tapcase.localcloud.sts_trust)",
     relies_on="TokenResponse reads its parameters with _get_param/_get_int_param (Tags: a list of Key/Value) "
     "and calls backend.assume_role",
     watch={"moto.sts.responses:TokenResponse.assume_role": "8e014e59789f"},
@@ -282,6 +283,9 @@ def apply() -> None:
         if len(tags) > MAX_SESSION_TAGS or any(len(k) > 128 or len(v) > 256 for k, v in tags.items()):
             raise STSValidationError("Session tags: at most 50, keys up to 128 and values up to 256 characters")
         role_arn = self._get_param("RoleArn") or ""
+        from tapcase.localcloud import sts_trust
+
+        sts_trust.check(role_arn, self.get_access_key(), self._get_param("ExternalId"), tags)
         maximum = _max_session_duration(role_arn)
         if maximum is not None and duration > maximum:
             raise STSValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")

@@ -22,8 +22,9 @@ def cloud():
         yield local
 
 
-def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1) -> dict[str, Any]:
-    ec2 = cloud.client("ec2")
+def make_instance(cloud, *, instance_type="m5.large", cidr="10.20", enis=1, account=None) -> dict[str, Any]:
+    """A running instance (in ``account``: another simulated account than the stack's)."""
+    ec2 = cloud.client("ec2", account=account)
     vpc = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{cidr}.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
@@ -133,7 +134,7 @@ def metric_value(document: dict[str, Any], name: str) -> float:
     return float(value[0] if isinstance(value, list) else value)
 
 
-def investigation_leftovers(cloud, investigation_id: str, instance_id: str) -> dict[str, int]:
+def investigation_leftovers(cloud, investigation_id: str, instance_id: str, account=None) -> dict[str, int]:
     """What one investigation left behind, counted by its own tag and lock (other investigations
     running at the same time on the same cloud are not counted): mirror sessions, targets,
     filters, sensor instances not terminated, security groups, control queues, the lock on the
@@ -141,13 +142,13 @@ def investigation_leftovers(cloud, investigation_id: str, instance_id: str) -> d
     from tapcase.localcloud import sensors
     from tapcase_contract.tags import ROLE
 
-    ec2 = cloud.client("ec2")
+    ec2 = cloud.client("ec2", account=account)  # the suspect's account; the lock is the stack's
     mine = [{"Name": f"tag:{TAG_KEY}", "Values": [investigation_id]}]
     reservations = ec2.describe_instances(Filters=[*mine, {"Name": f"tag:{ROLE}", "Values": ["sensor"]}])["Reservations"]
     sensor_ids = [i["InstanceId"] for r in reservations for i in r["Instances"]]
     live = [i for r in reservations for i in r["Instances"]
             if i["State"]["Name"] in ("pending", "running", "stopping", "stopped", "shutting-down")]
-    sqs = cloud.client("sqs")
+    sqs = cloud.client("sqs", account=account)
     queues = [u for u in sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
               if _queue_tags(sqs, u).get(TAG_KEY) == investigation_id]
     lock = cloud.client("dynamodb").get_item(TableName=cloud.resource("LockTable"),
@@ -164,13 +165,14 @@ def investigation_leftovers(cloud, investigation_id: str, instance_id: str) -> d
     }
 
 
-def wait_for_no_leftovers(cloud, investigation_id: str, instance_id: str, timeout: float = 60.0) -> dict[str, int]:
+def wait_for_no_leftovers(cloud, investigation_id: str, instance_id: str, timeout: float = 60.0,
+                          account=None) -> dict[str, int]:
     """Poll until the investigation left nothing (the janitor works asynchronously); the last count."""
     import time
 
     give_up = time.monotonic() + timeout
     while True:
-        left = investigation_leftovers(cloud, investigation_id, instance_id)
+        left = investigation_leftovers(cloud, investigation_id, instance_id, account=account)
         if not any(left.values()) or time.monotonic() > give_up:
             return left
         time.sleep(0.2)

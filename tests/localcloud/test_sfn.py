@@ -325,9 +325,10 @@ def test_interpreter_reuses_one_client_per_service(cloud: LocalCloud, sfn: Any) 
     }
     assert output(run(sfn, definition))["c"]["Vpcs"]
     ec2_clients = {key: client for key, client in sfn_clients._clients.items() if key[1] == "ec2"}
-    assert list(ec2_clients) == [(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")]
+    # (region, service, endpoint, task role): no Credentials field, no task role
+    assert list(ec2_clients) == [(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}", None)]
     output(run(sfn, definition))
-    assert sfn_clients._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}")] is next(
+    assert sfn_clients._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}", None)] is next(
         iter(ec2_clients.values())
     )
 

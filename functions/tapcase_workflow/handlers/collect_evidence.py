@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tapcase_contract.upload_access import upload_seconds
 from tapcase_workflow.dal import evidence_access
+from tapcase_workflow.dal.member import acting_in
 from tapcase_workflow.errors import EvidenceAccessFailed
 from tapcase_workflow.logic.collect import collect_message
 from tapcase_workflow.models.payloads import CollectEvidenceInput, CollectEvidenceOutput
@@ -36,7 +37,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise EvidenceAccessFailed(f"no upload credentials for {inp.investigation_id}: {exc}") from None
     body = collect_message(inp, cfg.evidence_bucket, credentials)
     try:
-        message_id = evidence_access.send(inp.queue_url, body)
+        with acting_in(inp.role_arn):  # the control queue is in the suspect's account
+            message_id = evidence_access.send(inp.queue_url, body)
     except (ClientError, BotoCoreError) as exc:
         raise EvidenceAccessFailed(f"could not tell the sensor at {inp.queue_url}: {exc}") from None
     logger.info("collect requested", extra={"queue_url": inp.queue_url, "credentials_seconds": seconds,

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from tapcase_workflow.errors import JanitorError
+from tapcase_workflow.logic.accounts import parse_member_accounts, role_arn
 from tapcase_workflow.models.events import ENDED, ExecutionStatusChange, JanitorEvent, ScheduledEvent
 from tapcase_workflow.models.payloads import JanitorOutput
 from tapcase_workflow.observability import logger
@@ -43,6 +44,16 @@ def parse_event(event: Any) -> ExecutionStatusChange | ScheduledEvent:
                            f"not {str(event)[:200]!r}") from None
 
 
+def _roles(cfg: JanitorSettings, context: LambdaContext) -> list[str | None]:
+    """The member role of the stack's own account and of each of its MemberAccounts."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    if len(parts) < 5 or not parts[4]:
+        return [None]
+    partition, own = parts[1], parts[4]
+    members = sorted(parse_member_accounts(cfg.member_accounts) - {own})
+    return [role_arn(account, cfg.member_role_name, partition) for account in [own, *members]]
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = load_settings(JanitorSettings)
@@ -57,6 +68,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         result = after_execution(lock_table=cfg.lock_table, execution_arn=detail.executionArn, wait_seconds=wait)
     else:
         result = sweep(lock_table=cfg.lock_table, state_machine_arn=cfg.state_machine_arn, now=int(time.time()),
-                       older_than=cfg.janitor_min_age_seconds, dry_run=False, wait_seconds=wait)
+                       older_than=cfg.janitor_min_age_seconds, dry_run=False, wait_seconds=wait,
+                       roles=_roles(cfg, context))
     logger.info("janitor done", extra=result.model_dump(mode="json"))
     return result.model_dump(mode="json")

@@ -13,7 +13,15 @@ from pydantic import ValidationError
 
 from tapcase_contract.layout import evidence_prefix, manifest_key
 from tapcase_workflow.dal import ec2, s3
-from tapcase_workflow.errors import AlreadyInvestigated, InvalidRequest, InvestigationIdTaken, TapcaseError
+from tapcase_workflow.dal.member import acting_in
+from tapcase_workflow.errors import (
+    AlreadyInvestigated,
+    FleetNotConfigured,
+    InvalidRequest,
+    InvestigationIdTaken,
+    TapcaseError,
+)
+from tapcase_workflow.logic.accounts import AccountPolicy, access_for, parse_member_accounts
 from tapcase_workflow.logic.plan import (
     StackSettings,
     dry_run_view,
@@ -79,7 +87,30 @@ def _check_evidence_is_new(cfg: PlanSettings, request: InvestigationRequest, han
     )
 
 
-def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> InvestigationPlan:
+def _accounts(cfg: PlanSettings, context: LambdaContext) -> AccountPolicy:
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    partition = parts[1] if len(parts) > 4 and parts[1] else "aws"
+    return AccountPolicy(own=account_of(context), partition=partition, members=parse_member_accounts(cfg.member_accounts),
+                         member_role_name=cfg.member_role_name, region=cfg.aws_region)
+
+
+def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str, accounts: AccountPolicy) -> InvestigationPlan:
+    """The plan, every EC2 lookup made in the suspect's account (a member's: with its member role)."""
+    access = access_for(request.account_id, accounts)
+    if access is not None and access.member:
+        # The sensor fleet's target is the administrator account's: a member's instance is mirrored
+        # to a sensor of its own, in its account.
+        if request.target == "fleet":
+            raise FleetNotConfigured(f"target: fleet: the sensor fleet is in account {accounts.own}; an instance of "
+                                     f"member account {access.account_id} is mirrored to its own sensor there")
+        request = request.model_copy(update={"target": "sensor"})
+    with acting_in(access.role_arn if access is not None else None):
+        plan = _plan_here(cfg, request, run_name)
+    plan.account = access
+    return plan
+
+
+def _plan_here(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> InvestigationPlan:
     fleet = fleet_vnis = None
     if target_kind(request.target, cfg.fleet_target_id) == "fleet":
         tmt = cfg.fleet_target_id
@@ -116,13 +147,14 @@ def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str) -> In
     return plan
 
 
-def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: str, warnings: list[str]) -> DryRunPlan:
+def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: str, warnings: list[str],
+             accounts: AccountPolicy) -> DryRunPlan:
     """Each request planned as it would be, nothing created; a refusal is reported, not raised."""
     plans, refusals = [], []
     for request in requests:
         try:
             _check_evidence_is_new(cfg, request, hand_chosen=False)
-            plans.append(dry_run_view(_plan(cfg, request, run_name)))
+            plans.append(dry_run_view(_plan(cfg, request, run_name, accounts)))
         except TapcaseError as exc:
             refusals.append(Refusal(instance_id=request.instance_id, error=type(exc).__name__, reason=str(exc)))
     return DryRunPlan(plans=plans, refusals=refusals, warnings=warnings)
@@ -132,13 +164,16 @@ def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = load_settings(PlanSettings)
     inp = parse_event(event)
-    policy = EntryPolicy(cfg.default_capture_seconds, cfg.max_capture_seconds, account_of(context),
-                         cfg.ignore_sample_findings)
+    accounts = _accounts(cfg, context)
+    policy = EntryPolicy(cfg.default_capture_seconds, cfg.max_capture_seconds, accounts.own,
+                         cfg.ignore_sample_findings, accounts.members)
     name = inp.execution_name or ""
     entry = parse_entry(inp.request, execution_name=inp.execution_name, policy=policy)
     warnings: list[str] = []
     if isinstance(entry, SelectionRequest):
-        selected, warnings = _select(entry)
+        selection = access_for(entry.account_id, accounts)
+        with acting_in(selection.role_arn if selection is not None else None):
+            selected, warnings = _select(entry)
         children = [entry.for_instance(s.instance_id, s.eni_ids, inp.execution_arn) for s in selected]
         if len(children) > 1 and not entry.dry_run:
             fan_out = FanOutPlan(
@@ -158,15 +193,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         requests = [entry]
     singles = [r for r in requests if isinstance(r, InvestigationRequest)]
     if singles and singles[0].dry_run:
-        return _dry_run(cfg, singles, name, warnings).model_dump(mode="json")
+        return _dry_run(cfg, singles, name, warnings, accounts).model_dump(mode="json")
     request = singles[0]
     correlate(request.investigation_id)
     hand_chosen = isinstance(inp.request, dict) and bool(inp.request.get("investigation_id"))
     _check_evidence_is_new(cfg, request, hand_chosen)
-    plan = _plan(cfg, request, name)
+    plan = _plan(cfg, request, name, accounts)
     plan.warnings[:0] = warnings
     for warning in plan.warnings:
         logger.warning(warning)
-    logger.info("plan made", extra={"sources": [s.eni_id for s in plan.sources], "vni": plan.vni,
+    logger.info("plan made", extra={"account": plan.account.account_id if plan.account else None,
+                                    "sources": [s.eni_id for s in plan.sources], "vni": plan.vni,
                                     "target": plan.target.model_dump(exclude_none=True)})
     return plan.model_dump(mode="json")

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tapcase_workflow.dal.history import execution_events
+from tapcase_workflow.dal.member import acting_in
 from tapcase_workflow.dal.teardown import AwsTeardown
 from tapcase_workflow.errors import TeardownIncomplete
 from tapcase_workflow.logic.recorded import recorded
@@ -42,7 +43,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if record.rejected:
         logger.warning("recorded ids not used", extra={"rejected": record.rejected})
     try:
-        result = teardown(cloud, inp.investigation_id, record.ids)
+        with acting_in(inp.role_arn):  # the suspect's account (the lock stays the stack's)
+            result = teardown(cloud, inp.investigation_id, record.ids)
     except TeardownIncomplete as exc:
         record_leftovers(inp.investigation_id, sum(exc.leftovers.values()))
         raise

@@ -192,7 +192,8 @@ def make_plan(
     """
     iid = request.instance_id
     if instance is None:
-        raise InstanceNotFound(f"instance {iid} does not exist in this account and region")
+        where = f"account {request.account_id}" if request.account_id else "this account"
+        raise InstanceNotFound(f"instance {iid} does not exist in {where} and region")
     state = (instance.get("State") or {}).get("Name", "unknown")
     if state in {"terminated", "shutting-down"}:
         raise InstanceNotFound(f"instance {iid} is {state}")
@@ -321,6 +322,7 @@ def dry_run_view(plan: InvestigationPlan) -> dict[str, Any]:
     """What a dry run reports of a plan: what would be mirrored, where, and what would be refused."""
     return {
         "investigation_id": plan.investigation_id,
+        "account_id": plan.account.account_id if plan.account else None,
         "instance_id": plan.instance_id,
         "instance_type": plan.instance_type,
         "sources": [

@@ -27,11 +27,11 @@ from tapcase_contract.ids import (
     investigation_id_for_manual,
 )
 from tapcase_workflow.errors import (
-    FindingFromAnotherAccount,
     InvalidRequest,
     NotAnEc2Finding,
     SampleFinding,
 )
+from tapcase_workflow.logic.accounts import AccountPolicy, check_finding_account, check_request_account
 from tapcase_workflow.models.guardduty import Finding, GuardDutyFindingEvent
 from tapcase_workflow.models.request import (
     FindingContext,
@@ -65,10 +65,17 @@ class EntryPolicy:
 
     default_duration_seconds: int = 600
     max_duration_seconds: int = 3600
-    #: The stack's account: a finding about another account is refused (None: not checked).
+    #: The stack's account: a finding or request about an account that is neither it nor one of
+    #: ``member_accounts`` is refused (None: not checked).
     account_id: str | None = None
     #: GuardDuty sample findings end "skipped" (the stack parameter IgnoreSampleFindings).
     ignore_sample_findings: bool = True
+    #: The stack's MemberAccounts: other accounts it may act in, through their member role.
+    member_accounts: frozenset[str] = frozenset()
+
+    @property
+    def accounts(self) -> AccountPolicy:
+        return AccountPolicy(own=self.account_id, members=self.member_accounts)
 
 
 def _errors(exc: ValidationError) -> str:
@@ -185,12 +192,10 @@ def _is_sample(finding: Finding) -> bool:
 def _from_finding(event: dict[str, Any], policy: EntryPolicy) -> InvestigationRequest:
     finding = _finding(event)
     what = f"finding {finding.id} ({finding.type})"
+    # The member's account (a delegated administrator receives the finding in its own account:
+    # the envelope's ``account`` is then the administrator's, ``detail.accountId`` the member's).
     account = finding.accountId or (event.get("account") if _is_eventbridge_event(event) else None)
-    if policy.account_id and account and str(account) != policy.account_id:
-        raise FindingFromAnotherAccount(
-            f"{what} is about account {account}, this stack runs in {policy.account_id}: tapcase investigates "
-            "its own account's instances only (deploy the stack in that account)"
-        )
+    account = check_finding_account(str(account) if account else None, policy.accounts, what)
     resource_type = finding.resource.resourceType
     if resource_type != "Instance":
         raise NotAnEc2Finding(f"not an EC2 finding: {resource_label(resource_type)} ({what})")
@@ -212,6 +217,7 @@ def _from_finding(event: dict[str, Any], policy: EntryPolicy) -> InvestigationRe
             duration_seconds=min(policy.default_duration_seconds, policy.max_duration_seconds),
             reason=f"GuardDuty {finding.type} (severity {finding.severity:g})",
             finding=_finding_context(finding),
+            account_id=account if account and account != policy.account_id else None,
         )
     except ValidationError as exc:
         raise InvalidRequest(f"{what}: {_errors(exc)}") from None
@@ -232,7 +238,8 @@ def parse_entry(
     """Any entry into one request: for one instance, or a selection Plan resolves.
 
     Raises :class:`InvalidRequest` (naming the field), :class:`NotAnEc2Finding`,
-    :class:`SampleFinding` or :class:`FindingFromAnotherAccount`; creates nothing."""
+    :class:`SampleFinding`, :class:`FindingFromAnotherAccount` or :class:`AccountNotAllowed`; creates
+    nothing."""
     policy = policy or EntryPolicy()
     if not isinstance(event, dict):
         raise InvalidRequest(f"expected a JSON object, got {type(event).__name__}")
@@ -240,6 +247,8 @@ def parse_entry(
         return _from_finding(event, policy)
 
     manual = _manual(event)
+    account = check_request_account(manual.account_id, policy.accounts)
+    account = account if account and account != policy.account_id else None
     duration = manual.duration_seconds or min(policy.default_duration_seconds, policy.max_duration_seconds)
     if duration > policy.max_duration_seconds:
         raise InvalidRequest(
@@ -250,7 +259,7 @@ def parse_entry(
         return SelectionRequest(
             trigger=manual.trigger, tags=manual.tags, eni_ids=manual.eni_ids, duration_seconds=duration,
             reason=manual.reason, investigation_id=manual.investigation_id, filter_rules=manual.filter_rules,
-            requested_by=manual.requested_by, dry_run=manual.dry_run, target=manual.target,
+            requested_by=manual.requested_by, dry_run=manual.dry_run, target=manual.target, account_id=account,
         )
     try:
         investigation_id = (
@@ -271,6 +280,7 @@ def parse_entry(
         requested_by=manual.requested_by,
         dry_run=manual.dry_run,
         target=manual.target,
+        account_id=account,
     )
 
 

@@ -245,6 +245,8 @@ class TeardownInput(_Ours):
     #: ``$$.Execution.StartTime``: the investigation's duration ends with its teardown.
     started_at: datetime
     outcome: InvestigationOutcome
+    #: The plan's member role: teardown acts in the suspect's account with it.
+    role_arn: str | None = Field(default=None, max_length=2048)
 
 
 class TeardownOutput(_Ours):
@@ -267,6 +269,8 @@ class CollectEvidenceInput(_Ours):
     vni: int | None = Field(default=None, ge=1, le=16_777_215)
     ready: dict[str, Any] | None = None
     collect_timeout_seconds: int = Field(ge=1)
+    #: The plan's member role: the control queue is in the suspect's account.
+    role_arn: str | None = Field(default=None, max_length=2048)
 
 
 class CollectEvidenceOutput(_Ours):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tapcase_contract.sensor_config import SensorConfig
-from tapcase_workflow.models.request import InvestigationId, InvestigationRequest
+from tapcase_workflow.models.request import ACCOUNT_ID_PATTERN, InvestigationId, InvestigationRequest
 from tapcase_workflow.quotas import MAX_PACKET_LENGTH
 
 
@@ -73,10 +73,30 @@ class FlowLogWindow(_Model):
     anchor: Literal["finding", "capture"]
 
 
+class AccountAccess(_Model):
+    """Where an investigation acts: the account and the role assumed there (every task that touches
+    the suspect's account runs with this role's credentials)."""
+
+    account_id: str = Field(pattern=ACCOUNT_ID_PATTERN)
+    role_arn: str
+    #: Whether this is a member account (not the stack's own).
+    member: bool = False
+    #: What the member template (and the main template, in its own account) names in that account:
+    #: the sensor launch template and role, and the ARN prefixes of its instances and queues (the
+    #: control queue's policy names them).
+    launch_template_name: str
+    sensor_role_arn: str
+    instance_arn_prefix: str
+    queue_arn_prefix: str
+
+
 class InvestigationPlan(_Model):
     # What the state machine does next (its Route choice): investigate this one instance.
     mode: Literal["investigate"] = "investigate"
     investigation_id: InvestigationId
+    # The account the suspect is in and the role every task touching it runs with (None: the
+    # stack's account, unknown to a plan made without a Lambda context).
+    account: AccountAccess | None = None
     # Per execution: client tokens and the names of per-run resources (a later run for the same
     # finding must not reuse a token or a just-deleted queue name).
     run_token: str

@@ -11,6 +11,8 @@ from tapcase_contract.ids import check_investigation_id
 from tapcase_workflow.quotas import MAX_REQUESTED_RULES, MAX_RULES_PER_FILTER, SENSOR_EXCLUSION_RULES
 
 INSTANCE_ID_PATTERN = r"^i-[0-9a-f]{8}([0-9a-f]{9})?$"
+#: An AWS account id.
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
 #: An investigation id (the rule: :mod:`tapcase_contract.ids`).
 InvestigationId = Annotated[str, AfterValidator(check_investigation_id)]
 
@@ -86,6 +88,8 @@ class ManualRequest(BaseModel):
     # the fleet when the stack has one, FleetTargetId).
     target: Literal["fleet", "sensor"] | None = None
     started_by: str | None = Field(default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", max_length=2048)
+    # The account the instances are in (default: the stack's own); one of the stack's MemberAccounts.
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_ID_PATTERN)
 
     _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
 
@@ -142,6 +146,8 @@ class InvestigationRequest(BaseModel):
     requested_by: str | None = None
     dry_run: bool = False
     target: Literal["fleet", "sensor"] | None = None
+    # The account the instance is in (None: the stack's own), already checked against MemberAccounts.
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_ID_PATTERN)
 
     _rules_fit = field_validator("filter_rules")(_rules_fit_one_filter)
 
@@ -169,6 +175,7 @@ class SelectionRequest(BaseModel):
     requested_by: str | None = None
     dry_run: bool = False
     target: Literal["fleet", "sensor"] | None = None
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_ID_PATTERN)
 
     def for_instance(self, instance_id: str, eni_ids: list[str] | None, parent: str | None) -> dict[str, object]:
         """The request (a :class:`ManualRequest`) a child execution investigates one instance with."""
@@ -177,7 +184,7 @@ class SelectionRequest(BaseModel):
             "trigger": self.trigger, "dry_run": self.dry_run,
         }
         optional = {"eni_ids": eni_ids, "investigation_id": self.investigation_id, "requested_by": self.requested_by,
-                    STARTED_BY: parent, "target": self.target,
+                    STARTED_BY: parent, "target": self.target, "account_id": self.account_id,
                     "filter_rules": [r.model_dump(mode="json", exclude_defaults=True) for r in self.filter_rules]
                     if self.filter_rules else None}
         child.update({k: v for k, v in optional.items() if v is not None})

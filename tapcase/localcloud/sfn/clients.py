@@ -1,10 +1,19 @@
-"""The interpreter's service clients: one per (region, service, endpoint), pointed at this cloud.
+"""The interpreter's service clients: one per (region, service, endpoint, task role), pointed at this cloud.
 
 moto 5.2.5 built a boto3 client for every Task (slow, and GC pauses under load). Here clients are
 cached and point at ``http://127.0.0.1:$MOTO_PORT``, read at every call, so that a new local
 cloud on another port is followed. Inside ``mock_aws`` (in-process) moto intercepts the calls
 itself and no endpoint is set. Each client sends requests as Step Functions builds them
 (:mod:`.requests`: null members unset, services refusing what they refuse).
+
+A Task state's ``Credentials`` field ("Accessing resources in other AWS accounts in Step
+Functions"; the Task state's ``Credentials``: ``RoleArn`` or ``RoleArn.$``): Step Functions assumes
+that role for the task and calls the service with its credentials, so the call acts in the role's
+account. moto 5.2.5 evaluates the field but signs every call with the same keys (the default
+account). Here the task's client is signed with a session of that role, made through STS
+AssumeRole, which refuses a role that does not exist or does not trust the caller (``AccessDenied``,
+:mod:`tapcase.localcloud.sts_trust`): the task then fails with that error. moto routes a request
+signed by a role session into the role's account (its backends are keyed by account).
 """
 
 from __future__ import annotations
@@ -23,20 +32,65 @@ BOTO_CLIENT_FOR = Patch(
     watch={"moto.stepfunctions.parser.asl.utils.boto_client:boto_client_for": "1f44dc2ac8aa"},
 )
 
-_clients: dict[tuple[str, str, str | None], Any] = {}
+TASK_CREDENTIALS = Patch(
+    target="moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task:StateTask._eval_state_credentials",
+    fixes="a Task's Credentials role reaches the client factory as the task's role (without the field, the "
+    "execution's own credentials)",
+    relies_on="_eval_state_credentials returns StateCredentials(role_arn=execution role) without a Credentials "
+    "field, else the evaluated role; every service task passes it to boto_client_for",
+    watch={"moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task:"
+           "StateTask._eval_state_credentials": "c3a8b53e139d"},
+)
+
+#: The task role's session is renewed this long before it expires (sessions last an hour).
+_RENEW_SECONDS = 300.0
+_clients: dict[tuple[str, str, str | None, str | None], Any] = {}
+_sessions: dict[tuple[str, str | None], tuple[float, dict[str, str]]] = {}
 #: Added to the interpreter's User-Agent (tapcase.localcloud.api_calls counts these as "states").
 USER_AGENT = "tapcase-caller/states"
 _clients_lock = threading.Lock()
 
 
+class TaskRole:
+    """The role of a Task state's ``Credentials`` field (as moto's StateCredentials: ``role_arn``)."""
+
+    def __init__(self, role_arn: str) -> None:
+        self.role_arn = role_arn
+
+
+def _task_role_session(role_arn: str, region: str, endpoint: str | None) -> dict[str, str]:
+    """Keys of a session of the task's role (AssumeRole as Step Functions does; kept until near expiry)."""
+    import time
+
+    key = (role_arn, endpoint)
+    with _clients_lock:
+        cached = _sessions.get(key)
+        if cached is not None and cached[0] - _RENEW_SECONDS > time.time():
+            return cached[1]
+    base = boto_client_for(region, "sts")
+    answer = base.assume_role(RoleArn=role_arn, RoleSessionName="tapcase-states")["Credentials"]
+    creds = {"aws_access_key_id": answer["AccessKeyId"], "aws_secret_access_key": answer["SecretAccessKey"],
+             "aws_session_token": answer["SessionToken"]}
+    with _clients_lock:
+        _sessions[key] = (answer["Expiration"].timestamp(), creds)
+        for stale in [k for k in _clients if k[3] == role_arn and k[2] == endpoint]:
+            del _clients[stale]  # the previous session's clients
+    return creds
+
+
 def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    """The interpreter's client for a service (moto's signature; credentials are not used)."""
+    """The interpreter's client for a service (moto's signature): signed with a session of the
+    Task's ``Credentials`` role when it has one, else with the local cloud's default keys."""
     from moto.core.models import botocore_stubber
     from moto.settings import moto_server_port
 
     # In-process mock_aws intercepts calls itself; otherwise the server of this process answers.
     endpoint = None if botocore_stubber.enabled else f"http://127.0.0.1:{moto_server_port()}"
-    key = (region, service, endpoint)
+    role = state_credentials.role_arn if isinstance(state_credentials, TaskRole) else None
+    keys = {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}
+    if role is not None:
+        keys = _task_role_session(role, region, endpoint)
+    key = (region, service, endpoint, role)
     client = _clients.get(key)
     if client is not None:
         return client
@@ -54,8 +108,7 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
                 service_name=service,
                 region_name=region,
                 endpoint_url=endpoint,
-                aws_access_key_id="ak",
-                aws_secret_access_key="sk",
+                **keys,
                 config=Config(
                     parameter_validation=False,
                     retries={"max_attempts": 0, "total_max_attempts": 1},
@@ -76,5 +129,15 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     return client
 
 
+def _eval_state_credentials(self: Any, env: Any) -> Any:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+
+    if not self.credentials:
+        return StateCredentials(role_arn=env.aws_execution_details.role_arn)
+    self.credentials.eval(env=env)
+    return TaskRole(env.stack.pop().role_arn)
+
+
 def apply() -> None:
     install(BOTO_CLIENT_FOR, boto_client_for, everywhere=True)
+    install(TASK_CREDENTIALS, _eval_state_credentials)

@@ -1,0 +1,168 @@
+"""Member accounts end to end (issue 14 item 1): two simulated accounts on the local cloud.
+
+The stack runs in the administrator account (A, the local cloud's own) with ``MemberAccounts`` =
+B; B runs the member template (``sensor_image/member/member.yaml``, deployed as a StackSet would).
+A GuardDuty delegated administrator receives B's findings with ``detail.accountId`` = B: the
+investigation acts in B through B's member role (the state machine's tasks with their
+``Credentials`` field, the functions through AssumeRole), its sensor, mirror resources and control
+queue live in B, the evidence and the report land in A's bucket, and nothing is left in either
+account. A finding of an account that is not allowed is refused before anything is created
+anywhere; an execution stopped in B is torn down in B by the janitor.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tapcase.localcloud.cloud import ACCOUNT_ID
+from tapcase.localcloud.seed import seed_instance
+from tapcase.scenario import generate
+from tapcase_contract.layout import evidence_prefix
+from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
+from tapcase_workflow.logic.request import normalise
+from tests.conftest import REPO
+from tests.e2e.conftest import TIME_SCALE, investigation_leftovers, make_instance, wait_for_no_leftovers
+
+MEMBER = "222222222222"
+STRANGER = "333333333333"
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    from tapcase.localcloud import LocalCloud
+
+    with LocalCloud(time_scale=TIME_SCALE, parameters={"MemberAccounts": MEMBER}) as local:
+        local.deploy_member_account(MEMBER)
+        yield local
+
+
+def _finding(account: str) -> dict:
+    event = json.loads((REPO / "samples" / "findings" / "c2-dns.json").read_text())
+    event["account"] = ACCOUNT_ID  # delivered in the administrator account
+    event["detail"]["accountId"] = account  # about the member's instance
+    return event
+
+
+def _wait(sfn, arn: str, timeout: float = 120.0) -> dict:
+    give_up = time.monotonic() + timeout
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING" or time.monotonic() > give_up:
+            return described
+        time.sleep(0.1)
+
+
+def _tagged(cloud, account: str | None) -> dict[str, int]:
+    """Everything the workflow could create in one account, found by tapcase's tag key."""
+    ec2 = cloud.client("ec2", account=account)
+    tagged = [{"Name": "tag-key", "Values": [TAG_KEY]}]
+    live = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+    return {
+        "security_groups": len(ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]),
+        "instances": sum(len(r["Instances"]) for r in ec2.describe_instances(Filters=[*tagged, *live])["Reservations"]),
+        "filters": len(ec2.describe_traffic_mirror_filters(Filters=tagged)["TrafficMirrorFilters"]),
+        "targets": len(ec2.describe_traffic_mirror_targets(Filters=tagged)["TrafficMirrorTargets"]),
+        "sessions": len(ec2.describe_traffic_mirror_sessions(Filters=tagged)["TrafficMirrorSessions"]),
+        "queues": len(cloud.client("sqs", account=account).list_queues(QueueNamePrefix="tapcase-").get("QueueUrls", [])),
+    }
+
+
+def test_a_members_finding_is_investigated_in_the_member_account_with_evidence_in_the_administrators_bucket(
+        cloud, tmp_path):
+    from tapcase.localcloud import sensors
+
+    generate("c2-dns", tmp_path / "c2-dns.pcap")
+    event = _finding(MEMBER)
+    details = event["detail"]["resource"]["instanceDetails"]
+    seed_instance(cloud.client("ec2", account=MEMBER), details, cloud.region)
+    assert not cloud.client("ec2").describe_instances(
+        Filters=[{"Name": "instance-id", "Values": [details["instanceId"]]}])["Reservations"]  # only in B
+    sensors.set_capture(tmp_path / "c2-dns.pcap")
+    request = normalise(event)
+    sfn = cloud.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"),
+                              name=request.investigation_id, input=json.dumps(event))["executionArn"]
+    done = _wait(sfn, arn)
+    assert done["status"] == "SUCCEEDED", (done.get("error"), done.get("cause"))
+    output = json.loads(done["output"])
+    assert output["status"] == "succeeded", output
+
+    # every task touching the suspect's account ran with B's member role
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    roles = {e["taskScheduledEventDetails"]["resource"].split(".")[0]: e["taskScheduledEventDetails"].get(
+        "taskCredentials") for e in history if e["type"] == "TaskScheduled"}
+    member_role = {"roleArn": f"arn:aws:iam::{MEMBER}:role/tapcase-member"}
+    for resource in ("runInstances", "createTrafficMirrorSession", "createQueue", "sendMessage"):
+        assert roles[resource] == member_role, (resource, roles)
+    assert roles["invoke"] is None  # the functions are the stack's own (they assume the role themselves)
+
+    # the sensor ran in B, not in A
+    sensor_filter = [{"Name": f"tag:{TAG_KEY}", "Values": [request.investigation_id]},
+                     {"Name": "tag:tapcase:role", "Values": ["sensor"]}]
+    in_member = cloud.client("ec2", account=MEMBER).describe_instances(Filters=sensor_filter)["Reservations"]
+    assert [i["State"]["Name"] for r in in_member for i in r["Instances"]] == ["terminated"]
+    assert not cloud.client("ec2").describe_instances(Filters=sensor_filter)["Reservations"]
+
+    # the evidence and the report are in the administrator's bucket
+    bucket = cloud.resource("EvidenceBucket")
+    keys = [o["Key"] for o in cloud.client("s3").list_objects_v2(
+        Bucket=bucket, Prefix=f"{evidence_prefix(request.investigation_id)}/")["Contents"]]
+    assert f"{evidence_prefix(request.investigation_id)}/raw/manifest.json" in keys
+    assert any(k.endswith("/report/report.json") for k in keys)
+    report = json.loads(cloud.client("s3").get_object(
+        Bucket=bucket, Key=f"{evidence_prefix(request.investigation_id)}/report/report.json")["Body"].read())
+    assert "nothing_stood_out" != report["verdict"]["assessment"], report["verdict"]
+
+    # nothing left in either account
+    for account in (MEMBER, None):
+        left = investigation_leftovers(cloud, request.investigation_id, details["instanceId"], account=account)
+        assert not any(left.values()), (account, left)
+
+
+def test_a_finding_of_an_account_not_allowed_is_refused_with_nothing_created_in_either_account(cloud):
+    before = {account: _tagged(cloud, account) for account in (None, MEMBER, STRANGER)}
+    event = _finding(STRANGER)
+    sfn = cloud.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"), name="stranger",
+                              input=json.dumps(event))["executionArn"]
+    done = _wait(sfn, arn)
+    assert (done["status"], done["error"]) == ("FAILED", "FindingFromAnotherAccount")
+    assert f"about account {STRANGER}, this stack acts in {ACCOUNT_ID} and its MemberAccounts ({MEMBER})" \
+        in done["cause"]
+    assert {account: _tagged(cloud, account) for account in (None, MEMBER, STRANGER)} == before
+    locks = cloud.client("dynamodb").scan(TableName=cloud.resource("LockTable"))["Items"]
+    assert not [i for i in locks if "stranger" in json.dumps(i)]
+
+
+def test_a_dry_run_in_a_member_account_shows_the_account_and_creates_nothing(cloud):
+    instance = make_instance(cloud, cidr="10.41", account=MEMBER)["instance_id"]
+    sfn = cloud.client("stepfunctions")
+    before = _tagged(cloud, MEMBER)
+    arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"), name="member-dry-run",
+                              input=json.dumps({"instance_id": instance, "account_id": MEMBER,
+                                                "dry_run": True}))["executionArn"]
+    done = _wait(sfn, arn)
+    assert done["status"] == "SUCCEEDED", done
+    plans = json.loads(done["output"])["plans"]
+    assert [(p["account_id"], p["instance_id"]) for p in plans] == [(MEMBER, instance)]
+    assert _tagged(cloud, MEMBER) == before
+
+
+def test_an_execution_stopped_in_a_member_account_is_torn_down_there_by_the_janitor(cloud):
+    from tests.e2e.test_fault_table import _entered
+
+    instance = make_instance(cloud, cidr="10.42", account=MEMBER)["instance_id"]
+    sfn = cloud.client("stepfunctions")
+    name = "member-stopped"
+    arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"), name=name,
+                              input=json.dumps({"instance_id": instance, "account_id": MEMBER,
+                                                "duration_seconds": 3600}))["executionArn"]
+    _entered(sfn, arn, "Capture")
+    assert any(investigation_leftovers(cloud, name, instance, account=MEMBER).values())
+    assert not any(v for k, v in investigation_leftovers(cloud, name, instance).items() if k != "locks")
+    sfn.stop_execution(executionArn=arn, error="Analyst.Stopped", cause="stopped in the member account")
+    left = wait_for_no_leftovers(cloud, name, instance, timeout=60, account=MEMBER)
+    assert not any(left.values()), left
