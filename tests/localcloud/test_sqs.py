@@ -99,8 +99,9 @@ def test_state_machine_sees_queue_deleted_recently_and_a_60_second_retry_succeed
 ) -> None:
     """Through CreateControlQueue's integration (aws-sdk:sqs:createQueue): the error is
     Sqs.QueueDeletedRecentlyException (the SDK's modeled exception), and the documented remedy,
-    waiting 60 s, works at scale 0 because the Retry interval moves the clock."""
-    time_scale(0)
+    waiting 60 s, works: at scale 0.05 the quarantine and the Retry interval are 3 real seconds
+    (at scale 0 any other execution's skipped delay would move the shared clock past the 60 s)."""
+    time_scale(0.05)
     name = _deleted(sqs)
     sfn = cloud.client("stepfunctions")
     create = {
