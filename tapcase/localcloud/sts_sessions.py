@@ -234,12 +234,13 @@ def _bucket_action(method: str, query: dict[str, Any]) -> str:
     return {"PUT": "s3:CreateBucket", "DELETE": "s3:DeleteBucket"}.get(method, "s3:ListBucket")
 
 
-def judge(request: Any, action: str, resource: str) -> None:
-    """Raise S3's answer when a tagged role session signed ``request`` and may not do ``action``."""
+def _session_of_request(request: Any) -> RoleSession | None:
     key = _access_key(request)
-    session = session_of(key) if key else None
-    if session is None:
-        return
+    return session_of(key) if key else None
+
+
+def judge(session: RoleSession, action: str, resource: str) -> None:
+    """Raise S3's answer when the tagged role ``session`` may not do ``action`` on ``resource``."""
     from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 
     if datetime.datetime.now(datetime.UTC) >= session.expiration:
@@ -317,18 +318,20 @@ def apply() -> None:
     original_bucket = S3Response._bucket_response
 
     def _key_response(self: Any, request: Any, full_url: str) -> Any:
-        if _access_key(request) and session_of(_access_key(request) or ""):
+        session = _session_of_request(request)
+        if session is not None:
             query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
             bucket = self.parse_bucket_name_from_url(request, full_url)
             resource = f"arn:aws:s3:::{bucket}/{self.parse_key_name()}"
-            judge(request, _object_action(request.method, query, request.headers), resource)
+            judge(session, _object_action(request.method, query, request.headers), resource)
         return original_key(self, request, full_url)
 
     def _bucket_response(self: Any, request: Any, full_url: str) -> Any:
-        if _access_key(request) and session_of(_access_key(request) or ""):
+        session = _session_of_request(request)
+        if session is not None:
             query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
             bucket = self.parse_bucket_name_from_url(request, full_url)
-            judge(request, _bucket_action(request.method, query), f"arn:aws:s3:::{bucket}")
+            judge(session, _bucket_action(request.method, query), f"arn:aws:s3:::{bucket}")
         return original_bucket(self, request, full_url)
 
     install(KEY_RESPONSE, _key_response)

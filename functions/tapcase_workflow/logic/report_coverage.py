@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from tapcase_workflow.logic.report_data import as_list, human_bytes, integer, iso_time, number, plural, records
+from tapcase_workflow.logic.report_flowlogs import window_text
 
 QUERY = "coverage_before"
 TOP_PEERS = 10
@@ -39,11 +40,6 @@ def _peer(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _window_text(window: Mapping[str, Any]) -> str:
-    anchor = "GuardDuty last saw the activity" if window.get("anchor") == "finding" else "the capture"
-    return f"{iso_time(window.get('start'))} to {iso_time(window.get('end'))}, the hour before {anchor}"
-
-
 def coverage_section(queries: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any],
                      errors: Mapping[str, str]) -> dict[str, Any] | None:
     """The report's ``coverage`` part; None when the instance was not covered."""
@@ -53,15 +49,15 @@ def coverage_section(queries: Mapping[str, Mapping[str, Any]], context: Mapping[
     empty: dict[str, Any] = {"window": dict(window), "top_peers": [], "timeline": []}
     if QUERY in errors:
         return {"status": "failed", "line": f"Coverage: the query of the fleet's rolling logs failed "
-                f"({errors[QUERY]}); {_window_text(window)}.", **empty}
+                f"({errors[QUERY]}); {window_text(window)}.", **empty}
     peers = [_peer(r) for r in records(queries.get(QUERY))]
     if not peers:
         return {"status": "empty", "line": "Coverage: the instance was covered, but the fleet's rolling logs hold "
-                f"nothing of it from {_window_text(window)}.", **empty}
+                f"nothing of it from {window_text(window)}.", **empty}
     alerts = sum(p["alerts"] for p in peers)
     line = (f"Coverage: the sensor fleet already kept the suspect's traffic before the finding: "
             f"{plural(len(peers), 'peer')}, {plural(sum(p['flows'] for p in peers), 'flow')}, "
-            f"{plural(alerts, 'Suricata alert')} from {_window_text(window)}.")
+            f"{plural(alerts, 'Suricata alert')} from {window_text(window)}.")
     timeline = [{"ts": number(window.get("start")), "time": iso_time(window.get("start")), "phase": "before_capture",
                  "what": "coverage: the fleet's rolling logs of the suspect start"}]
     for peer in sorted(peers[:TIMELINE_PEERS], key=lambda p: p["first_ts"]):

@@ -39,7 +39,7 @@ def _peer(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _window_text(window: Mapping[str, Any]) -> str:
+def window_text(window: Mapping[str, Any]) -> str:
     anchor = "GuardDuty last saw the activity" if window.get("anchor") == "finding" else "the capture"
     return f"{iso_time(window.get('start'))} to {iso_time(window.get('end'))}, the hour before {anchor}"
 
@@ -57,14 +57,14 @@ def flow_log_section(
     if not isinstance(window, Mapping):
         return {"status": "off", "line": OFF_LINE, "window": None, "top_peers": [], "timeline": [], "hints": []}
     if QUERY in errors:
-        line = f"Flow-log context: the query failed ({errors[QUERY]}); {_window_text(window)}."
+        line = f"Flow-log context: the query failed ({errors[QUERY]}); {window_text(window)}."
         return {"status": "failed", "line": line, "window": dict(window), "top_peers": [], "timeline": [], "hints": []}
     peers = [_peer(r) for r in records(queries.get(QUERY))]
     if not peers:
-        line = f"Flow-log context: no record of the suspect's ENIs from {_window_text(window)}."
+        line = f"Flow-log context: no record of the suspect's ENIs from {window_text(window)}."
         return {"status": "empty", "line": line, "window": dict(window), "top_peers": [], "timeline": [], "hints": []}
     rejected = sum(p["rejected"] for p in peers)
-    line = (f"Flow-log context: {plural(len(peers), 'peer')} of the suspect's ENIs from {_window_text(window)}"
+    line = (f"Flow-log context: {plural(len(peers), 'peer')} of the suspect's ENIs from {window_text(window)}"
             f" ({plural(sum(p['records'] for p in peers), 'record')}, {rejected} rejected).")
     hints = []
     for peer in peers:
