@@ -260,6 +260,17 @@ class LocalCloud:
         params.update(parameters or {})
         return deploy_template(view, MEMBER_TEMPLATE, params, stack_name="tapcase-member")
 
+    def delete_stack(self) -> None:
+        """Delete the deployed stack as CloudFormation's DeleteStack does (:mod:`tapcase.localcloud.undeploy`):
+        its custom resources answer Delete first, retained resources stay; ``StackDeletionFailed``
+        leaves the rest in place (``self.stack`` keeps what is left, so it can be deleted again)."""
+        from tapcase.localcloud.undeploy import delete_stack
+
+        if self.stack is None:
+            raise LocalCloudError("no template is deployed")
+        delete_stack(self, self.stack)
+        self.stack = None
+
     def fire_schedule(self, name: str, group: str | None = None) -> str:
         """Fire an EventBridge Scheduler schedule now (see :mod:`tapcase.localcloud.scheduler`): the
         ARN of the execution it started."""

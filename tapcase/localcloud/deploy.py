@@ -27,6 +27,7 @@ from tapcase.localcloud.cfn import (
     resolve_parameters,
     substitute_definition,
 )
+from tapcase.localcloud.custom_resources import CustomResourceFailed, is_custom, send_request
 from tapcase.localcloud.deploy_events import EventResources
 from tapcase.localcloud.deploy_storage import StorageResources
 from tapcase.localcloud.stack_model import Deployed, Stack, tags_list
@@ -77,9 +78,10 @@ class Deployer(EventResources, StorageResources):
         self.cloud = cloud
         self.template_path = template_path
         self.template = load_template(template_path)
-        self.stack = Stack(name=stack_name, template_path=template_path)
         self.account = cloud.account_id
         self.region = cloud.region
+        self.stack = Stack(name=stack_name, template_path=template_path,
+                           stack_id=f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{stack_name}/local")
         self.stack.parameters = resolve_parameters(self.template, parameters)
         self.evaluator = Evaluator(
             pseudo={
@@ -88,7 +90,7 @@ class Deployer(EventResources, StorageResources):
                 "AWS::StackName": stack_name,
                 "AWS::Partition": "aws",
                 "AWS::URLSuffix": "amazonaws.com",
-                "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{stack_name}/local",
+                "AWS::StackId": self.stack.stack_id,
             },
             parameters=self.stack.parameters,
             conditions=self.template.get("Conditions", {}),
@@ -118,6 +120,20 @@ class Deployer(EventResources, StorageResources):
 
     # -- deploy --------------------------------------------------------------------------------
     def deploy(self) -> Stack:
+        """Create every resource; when one fails, roll back (delete what was created, reverse order,
+        ``DeletionPolicy: Retain`` kept) and raise, as CloudFormation's CREATE_FAILED → ROLLBACK_COMPLETE."""
+        try:
+            return self._create_all()
+        except Exception:
+            from tapcase.localcloud.undeploy import StackDeletionFailed, delete_stack
+
+            try:
+                delete_stack(self.cloud, self.stack)
+            except StackDeletionFailed:
+                pass  # ROLLBACK_FAILED: the creation's error is the one to report
+            raise
+
+    def _create_all(self) -> Stack:
         resources = self.template["Resources"]
         globals_fn = self.template.get("Globals", {}).get("Function", {})
         for logical_id in self._order():
@@ -128,10 +144,16 @@ class Deployer(EventResources, StorageResources):
             props = resource.get("Properties", {}) or {}
             if rtype == "AWS::Serverless::Function":
                 props = _merge(globals_fn, props)
-            handler = getattr(self, "_" + rtype.replace("::", "_"), None)
-            if handler is None:
-                raise TemplateError(f"{logical_id}: resource type {rtype} is not supported by the local deployer")
-            deployed = handler(logical_id, self.evaluator.evaluate(props))
+            evaluated = self.evaluator.evaluate(props)
+            if is_custom(rtype):
+                deployed = self._custom(logical_id, rtype, evaluated)
+            else:
+                handler = getattr(self, "_" + rtype.replace("::", "_"), None)
+                if handler is None:
+                    raise TemplateError(f"{logical_id}: resource type {rtype} is not supported by the local deployer")
+                deployed = handler(logical_id, evaluated)
+            deployed.properties = evaluated
+            deployed.deletion_policy = str(resource.get("DeletionPolicy", "Delete"))
             self.stack.resources[logical_id] = deployed
         for name, output in (self.template.get("Outputs") or {}).items():
             if "Condition" in output and not self.evaluator.condition(output["Condition"]):
@@ -148,6 +170,16 @@ class Deployer(EventResources, StorageResources):
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+
+    def _custom(self, logical_id: str, rtype: str, props: dict[str, Any]) -> Deployed:
+        """A custom resource: CloudFormation's Create request to its ServiceToken function
+        (:mod:`tapcase.localcloud.custom_resources`); its ``Data`` are its attributes."""
+        try:
+            answer = send_request(self.cloud.client("lambda"), stack_id=self.stack.stack_id, logical_id=logical_id,
+                                  resource_type=rtype, properties=props, request_type="Create")
+        except CustomResourceFailed as exc:
+            raise TemplateError(str(exc)) from exc
+        return Deployed(logical_id, rtype, answer["PhysicalResourceId"], dict(answer.get("Data") or {}))
 
     # -- resource types ------------------------------------------------------------------------
     def _AWS_SQS_Queue(self, logical_id: str, props: dict[str, Any]) -> Deployed:

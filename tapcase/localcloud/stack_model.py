@@ -15,15 +15,22 @@ class Deployed:
     type: str
     ref: Any
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: the evaluated properties it was created with (deleting some types needs them)
+    properties: dict[str, Any] = field(default_factory=dict)
+    #: ``DeletionPolicy`` ("Delete" or "Retain")
+    deletion_policy: str = "Delete"
 
 
 @dataclass
 class Stack:
+    """``resources`` in creation order (deletion goes in reverse)."""
+
     name: str
     template_path: Path
     resources: dict[str, Deployed] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    stack_id: str = ""
 
     def ref(self, logical_id: str) -> Any:
         try:

@@ -8,13 +8,21 @@ fields), and what it answers.
   serverless workflows and Amazon EventBridge"): ``resources`` holds the instance's ARN, ``detail``
   ``changed-tag-keys``, ``tags`` (the tags now), ``service`` ``ec2``, ``resource-type`` ``instance``.
 * ``Scheduled Event`` (source ``aws.events``): the coverage schedule, a reconcile of everything.
+* A CloudFormation custom resource request for ``CoverageLifecycle`` (Create, Update: a reconcile of
+  everything as the stack's parameters now say; Delete: every coverage session and filter removed,
+  so deleting the stack leaves no mirroring behind).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.parser.models import (
+    CloudFormationCustomResourceCreateModel,
+    CloudFormationCustomResourceDeleteModel,
+    CloudFormationCustomResourceUpdateModel,
+    EventBridgeModel,
+)
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from tapcase_workflow.models.events import ScheduledEvent
@@ -74,3 +82,16 @@ class CoverageOutput(BaseModel):
     filter_id: str | None
     filters_deleted: list[str]
     skipped: list[str]
+
+
+# CloudFormation custom resource requests (the ``CoverageLifecycle`` resource; CloudFormation user
+# guide, "Custom resource request types": Create, Update, Delete), as powertools' parser models them.
+StackRequest = Annotated[
+    CloudFormationCustomResourceCreateModel | CloudFormationCustomResourceUpdateModel
+    | CloudFormationCustomResourceDeleteModel,
+    Field(discriminator="request_type"),
+]
+
+
+class StackLifecycle(RootModel[StackRequest]):
+    """A request CloudFormation sends for ``CoverageLifecycle``."""

@@ -1,0 +1,63 @@
+"""What ``CoverageLifecycle`` answers CloudFormation (CloudFormation user guide, "Custom resource
+response objects": Status, Reason required when FAILED, PhysicalResourceId non-empty and the same
+in every response, StackId/RequestId/LogicalResourceId copied, the body at most 4096 bytes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tapcase_workflow.errors import InvalidCoverageEvent
+from tapcase_workflow.handlers.coverage import stack_request
+from tapcase_workflow.logic.coverage_lifecycle import MAX_RESPONSE_BYTES, physical_id, response, summary
+from tapcase_workflow.models.coverage import CoverageOutput
+
+STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/tapcase/0f2c"
+
+
+def request(kind: str, **extra: str) -> dict[str, object]:
+    return {"RequestType": kind, "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:cov",
+            "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=1",
+            "StackId": STACK, "RequestId": "r-1", "LogicalResourceId": "CoverageLifecycle",
+            "ResourceType": "Custom::Coverage", "ResourceProperties": {"CoverageTagKey": "coverage"}, **extra}
+
+
+def test_the_physical_id_is_made_once_and_echoed_after():
+    created = stack_request(request("Create"))
+    assert created is not None
+    made = physical_id(created.root)
+    assert made == "tapcase-coverage-CoverageLifecycle"
+    for kind in ("Update", "Delete"):
+        later = stack_request(request(kind, PhysicalResourceId=made))
+        assert later is not None and physical_id(later.root) == made  # never a replacement
+
+
+def test_a_success_copies_the_request_and_carries_the_summary():
+    req = stack_request(request("Create"))
+    assert req is not None
+    out = CoverageOutput(enabled=True, scope=None, created={"tms-1": "eni-1"}, deleted=[], covered={"eni-1": "i-1"},
+                         filter_id="tmf-1", filters_deleted=[], skipped=[])
+    body = json.loads(response(req.root, "SUCCESS", data=summary(out)))
+    assert body["Status"] == "SUCCESS" and body["StackId"] == STACK and body["RequestId"] == "r-1"
+    assert body["LogicalResourceId"] == "CoverageLifecycle"
+    assert body["Data"] == {"Enabled": "true", "Covered": "1", "Created": "1", "Deleted": "0"}
+
+
+def test_a_failure_keeps_a_reason_and_fits_in_4096_bytes():
+    req = stack_request(request("Delete", PhysicalResourceId="tapcase-coverage-CoverageLifecycle"))
+    assert req is not None
+    encoded = response(req.root, "FAILED", reason="FleetTargetNotFound: " + "x" * 10_000, data={"a": "b" * 5000})
+    body = json.loads(encoded)
+    assert len(encoded) <= MAX_RESPONSE_BYTES
+    assert body["Reason"].startswith("FleetTargetNotFound: ") and body["Reason"].endswith("...")
+    assert body["Data"] == {} and body["PhysicalResourceId"] == "tapcase-coverage-CoverageLifecycle"
+    assert json.loads(response(req.root, "FAILED"))["Reason"]  # never an empty reason
+
+
+def test_other_events_are_not_stack_requests_and_a_broken_one_is_refused_typed():
+    assert stack_request({"detail-type": "Scheduled Event", "source": "aws.events"}) is None
+    with pytest.raises(InvalidCoverageEvent, match="CloudFormation request"):
+        stack_request({**request("Delete"), "ResponseURL": "https://x/y"})  # Delete without PhysicalResourceId
+    with pytest.raises(InvalidCoverageEvent):
+        stack_request({**request("Create"), "RequestType": "Rename"})
