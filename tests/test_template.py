@@ -85,3 +85,21 @@ def test_one_name_per_task(logical_id):
     rules = [r for r in RESOURCES.values() if r["Type"] == "AWS::Events::Rule"]
     used = used or any(t["Arn"] == {"Fn::GetAtt": [logical_id, "Arn"]} for r in rules for t in r["Properties"]["Targets"])
     assert used, f"{logical_id} is not used by any state machine or rule"
+
+
+def test_every_custom_resource_outlives_the_triggers_of_its_function():
+    """A custom resource whose Delete cleans up after its function (``CoverageLifecycle`` removes
+    every coverage session) must be deleted after every rule or schedule that invokes that function.
+    CloudFormation's "DependsOn attribute" page: if A depends on B, "Resource A is deleted before
+    resource B": so each trigger depends on it, and nothing re-creates coverage after its Delete."""
+    customs = {k: v for k, v in RESOURCES.items() if v["Type"].startswith("Custom::")}
+    assert customs, "no custom resource in the template"
+    for logical_id, resource in customs.items():
+        function = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        triggers = [k for k, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"
+                    and any(t["Arn"] == {"Fn::GetAtt": [function, "Arn"]} for t in r["Properties"]["Targets"])]
+        assert triggers, f"{function} has no trigger"
+        for trigger in triggers:
+            depends = RESOURCES[trigger].get("DependsOn", [])
+            assert logical_id in ([depends] if isinstance(depends, str) else depends), \
+                f"{trigger} invokes {function} but does not depend on {logical_id}"
