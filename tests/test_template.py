@@ -87,19 +87,35 @@ def test_one_name_per_task(logical_id):
     assert used, f"{logical_id} is not used by any state machine or rule"
 
 
-def test_every_custom_resource_outlives_the_triggers_of_its_function():
-    """A custom resource whose Delete cleans up after its function (``CoverageLifecycle`` removes
-    every coverage session) must be deleted after every rule or schedule that invokes that function.
+def _depends_on(logical_id: str) -> set[str]:
+    depends = RESOURCES[logical_id].get("DependsOn", [])
+    return set([depends] if isinstance(depends, str) else depends)
+
+
+def test_every_lifecycle_resource_outlives_what_could_start_work_after_its_delete():
+    """A custom resource whose Delete cleans up (``CoverageLifecycle``: every coverage session;
+    ``JanitorLifecycle``: every running investigation) must be deleted after every rule, schedule
+    and schedule group that invokes its function or starts the state machine it names.
     CloudFormation's "DependsOn attribute" page: if A depends on B, "Resource A is deleted before
-    resource B": so each trigger depends on it, and nothing re-creates coverage after its Delete."""
+    resource B": so each of those depends on it, and nothing starts again after its Delete."""
     customs = {k: v for k, v in RESOURCES.items() if v["Type"].startswith("Custom::")}
-    assert customs, "no custom resource in the template"
+    assert set(customs) == {"CoverageLifecycle", "JanitorLifecycle"}
     for logical_id, resource in customs.items():
-        function = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
-        triggers = [k for k, r in RESOURCES.items() if r["Type"] == "AWS::Events::Rule"
-                    and any(t["Arn"] == {"Fn::GetAtt": [function, "Arn"]} for t in r["Properties"]["Targets"])]
-        assert triggers, f"{function} has no trigger"
-        for trigger in triggers:
-            depends = RESOURCES[trigger].get("DependsOn", [])
-            assert logical_id in ([depends] if isinstance(depends, str) else depends), \
-                f"{trigger} invokes {function} but does not depend on {logical_id}"
+        names = {v for v in json.dumps(resource["Properties"]).replace('"', " ").split() if v in RESOURCES}
+        workers = {n for n in names if RESOURCES[n]["Type"] in {"AWS::Serverless::Function",
+                                                               "AWS::Serverless::StateMachine"}}
+        triggers: set[str] = set()
+        for k, r in RESOURCES.items():
+            if r["Type"] not in {"AWS::Events::Rule", "AWS::Scheduler::Schedule"}:
+                continue
+            targets = r["Properties"].get("Targets") or [r["Properties"].get("Target")]
+            if {json.dumps(t["Arn"]).split('"')[3] for t in targets} & workers:
+                triggers.add(k)
+                group = r["Properties"].get("GroupName")
+                if isinstance(group, dict) and "Ref" in group:
+                    triggers.add(group["Ref"])
+        assert triggers, f"nothing triggers {workers}"
+        missing = {t for t in triggers if logical_id not in _depends_on(t)}
+        assert not missing, f"{sorted(missing)} start work for {logical_id} but do not depend on it"
+    # the janitor tears down in this account through the member role: it must still exist then
+    assert "AccountAccessRole" in _depends_on("JanitorLifecycle")

@@ -4,6 +4,8 @@
   recorded and what carries its run's tags (the same teardown the state machine runs last).
 * :func:`sweep`: every investigation run whose resources are still there without a RUNNING
   execution (or past its deadline) is torn down in the safe order; stale locks are released.
+* :func:`on_stack_deletion`: the stack is being deleted (``JanitorLifecycle``): every running
+  investigation is stopped, then everything any investigation made is torn down, in every account.
 
 A dry run lists what would be removed, by investigation id, and removes nothing.
 """
@@ -15,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tapcase_workflow.dal import janitor as inventory
-from tapcase_workflow.dal.history import execution_events
+from tapcase_workflow.dal.history import execution_events, running_executions, stop_execution
 from tapcase_workflow.dal.member import acting_in
 from tapcase_workflow.dal.teardown import AwsTeardown
 from tapcase_workflow.errors import TeardownIncomplete
@@ -96,3 +98,35 @@ def _sweep_account(groups: Any, live: Any, lock_table: str, now: int, older_than
             skipped.append(f"{entry.key}: {exc}")
             continue
         removed[entry.key] = {k: v for k, v in result["deleted"].items() if v}
+
+
+#: The error a stack deletion stops running investigations with (their history says why).
+STACK_DELETED = "tapcase.StackDeleted"
+
+
+def on_stack_deletion(*, lock_table: str, state_machine_arn: str, now: int, wait_seconds: float,
+                      roles: list[str | None] | None = None) -> dict[str, str]:
+    """Stop every RUNNING investigation, sweep every account with no minimum age, and check that
+    nothing is left (:class:`TeardownIncomplete` naming what is, so the deletion stops there)."""
+    stopped = [arn for arn in running_executions(state_machine_arn)
+               if stop_execution(arn, error=STACK_DELETED, cause="the tapcase stack is being deleted: "
+                                 "the janitor tears down what this investigation made")]
+    result = sweep(lock_table=lock_table, state_machine_arn=state_machine_arn, now=now, older_than=0,
+                   dry_run=False, wait_seconds=wait_seconds, roles=roles)
+    left = sweep(lock_table=lock_table, state_machine_arn=state_machine_arn, now=now, older_than=0,
+                 dry_run=True, wait_seconds=0, roles=roles)
+    unreachable = []
+    for role in roles or [None]:  # an account the janitor cannot look into may still hold anything
+        try:
+            with acting_in(role):
+                inventory.tagged_resources()
+        except (ClientError, BotoCoreError) as exc:
+            unreachable.append(f"{role or 'this account'}: {exc}")
+    if left.investigations or unreachable:
+        raise TeardownIncomplete(
+            "the stack's investigations are not all torn down: "
+            + "; ".join([*(f"{key} still has {counts}" for key, counts in left.investigations.items()),
+                         *(f"cannot sweep {u}" for u in unreachable)]))
+    logger.info("stack deletion: investigations stopped and torn down",
+                extra={"stopped": stopped, "investigations": result.investigations})
+    return {"Stopped": str(len(stopped)), "TornDown": str(len(result.investigations))}

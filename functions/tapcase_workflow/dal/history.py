@@ -50,3 +50,14 @@ def running_executions(state_machine_arn: str) -> list[str]:
     for page in pages:
         arns.extend(str(e["executionArn"]) for e in page.get("executions", []))
     return arns
+
+
+def stop_execution(execution_arn: str, *, error: str, cause: str) -> bool:
+    """StopExecution (it runs no Catch: the caller tears down); False when the execution is gone."""
+    try:
+        client("stepfunctions").stop_execution(executionArn=execution_arn, error=error, cause=cause)
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return False
+        raise

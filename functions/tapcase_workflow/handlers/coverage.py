@@ -4,7 +4,7 @@
 Invoked by ``CoverageStateRule`` and ``CoverageTagRule`` (an instance's state changed, or its
 tags did: that instance only), ``CoverageSchedule`` (everything: drift, missed events, and, with coverage off, the removal
 of every coverage session and filter) and CloudFormation for ``CoverageLifecycle`` (the stack created or updated:
-everything; deleted: every coverage session and filter removed; :mod:`tapcase_workflow.logic.coverage_lifecycle`).
+everything; deleted: every coverage session and filter removed; :mod:`tapcase_workflow.lifecycle`).
 """
 
 from __future__ import annotations
@@ -14,18 +14,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from tapcase_workflow.dal import cfn_response
+from tapcase_workflow import lifecycle
 from tapcase_workflow.dal import coverage as dal
 from tapcase_workflow.errors import InvalidCoverageEvent
 from tapcase_workflow.logic import coverage as logic
-from tapcase_workflow.logic import coverage_lifecycle as lifecycle
-from tapcase_workflow.models.coverage import (
-    CoverageEvent,
-    CoverageOutput,
-    InstanceStateChange,
-    StackLifecycle,
-    TagChangeOnInstance,
-)
+from tapcase_workflow.models.coverage import CoverageEvent, CoverageOutput, InstanceStateChange, TagChangeOnInstance
 from tapcase_workflow.observability import logger
 from tapcase_workflow.settings import CoverageSettings, load_settings
 
@@ -85,42 +78,22 @@ def run(selector: logic.Selector, target_id: str, scope: list[str] | None, token
                           filter_id=filter_id or keep, filters_deleted=filters_deleted, skipped=skipped)
 
 
-def stack_request(event: Any) -> StackLifecycle | None:
-    """A CloudFormation custom resource request (None: any other event)."""
-    if not (isinstance(event, dict) and "RequestType" in event and "ResponseURL" in event):
-        return None
-    try:
-        return StackLifecycle.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidCoverageEvent(f"a CloudFormation request coverage cannot read: {exc.errors()[0]['msg']}") from None
-
-
-def answer_stack(request: StackLifecycle, token: str) -> dict[str, Any]:
-    """Reconcile for Create/Update, remove everything for Delete; always answer CloudFormation
-    (a request left unanswered holds the stack until the custom resource's ServiceTimeout)."""
-    req = request.root
-    try:
-        cfg = load_settings(CoverageSettings)
-        selector = logic.Selector() if req.request_type == "Delete" else \
-            logic.Selector(cfg.coverage_tag_key, cfg.coverage_tag_value)
-        result = run(selector, cfg.fleet_target_id, None, token=token)
-    except Exception as exc:  # noqa: BLE001 - every failure is CloudFormation's FAILED, with its reason
-        logger.exception("coverage lifecycle failed", extra={"request_type": req.request_type})
-        reason = f"{type(exc).__name__}: {exc}"
-        cfn_response.send(str(req.response_url), lifecycle.response(req, "FAILED", reason=reason))
-        return {"status": "FAILED", "reason": reason}
-    data = lifecycle.summary(result)
-    cfn_response.send(str(req.response_url), lifecycle.response(req, "SUCCESS", data=data))
-    logger.info("coverage lifecycle", extra={"request_type": req.request_type,
-                                             "coverage": result.model_dump(mode="json")})
-    return {"status": "SUCCESS", **result.model_dump(mode="json")}
+def on_stack(request_type: str, token: str) -> dict[str, str]:
+    """``CoverageLifecycle``: Create/Update reconcile everything as the parameters now say; Delete
+    removes every coverage session and filter (coverage off)."""
+    cfg = load_settings(CoverageSettings)
+    selector = logic.Selector() if request_type == "Delete" else \
+        logic.Selector(cfg.coverage_tag_key, cfg.coverage_tag_value)
+    result = run(selector, cfg.fleet_target_id, None, token=token)
+    return {"Enabled": str(result.enabled).lower(), "Covered": str(len(result.covered)),
+            "Created": str(len(result.created)), "Deleted": str(len(result.deleted))}
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = stack_request(event)
+    request = lifecycle.stack_request(event, InvalidCoverageEvent)
     if request is not None:
-        return answer_stack(request, token=context.aws_request_id)
+        return lifecycle.answer(request, lambda kind: on_stack(kind, context.aws_request_id))
     cfg = load_settings(CoverageSettings)
     scope = scope_of(event)
     selector = logic.Selector(cfg.coverage_tag_key, cfg.coverage_tag_value)

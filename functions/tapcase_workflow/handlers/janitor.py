@@ -9,6 +9,11 @@ Two EventBridge rules invoke it (template.yaml):
 * ``JanitorSchedule``: every investigation run left without a RUNNING execution (or past its
   deadline) is torn down; stale locks are released.
 
+And CloudFormation, for ``JanitorLifecycle`` (:mod:`tapcase_workflow.lifecycle`): when the stack is
+deleted, every running investigation is stopped and everything investigations made is torn down
+(deleting the state machine would only end its executions at their next state transition, with
+no Teardown, and the janitor's own rules go with the stack).
+
 EventBridge invokes Lambda asynchronously: an exception here (TeardownIncomplete) makes Lambda
 retry the event, and the schedule sweeps whatever is still left.
 """
@@ -21,13 +26,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from tapcase_workflow import lifecycle
 from tapcase_workflow.errors import JanitorError
 from tapcase_workflow.logic.accounts import parse_member_accounts, role_arn
 from tapcase_workflow.models.events import ENDED, ExecutionStatusChange, JanitorEvent, ScheduledEvent
 from tapcase_workflow.models.payloads import JanitorOutput
 from tapcase_workflow.observability import logger
 from tapcase_workflow.settings import JanitorSettings, load_settings
-from tapcase_workflow.sweep import after_execution, sweep
+from tapcase_workflow.sweep import after_execution, on_stack_deletion, sweep
 
 EVENT_MODEL = JanitorEvent
 RESULT_MODEL = JanitorOutput
@@ -54,8 +60,21 @@ def _roles(cfg: JanitorSettings, context: LambdaContext) -> list[str | None]:
     return [role_arn(account, cfg.member_role_name, partition) for account in [own, *members]]
 
 
+def on_stack(request_type: str, context: LambdaContext) -> dict[str, str]:
+    """``JanitorLifecycle``: nothing to do on Create/Update; on Delete, stop and tear down everything."""
+    cfg = load_settings(JanitorSettings)
+    if request_type != "Delete":
+        return {}
+    wait = max(0.0, context.get_remaining_time_in_millis() / 1000 - REPORT_BACK_SECONDS)
+    return on_stack_deletion(lock_table=cfg.lock_table, state_machine_arn=cfg.state_machine_arn, now=int(time.time()),
+                             wait_seconds=wait, roles=_roles(cfg, context))
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = lifecycle.stack_request(event, JanitorError)
+    if request is not None:
+        return lifecycle.answer(request, lambda kind: on_stack(kind, context))
     cfg = load_settings(JanitorSettings)
     parsed = parse_event(event)
     wait = max(0.0, context.get_remaining_time_in_millis() / 1000 - REPORT_BACK_SECONDS)

@@ -17,12 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.utilities.parser.models import (
-    CloudFormationCustomResourceCreateModel,
-    CloudFormationCustomResourceDeleteModel,
-    CloudFormationCustomResourceUpdateModel,
-    EventBridgeModel,
-)
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from tapcase_workflow.models.events import ScheduledEvent
@@ -83,15 +78,3 @@ class CoverageOutput(BaseModel):
     filters_deleted: list[str]
     skipped: list[str]
 
-
-# CloudFormation custom resource requests (the ``CoverageLifecycle`` resource; CloudFormation user
-# guide, "Custom resource request types": Create, Update, Delete), as powertools' parser models them.
-StackRequest = Annotated[
-    CloudFormationCustomResourceCreateModel | CloudFormationCustomResourceUpdateModel
-    | CloudFormationCustomResourceDeleteModel,
-    Field(discriminator="request_type"),
-]
-
-
-class StackLifecycle(RootModel[StackRequest]):
-    """A request CloudFormation sends for ``CoverageLifecycle``."""

@@ -5,13 +5,22 @@
   "EventBridge for Step Functions execution status changes"); the janitor's rule matches the
   investigation state machine's executions ending ``ABORTED``, ``TIMED_OUT`` or ``FAILED``.
 * ``Scheduled Event`` (source ``aws.events``): the janitor's schedule.
+
+And the CloudFormation custom resource requests the stack's lifecycle resources send
+(:class:`StackLifecycle`; CloudFormation user guide, "Custom resource request types": Create,
+Update, Delete), as powertools' parser models them.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.parser.models import (
+    CloudFormationCustomResourceCreateModel,
+    CloudFormationCustomResourceDeleteModel,
+    CloudFormationCustomResourceUpdateModel,
+    EventBridgeModel,
+)
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from tapcase_workflow.models.payloads import EXECUTION_ARN_PATTERN
@@ -52,3 +61,15 @@ class ScheduledEvent(EventBridgeModel):
 
 class JanitorEvent(RootModel[ExecutionStatusChange | ScheduledEvent]):
     """Either event the janitor's rules deliver."""
+
+
+StackRequest = Annotated[
+    CloudFormationCustomResourceCreateModel | CloudFormationCustomResourceUpdateModel
+    | CloudFormationCustomResourceDeleteModel,
+    Field(discriminator="request_type"),
+]
+
+
+class StackLifecycle(RootModel[StackRequest]):
+    """A request CloudFormation sends for one of the stack's lifecycle resources
+    (``CoverageLifecycle``, ``JanitorLifecycle``)."""

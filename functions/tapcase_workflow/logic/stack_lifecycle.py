@@ -1,12 +1,12 @@
-"""Coverage over the stack's life (pure): what ``CoverageLifecycle`` answers CloudFormation.
+"""The stack's lifecycle resources (pure): what they answer CloudFormation.
 
-CloudFormation sends the coverage function a custom resource request when the stack is created,
+Two custom resources have CloudFormation call the stack's own functions when the stack is created,
 updated or deleted (CloudFormation user guide, "Custom resources" and "Custom resource request
-types"). Create and Update reconcile everything as the stack's parameters now say, so coverage
-starts with the deployment instead of at the first scheduled run, and a selector that cannot work
-(no fleet target, a target that is not a load balancer's) fails the deployment with the reason.
-Delete removes every coverage session and the shared filter: the stack's rules and schedule go
-with it, and nothing would ever remove them afterwards.
+types"): ``CoverageLifecycle`` (the Coverage function: reconcile on Create/Update, remove every
+coverage session and filter on Delete) and ``JanitorLifecycle`` (the Janitor: on Delete, stop every
+running investigation and tear down what it made). The rules and schedules that trigger those
+functions or start investigations depend on them, so they are deleted first ("Resource A is
+deleted before resource B", DependsOn attribute) and nothing starts again after the Delete.
 
 The answer is the documented response object, PUT to the request's ``ResponseURL``
 ("Custom resource response objects"): ``Status`` SUCCESS or FAILED, ``Reason`` (required when
@@ -21,23 +21,15 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from tapcase_workflow.models.coverage import CoverageOutput
-
 #: "The total size of the response body can't exceed 4096 bytes" (Custom resource response objects).
 MAX_RESPONSE_BYTES = 4096
 #: The one physical id of the resource (never changes, so an Update is never a replacement).
-PHYSICAL_ID_PREFIX = "tapcase-coverage"
+PHYSICAL_ID_PREFIX = "tapcase"
 
 
 def physical_id(request: Any) -> str:
     """The request's own id on Update/Delete; on Create, one derived from the logical id."""
     return str(getattr(request, "physical_resource_id", "") or f"{PHYSICAL_ID_PREFIX}-{request.logical_resource_id}")
-
-
-def summary(result: CoverageOutput) -> dict[str, str]:
-    """``Data`` (GetAtt-able, strings): how many interfaces are covered and what this run changed."""
-    return {"Enabled": str(result.enabled).lower(), "Covered": str(len(result.covered)),
-            "Created": str(len(result.created)), "Deleted": str(len(result.deleted))}
 
 
 def response(request: Any, status: Literal["SUCCESS", "FAILED"], *, reason: str = "",

@@ -1,4 +1,4 @@
-"""What ``CoverageLifecycle`` answers CloudFormation (CloudFormation user guide, "Custom resource
+"""What the stack's lifecycle resources (``CoverageLifecycle``, ``JanitorLifecycle``) answer CloudFormation (CloudFormation user guide, "Custom resource
 response objects": Status, Reason required when FAILED, PhysicalResourceId non-empty and the same
 in every response, StackId/RequestId/LogicalResourceId copied, the body at most 4096 bytes)."""
 
@@ -9,9 +9,13 @@ import json
 import pytest
 
 from tapcase_workflow.errors import InvalidCoverageEvent
-from tapcase_workflow.handlers.coverage import stack_request
-from tapcase_workflow.logic.coverage_lifecycle import MAX_RESPONSE_BYTES, physical_id, response, summary
-from tapcase_workflow.models.coverage import CoverageOutput
+from tapcase_workflow.lifecycle import stack_request as parse
+from tapcase_workflow.logic.stack_lifecycle import MAX_RESPONSE_BYTES, physical_id, response
+
+
+def stack_request(event):
+    return parse(event, InvalidCoverageEvent)
+
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/tapcase/0f2c"
 
@@ -27,37 +31,35 @@ def test_the_physical_id_is_made_once_and_echoed_after():
     created = stack_request(request("Create"))
     assert created is not None
     made = physical_id(created.root)
-    assert made == "tapcase-coverage-CoverageLifecycle"
+    assert made == "tapcase-CoverageLifecycle"
     for kind in ("Update", "Delete"):
         later = stack_request(request(kind, PhysicalResourceId=made))
         assert later is not None and physical_id(later.root) == made  # never a replacement
 
 
-def test_a_success_copies_the_request_and_carries_the_summary():
+def test_a_success_copies_the_request_and_carries_the_data():
     req = stack_request(request("Create"))
     assert req is not None
-    out = CoverageOutput(enabled=True, scope=None, created={"tms-1": "eni-1"}, deleted=[], covered={"eni-1": "i-1"},
-                         filter_id="tmf-1", filters_deleted=[], skipped=[])
-    body = json.loads(response(req.root, "SUCCESS", data=summary(out)))
+    body = json.loads(response(req.root, "SUCCESS", data={"Enabled": "true", "Covered": "1"}))
     assert body["Status"] == "SUCCESS" and body["StackId"] == STACK and body["RequestId"] == "r-1"
     assert body["LogicalResourceId"] == "CoverageLifecycle"
-    assert body["Data"] == {"Enabled": "true", "Covered": "1", "Created": "1", "Deleted": "0"}
+    assert body["Data"] == {"Enabled": "true", "Covered": "1"} and body["NoEcho"] is False
 
 
 def test_a_failure_keeps_a_reason_and_fits_in_4096_bytes():
-    req = stack_request(request("Delete", PhysicalResourceId="tapcase-coverage-CoverageLifecycle"))
+    req = stack_request(request("Delete", PhysicalResourceId="tapcase-CoverageLifecycle"))
     assert req is not None
     encoded = response(req.root, "FAILED", reason="FleetTargetNotFound: " + "x" * 10_000, data={"a": "b" * 5000})
     body = json.loads(encoded)
     assert len(encoded) <= MAX_RESPONSE_BYTES
     assert body["Reason"].startswith("FleetTargetNotFound: ") and body["Reason"].endswith("...")
-    assert body["Data"] == {} and body["PhysicalResourceId"] == "tapcase-coverage-CoverageLifecycle"
+    assert body["Data"] == {} and body["PhysicalResourceId"] == "tapcase-CoverageLifecycle"
     assert json.loads(response(req.root, "FAILED"))["Reason"]  # never an empty reason
 
 
 def test_other_events_are_not_stack_requests_and_a_broken_one_is_refused_typed():
     assert stack_request({"detail-type": "Scheduled Event", "source": "aws.events"}) is None
-    with pytest.raises(InvalidCoverageEvent, match="CloudFormation request"):
+    with pytest.raises(InvalidCoverageEvent, match="CloudFormation request that cannot be read"):
         stack_request({**request("Delete"), "ResponseURL": "https://x/y"})  # Delete without PhysicalResourceId
     with pytest.raises(InvalidCoverageEvent):
         stack_request({**request("Create"), "RequestType": "Rename"})
