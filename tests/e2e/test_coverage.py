@@ -198,6 +198,18 @@ def athena_rows(cloud: LocalCloud, sql: str) -> list[list[str | None]]:
     return [[c.get("VarCharValue") for c in r["Data"]] for r in rows[1:]]
 
 
+def covered_and_rolled(cloud: LocalCloud, fleet: dict[str, Any], story: Any) -> dict[str, dict[str, int]]:
+    """The story's instance tagged and covered, then the fleet's members roll up what the coverage
+    session delivered them of the story's capture: per member, the keys uploaded and their rows."""
+    cloud.client("ec2").create_tags(Resources=[story.instance_id], Tags=COVERED)
+    until(lambda: sessions_of(cloud, story.eni_id))
+    sensors.set_capture(story.pcap)
+    try:
+        return fleet_members.roll_coverage(fleet["member_ids"])
+    finally:
+        sensors.set_capture(None)
+
+
 def test_a_covered_instances_traffic_is_rolled_up_by_day_and_athena_reads_it(covered_cloud, tmp_path):
     """The fleet member the NLB gives the suspect's flows analyses the coverage VNI with the real
     Suricata and uploads its events under coverage/coverage_events/day=…/; the Glue table's date
@@ -206,13 +218,7 @@ def test_a_covered_instances_traffic_is_rolled_up_by_day_and_athena_reads_it(cov
     ec2 = cloud.client("ec2")
     story = generate("beaconing", tmp_path / "beaconing.pcap")
     assert story.instance_id == fleet["suspect"]
-    ec2.create_tags(Resources=[story.instance_id], Tags=COVERED)
-    until(lambda: sessions_of(cloud, story.eni_id))
-    sensors.set_capture(story.pcap)
-    try:
-        rolled = fleet_members.roll_coverage(fleet["member_ids"])
-    finally:
-        sensors.set_capture(None)
+    rolled = covered_and_rolled(cloud, fleet, story)
     keys = {key: rows for found in rolled.values() for key, rows in found.items()}
     days = days_between(story.start_time.timestamp(), story.end_time.timestamp())
     assert keys and all(k.startswith(f"coverage/coverage_events/day={days[0][:8]}") for k in keys), keys
@@ -243,13 +249,7 @@ def test_a_finding_for_a_covered_instance_starts_from_what_the_fleet_kept_before
     cloud, fleet = covered_cloud
     ec2 = cloud.client("ec2")
     story = generate("beaconing", tmp_path / "beaconing-lead.pcap", lead_seconds=3600)
-    ec2.create_tags(Resources=[story.instance_id], Tags=COVERED)
-    until(lambda: sessions_of(cloud, story.eni_id))
-    sensors.set_capture(story.pcap)
-    try:
-        rolled = fleet_members.roll_coverage(fleet["member_ids"])
-    finally:
-        sensors.set_capture(None)
+    rolled = covered_and_rolled(cloud, fleet, story)
     assert any(rolled.values()), rolled
     summary = run(cloud, finding("beaconing"), tmp_path, pcap=story.pcap, window_start=EPOCH)
     assert summary["status"] == "SUCCEEDED", summary
