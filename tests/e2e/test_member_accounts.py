@@ -115,6 +115,12 @@ def test_a_members_finding_is_investigated_in_the_member_account_with_evidence_i
     report = json.loads(cloud.client("s3").get_object(
         Bucket=bucket, Key=f"{evidence_prefix(request.investigation_id)}/report/report.json")["Body"].read())
     assert "nothing_stood_out" != report["verdict"]["assessment"], report["verdict"]
+    # and it says which account the instance lives in: the title and the capture facts
+    assert report["capture"]["account"] == {"id": MEMBER, "member": True}
+    assert details["instanceId"] in report["title"] and report["title"].endswith(f" in account {MEMBER}"), report["title"]
+    markdown = cloud.client("s3").get_object(
+        Bucket=bucket, Key=f"{evidence_prefix(request.investigation_id)}/report/report.md")["Body"].read().decode()
+    assert f"- **Account**: {MEMBER} (member account)" in markdown
 
     # nothing left in either account
     for account in (MEMBER, None):

@@ -116,3 +116,23 @@ def test_story_report_has_every_part_of_the_page(stories):
                  'id="capture"', 'id="attack"', 'id="next-steps"', 'id="queries"', "<svg class=\"chart\""):
         assert part in page, part
     assert page.index('id="highlights"') < page.index('id="capture"') < page.index('id="queries"')
+
+
+def test_the_account_the_instance_lives_in_is_in_the_capture_facts_and_a_members_in_the_title():
+    """Member accounts (issue 14 item 1): a delegated administrator's analyst must see at once which
+    account the instance is in; the title names it for a member account's instance."""
+    finding = {"type": "Backdoor:EC2/C&CActivity.B!DNS"}
+    member = build_report({"queries": {}}, investigation_id="gd-member", context={
+        "packets": {"seen": 10, "dropped": 0}, "finding": finding,
+        "instance": {"id": "i-0123456789abcdef0", "name": "web-1", "account": "210987654321", "member_account": True}})
+    assert member["title"] == "Backdoor:EC2/C&CActivity.B!DNS on web-1 (i-0123456789abcdef0) in account 210987654321"
+    assert member["capture"]["account"] == {"id": "210987654321", "member": True}
+    assert "- **Account**: 210987654321 (member account)" in render_markdown(member)
+    assert "210987654321 (member account)" in render_html(member)
+    own = build_report({"queries": {}}, investigation_id="gd-own", context={
+        "packets": {"seen": 10, "dropped": 0}, "finding": finding,
+        "instance": {"id": "i-0123456789abcdef0", "account": "123456789012", "member_account": False}})
+    assert own["title"] == "Backdoor:EC2/C&CActivity.B!DNS on i-0123456789abcdef0"
+    assert "- **Account**: 123456789012 (the stack's own account)" in render_markdown(own)
+    analysed = build_report({"queries": {}}, investigation_id="logs", context={"logs": "s3://b/k"})
+    assert analysed["capture"]["account"] is None  # tapcase analyze: no account

@@ -52,7 +52,10 @@ def capture_context(
         "reason": plan.request.reason,
         "execution_arn": execution_arn,
         "instance": {"id": plan.instance_id, "type": plan.instance_type,
-                     "name": finding.instance_name if finding else None},
+                     "name": finding.instance_name if finding else None,
+                     # the account it lives in (a member account's instance is investigated there)
+                     "account": plan.account.account_id if plan.account else None,
+                     "member_account": bool(plan.account and plan.account.member)},
         "finding": {
             "id": finding.id, "arn": finding.arn, "type": finding.type, "severity": finding.severity,
             "title": finding.title,

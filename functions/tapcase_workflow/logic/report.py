@@ -55,6 +55,8 @@ def _title(context: Mapping[str, Any], investigation_id: str) -> str:
     target = instance.get("id")
     if instance.get("name") and target:
         target = f"{instance['name']} ({target})"
+    if instance.get("member_account") and instance.get("account") and target:
+        target = f"{target} in account {instance['account']}"
     if finding.get("type") and target:
         return f"{finding['type']} on {target}"
     if target:
@@ -128,7 +130,10 @@ def _capture(context: Mapping[str, Any]) -> dict[str, Any]:
     mirroring = context.get("mirroring") or {}
     window = context.get("window") or {}
     rules = context.get("rules") or {}
+    instance = context.get("instance") or {}
     return {
+        "account": ({"id": instance["account"], "member": bool(instance.get("member_account"))}
+                    if instance.get("account") else None),
         "enis": [s.get("eni") for s in mirroring.get("sessions") or []],
         "sessions": mirroring.get("sessions") or [],
         "vni": mirroring.get("vni"),

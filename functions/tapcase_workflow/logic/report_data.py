@@ -149,3 +149,9 @@ def registered_domain(name: str) -> str:
     """The last two labels (the query pack's notion of a registered domain)."""
     labels = name.lower().rstrip(".").split(".")
     return ".".join(labels[-2:]) if len(labels) >= 2 else name.lower()
+
+
+def account_text(account: Mapping[str, Any]) -> str:
+    """The capture facts' account line: the id, and whether it is a member account."""
+    kind = "member account" if account.get("member") else "the stack's own account"
+    return f"{account.get('id')} ({kind})"

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tapcase_workflow.logic import report_charts, report_coverage
-from tapcase_workflow.logic.report_data import cell, human_bytes, plural
+from tapcase_workflow.logic.report_data import account_text, cell, human_bytes, plural
 
 MAX_PAGE_ROWS = 50
 
@@ -155,6 +155,8 @@ def _facts(report: Mapping[str, Any]) -> list[str]:
     packets = cap.get("packets") or {}
     window = cap.get("window") or {}
     facts: list[tuple[str, str]] = []
+    if cap.get("account"):
+        facts.append(("Account", account_text(cap["account"])))
     if cap.get("sessions"):
         facts.append(("Mirrored ENIs", ", ".join(
             f"{s.get('eni')} (session {s.get('session_number')} {s.get('session_id')}, VNI {s.get('vni')})"

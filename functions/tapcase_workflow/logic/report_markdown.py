@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tapcase_workflow.logic.report_coverage import markdown_lines as coverage_lines
-from tapcase_workflow.logic.report_data import cell, human_bytes, plural
+from tapcase_workflow.logic.report_data import account_text, cell, human_bytes, plural
 from tapcase_workflow.logic.report_flowlogs import markdown_lines as flow_log_lines
 
 MAX_MD_ROWS = 20
@@ -51,6 +51,8 @@ def _capture_lines(report: Mapping[str, Any]) -> list[str]:
     packets = cap.get("packets") or {}
     window = cap.get("window") or {}
     lines = ["## Capture facts", ""]
+    if cap.get("account"):
+        lines.append(f"- **Account**: {account_text(cap['account'])}")
     if cap.get("enis"):
         sessions = ", ".join(f"{s.get('eni')} (session {s.get('session_number')}, {s.get('session_id')})"
                              for s in cap.get("sessions") or [])
