@@ -117,31 +117,28 @@ class Undeployer:
 
         _ignore_gone(delete)
 
-    def _AWS_Serverless_Function(self, r: Deployed) -> None:
-        lam = self._c("lambda")
+    def _delete_with_role(self, r: Deployed, role_of: Callable[[], str], delete: Callable[[], Any]) -> None:
+        """Delete a function or state machine, then the role SAM generated for it (if it has one)."""
         try:
-            role = lam.get_function_configuration(FunctionName=r.ref)["Role"]
+            role = role_of()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in GONE:
                 return
             raise
-        lam.delete_function(FunctionName=r.ref)
+        delete()
         generated = _generated_role(self.stack, r, role)
         if generated:
             _ignore_gone(lambda: _delete_role(self._c("iam"), generated))
 
+    def _AWS_Serverless_Function(self, r: Deployed) -> None:
+        lam = self._c("lambda")
+        self._delete_with_role(r, lambda: lam.get_function_configuration(FunctionName=r.ref)["Role"],
+                               lambda: lam.delete_function(FunctionName=r.ref))
+
     def _AWS_Serverless_StateMachine(self, r: Deployed) -> None:
         sfn = self._c("stepfunctions")
-        try:
-            role = sfn.describe_state_machine(stateMachineArn=r.ref)["roleArn"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in GONE:
-                return
-            raise
-        sfn.delete_state_machine(stateMachineArn=r.ref)
-        generated = _generated_role(self.stack, r, role)
-        if generated:
-            _ignore_gone(lambda: _delete_role(self._c("iam"), generated))
+        self._delete_with_role(r, lambda: sfn.describe_state_machine(stateMachineArn=r.ref)["roleArn"],
+                               lambda: sfn.delete_state_machine(stateMachineArn=r.ref))
 
     def _AWS_Glue_Database(self, r: Deployed) -> None:
         _ignore_gone(lambda: self._c("glue").delete_database(Name=r.ref))

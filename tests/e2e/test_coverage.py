@@ -31,17 +31,23 @@ SELECTOR = {"CoverageTagKey": "coverage", "CoverageTagValue": "on"}
 COVERED = [{"Key": "coverage", "Value": "on"}]
 
 
+def fleet_beside_the_suspect(cloud: LocalCloud) -> dict[str, Any]:
+    """The beaconing finding's instance seeded, and a fleet in its VPC (no tapcase stack yet)."""
+    ec2 = cloud.client("ec2")
+    seeded = seed_instance(ec2, finding("beaconing")["detail"]["resource"]["instanceDetails"], cloud.region)
+    suspect = ec2.describe_instances(InstanceIds=[seeded["instance_id"]])["Reservations"][0]["Instances"][0]
+    fleet = build_fleet(cloud, suspect["VpcId"])
+    fleet["subnet_of_suspects"] = suspect["SubnetId"]
+    fleet["suspect"] = seeded["instance_id"]
+    return fleet
+
+
 @pytest.fixture(scope="module")
 def covered_cloud():
     with LocalCloud(time_scale=TIME_SCALE, template=None) as cloud:
-        ec2 = cloud.client("ec2")
-        seeded = seed_instance(ec2, finding("beaconing")["detail"]["resource"]["instanceDetails"], cloud.region)
-        suspect = ec2.describe_instances(InstanceIds=[seeded["instance_id"]])["Reservations"][0]["Instances"][0]
-        fleet = build_fleet(cloud, suspect["VpcId"])
+        fleet = fleet_beside_the_suspect(cloud)
         deploy(cloud, FleetTargetId=fleet["target_id"], FleetControlQueueUrl=fleet["queue"], **SELECTOR)
         fleet["member_ids"] = launch_members(cloud, fleet)
-        fleet["subnet_of_suspects"] = suspect["SubnetId"]
-        fleet["suspect"] = seeded["instance_id"]
         yield cloud, fleet
 
 

@@ -12,22 +12,25 @@ import pytest
 
 from tapcase.localcloud import LocalCloud
 from tapcase.localcloud.deploy import TemplateError, deploy_template
-from tapcase.localcloud.seed import seed_instance
 from tests.conftest import REPO
 from tests.e2e.conftest import TIME_SCALE
-from tests.e2e.test_coverage import COVERED, SELECTOR, coverage_filters, coverage_sessions, launch, sessions_of
-from tests.e2e.test_fleet import build_fleet, deploy, finding
+from tests.e2e.test_coverage import (
+    COVERED,
+    SELECTOR,
+    coverage_filters,
+    coverage_sessions,
+    fleet_beside_the_suspect,
+    launch,
+    sessions_of,
+)
+from tests.e2e.test_fleet import deploy
 
 
 @pytest.fixture(scope="module")
 def fleet_cloud():
     """A fleet and a suspect's subnet, no tapcase stack yet."""
     with LocalCloud(time_scale=TIME_SCALE, template=None) as cloud:
-        ec2 = cloud.client("ec2")
-        seeded = seed_instance(ec2, finding("beaconing")["detail"]["resource"]["instanceDetails"], cloud.region)
-        suspect = ec2.describe_instances(InstanceIds=[seeded["instance_id"]])["Reservations"][0]["Instances"][0]
-        fleet = build_fleet(cloud, suspect["VpcId"])
-        fleet["subnet_of_suspects"] = suspect["SubnetId"]
+        fleet = fleet_beside_the_suspect(cloud)
         cloud.template = REPO / "template.yaml"  # its parameters (local_parameters), deployed by the tests
         yield cloud, fleet
 
