@@ -34,6 +34,7 @@ from tapcase.localcloud.sfn import (
     clients,
     deadlines,
     delays,
+    deleting,
     errors,
     executions,
     jsonpath,
@@ -86,4 +87,5 @@ def apply() -> None:
         errors.apply()
         logs.apply()
         retention.apply()
+        deleting.apply()
         _applied = True

@@ -25,6 +25,7 @@ from typing import Any
 
 from tapcase.localcloud import events
 from tapcase.localcloud.patching import Patch, install
+from tapcase.localcloud.sfn import deleting
 from tapcase.localcloud.sfn.mockconfig import MOCK_TEST_CASE_ATTR, MockConfigError, load_mock_test_case
 
 START = Patch(
@@ -93,6 +94,7 @@ def _start_execution(
     else:
         name = str(uuid.uuid4())
     state_machine = self.describe_state_machine(state_machine_arn)
+    deleting.refuse_start(state_machine)  # StateMachineDeleting
 
     mock_test_case = None
     if has_test_case:
