@@ -166,3 +166,47 @@ def test_an_execution_stopped_in_a_member_account_is_torn_down_there_by_the_jani
     sfn.stop_execution(executionArn=arn, error="Analyst.Stopped", cause="stopped in the member account")
     left = wait_for_no_leftovers(cloud, name, instance, timeout=60, account=MEMBER)
     assert not any(left.values()), left
+
+
+def _twin_details(instance: str) -> dict:
+    """An instance the same id names in both accounts (EC2 does not promise ids unique across them)."""
+    return {"instanceId": instance, "instanceType": "m5.large", "availabilityZone": "us-east-1a",
+            "networkInterfaces": [{"networkInterfaceId": "eni-0c0ffee0c0ffee001", "privateIpAddress": "10.43.1.25",
+                                   "subnetId": "subnet-0c0ffee0c0ffee001", "vpcId": "vpc-0c0ffee0c0ffee001"}]}
+
+
+def test_the_same_instance_id_in_two_accounts_is_investigated_at_once_and_each_locked_once(cloud):
+    """The lock is keyed by (account, instance): an instance of the administrator's account and one
+    of the member's with the same id are investigated at the same time, each holding its own lock;
+    the same (account, instance) asked again ends "already under investigation"."""
+    from tapcase_workflow.logic.accounts import lock_key
+    from tests.e2e.test_fault_table import _entered
+
+    instance = "i-0c0ffee0c0ffee001"
+    for account in (None, MEMBER):
+        seed_instance(cloud.client("ec2", account=account), _twin_details(instance), cloud.region)
+    sfn = cloud.client("stepfunctions")
+    machine = cloud.resource("InvestigationStateMachine")
+
+    def start(name: str, **extra: object) -> str:
+        body = {"instance_id": instance, "duration_seconds": 3600, **extra}
+        return sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(body))["executionArn"]
+
+    own, member = start("twin-admin"), start("twin-member", account_id=MEMBER)
+    for arn in (own, member):
+        _entered(sfn, arn, "Capture")  # both past Lock, at the same time
+    table = cloud.resource("LockTable")
+    held = {i["instance_id"]["S"]: i["investigation_id"]["S"]
+            for i in cloud.client("dynamodb").scan(TableName=table)["Items"] if instance in i["instance_id"]["S"]}
+    assert held == {lock_key(ACCOUNT_ID, instance): "twin-admin", lock_key(MEMBER, instance): "twin-member"}
+
+    again = _wait(sfn, start("twin-member-again", account_id=MEMBER))
+    assert again["status"] == "SUCCEEDED", again
+    assert json.loads(again["output"]) == {"status": "already_under_investigation", "instance_id": instance,
+                                           "investigation_id": "twin-member-again"}
+
+    for arn in (own, member):
+        sfn.stop_execution(executionArn=arn, error="Analyst.Stopped", cause="two locks seen")
+    for name, account in (("twin-admin", None), ("twin-member", MEMBER)):
+        left = wait_for_no_leftovers(cloud, name, instance, timeout=60, account=account)
+        assert not any(left.values()), (account, left)
