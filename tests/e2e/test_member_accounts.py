@@ -34,7 +34,7 @@ STRANGER = "333333333333"
 def cloud():
     from tapcase.localcloud import LocalCloud
 
-    with LocalCloud(time_scale=TIME_SCALE, parameters={"MemberAccounts": MEMBER}) as local:
+    with LocalCloud(time_scale=TIME_SCALE, parameters={"MemberAccounts": MEMBER, "SecurityHubEntry": "true"}) as local:
         local.deploy_member_account(MEMBER)
         yield local
 
@@ -209,4 +209,64 @@ def test_the_same_instance_id_in_two_accounts_is_investigated_at_once_and_each_l
         sfn.stop_execution(executionArn=arn, error="Analyst.Stopped", cause="two locks seen")
     for name, account in (("twin-admin", None), ("twin-member", MEMBER)):
         left = wait_for_no_leftovers(cloud, name, instance, timeout=60, account=account)
+        assert not any(left.values()), (account, left)
+
+
+def _started_since(sfn, machine: str, before: set[str], source: str, timeout: float = 30.0) -> str:
+    """The execution an EventBridge rule started for an event of ``source`` (its input is the event)."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+            arn = execution["executionArn"]
+            if arn not in before and json.loads(sfn.describe_execution(executionArn=arn)["input"]).get("source") == source:
+                return arn
+        time.sleep(0.1)
+    raise AssertionError(f"no execution started for an event of {source}")
+
+
+def test_a_members_finding_from_security_hub_is_one_investigation_in_the_member_account(cloud, tmp_path):
+    """SecurityHubEntry: the aggregation account (A) receives B's GuardDuty finding in ASFF and
+    Security Hub puts it on A's bus as "Security Hub Findings - Imported"; the SecurityHubRule starts
+    the investigation, which acts in B. GuardDuty's own event of the same finding (the TriggerRule
+    matches MemberAccounts' findings too) starts a second execution: the same investigation id and
+    lock key, so it ends "already under investigation", and the finding is investigated once."""
+    from tapcase.localcloud import sensors
+    from tapcase.localcloud.securityhub.from_guardduty import asff_from_guardduty, imported_event
+    from tests.e2e.test_fault_table import _entered
+
+    generate("beaconing", tmp_path / "beaconing.pcap")
+    guardduty = json.loads((REPO / "samples" / "findings" / "beaconing.json").read_text())
+    detail = guardduty["detail"]
+    detail["accountId"], detail["arn"] = MEMBER, detail["arn"].replace(":123456789012:", f":{MEMBER}:")
+    seed_instance(cloud.client("ec2", account=MEMBER), detail["resource"]["instanceDetails"], cloud.region)
+    sensors.set_capture(tmp_path / "beaconing.pcap")
+    hub = imported_event([asff_from_guardduty(detail)], ACCOUNT_ID, cloud.region)
+    sfn, events = cloud.client("stepfunctions"), cloud.client("events")
+    machine = cloud.resource("InvestigationStateMachine")
+    before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
+
+    sent = events.put_events(Entries=[{"Source": hub["source"], "DetailType": hub["detail-type"],
+                                       "Resources": hub["resources"], "Detail": json.dumps(hub["detail"])}])
+    assert sent["FailedEntryCount"] == 0
+    via_hub = _started_since(sfn, machine, before, "aws.securityhub")
+    _entered(sfn, via_hub, "Capture")
+    sent = events.put_events(Entries=[{"Source": "aws.guardduty", "DetailType": "GuardDuty Finding",
+                                       "Detail": json.dumps(detail)}])
+    assert sent["FailedEntryCount"] == 0
+    via_guardduty = _started_since(sfn, machine, before | {via_hub}, "aws.guardduty")
+
+    second = _wait(sfn, via_guardduty)
+    first = _wait(sfn, via_hub)
+    assert first["status"] == "SUCCEEDED", (first.get("error"), first.get("cause"))
+    output = json.loads(first["output"])
+    request = normalise(guardduty)
+    assert (output["status"], output["investigation_id"]) == ("succeeded", request.investigation_id)
+    assert json.loads(second["output"]) == {"status": "already_under_investigation", "instance_id": request.instance_id,
+                                            "investigation_id": request.investigation_id}
+    report = json.loads(cloud.client("s3").get_object(
+        Bucket=cloud.resource("EvidenceBucket"),
+        Key=f"{evidence_prefix(request.investigation_id)}/report/report.json")["Body"].read())
+    assert report["verdict"]["assessment"] != "nothing_stood_out", report["verdict"]
+    for account in (MEMBER, None):
+        left = investigation_leftovers(cloud, request.investigation_id, request.instance_id, account=account)
         assert not any(left.values()), (account, left)
