@@ -233,7 +233,7 @@ def apply() -> None:
             return bool(original_named(item, pattern))
 
         EventPatternParser._validate_event_pattern = validate_event_pattern  # type: ignore[method-assign]
-        EventPattern._flatten_dict = staticmethod(flatten_event)  # type: ignore[method-assign,assignment]
+        EventPattern._flatten_dict = staticmethod(flatten_event)  # type: ignore[method-assign]
         EventPattern._does_event_match = does_event_match  # type: ignore[method-assign]
         EventPattern._does_item_match_named_filter = staticmethod(does_item_match_named_filter)  # type: ignore[method-assign]
 
