@@ -63,6 +63,7 @@ def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int,
     removed: dict[str, dict[str, int]] = {}
     skipped: list[str] = []
     found = []
+    accounts: dict[str, list[str]] = {}
     for role in roles or [None]:  # resources first, then who is running
         try:
             with acting_in(role):
@@ -73,12 +74,15 @@ def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int,
     live = inventory.live_executions(state_machine_arn)
     for role, (groups, invalid) in found:
         skipped += invalid
+        before = set(removed)
         with acting_in(role):
             _sweep_account(groups, live, lock_table, now, older_than, dry_run, wait_seconds, removed, skipped)
+        accounts[role.split(":")[4] if role else "own"] = sorted(set(removed) - before)
     stale = janitor.stale_locks(all_locks, live, now)
     released = [f"{lock.key} ({lock.investigation_id})" for lock in stale
                 if dry_run or inventory.delete_lock(lock_table, lock)]
-    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped)
+    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped,
+                         accounts=accounts)
 
 
 def _sweep_account(groups: Any, live: Any, lock_table: str, now: int, older_than: int, dry_run: bool,

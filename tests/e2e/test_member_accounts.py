@@ -270,3 +270,59 @@ def test_a_members_finding_from_security_hub_is_one_investigation_in_the_member_
     for account in (MEMBER, None):
         left = investigation_leftovers(cloud, request.investigation_id, request.instance_id, account=account)
         assert not any(left.values()), (account, left)
+
+
+def test_the_janitor_command_sweeps_every_allowed_account_and_says_what_it_found_in_each(cloud):
+    """``tapcase janitor`` (as the scheduled janitor) looks in the stack's account and in each of its
+    MemberAccounts through the member role; ``--account`` limits it to some; an account that is not
+    the stack's is refused."""
+    from typer.testing import CliRunner
+
+    from tapcase.cli import app
+    from tapcase_contract import tags
+
+    orphan = "orphan-in-member"
+    vpc = cloud.client("ec2", account=MEMBER).create_vpc(CidrBlock="10.44.0.0/16")["Vpc"]["VpcId"]
+    cloud.client("ec2", account=MEMBER).create_security_group(
+        GroupName=f"tapcase-{orphan}", Description="planted", VpcId=vpc, TagSpecifications=[{
+            "ResourceType": "security-group", "Tags": [{"Key": tags.INVESTIGATION_ID, "Value": orphan},
+                                                       {"Key": tags.STARTED_AT, "Value": str(int(time.time()) - 7200)}]}])
+
+    def janitor(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["janitor", "--endpoint", cloud.endpoint, *args])
+        return result.exit_code, result.stdout if "--json" in args else result.output
+
+    code, out = janitor("--json", "--dry-run", "--older-than", "1h")
+    assert code == 0, out
+    listed = json.loads(out)
+    assert set(listed["accounts"]) == {ACCOUNT_ID, MEMBER} and listed["accounts"][MEMBER] == [orphan], listed
+    assert listed["investigations"][orphan] == {"security_groups": 1}
+    code, out = janitor("--dry-run", "--older-than", "1h", "--account", MEMBER)
+    assert code == 0 and f"account {MEMBER}: 1 investigation run(s) found" in out and ACCOUNT_ID not in out, out
+    assert f"would remove {orphan}: 1 security_groups" in out
+    code, out = janitor("--json", "--older-than", "1h", "--account", MEMBER)
+    assert code == 0 and json.loads(out)["accounts"] == {MEMBER: [orphan]}, out
+    assert _tagged(cloud, MEMBER)["security_groups"] == 0
+    code, out = janitor("--dry-run", "--account", STRANGER)
+    assert code == 2 and f"--account {STRANGER}: not one of the stack's accounts" in out, out
+
+
+def test_the_investigate_command_names_the_account_and_its_dry_run_shows_it(cloud):
+    """``tapcase investigate --account``: the request's account_id (a member's instance); the dry
+    run plans it in that account and says so; an account the stack may not act in is refused."""
+    from typer.testing import CliRunner
+
+    from tapcase.cli import app
+
+    instance = make_instance(cloud, cidr="10.45", account=MEMBER)["instance_id"]
+    common = ["investigate", "--endpoint", cloud.endpoint, "--instance-id", instance, "--dry-run"]
+    result = CliRunner().invoke(app, [*common, "--account", MEMBER])
+    assert result.exit_code == 0, result.output
+    assert f"plan for {instance} in account {MEMBER}" in result.output
+    result = CliRunner().invoke(app, [*common, "--account", MEMBER, "--json"])
+    plans = json.loads(result.stdout)["dry_run"]["plans"]
+    assert [(p["account_id"], p["instance_id"]) for p in plans] == [(MEMBER, instance)]
+    result = CliRunner().invoke(app, [*common, "--account", STRANGER, "--json"])
+    assert "AccountNotAllowed" in result.stdout + result.output, result.output
+    result = CliRunner().invoke(app, [*common, "--account", "12345"])
+    assert result.exit_code != 0 and "account_id" in result.output, result.output

@@ -306,3 +306,7 @@ class JanitorOutput(_Ours):
     investigations: dict[str, dict[str, int]]
     stale_locks: list[str]
     skipped: list[str]
+    #: Each account swept (its id; ``own`` when the caller's account is unknown): the investigation
+    #: runs found there (removed, or in a dry run listed); an account whose member role could not
+    #: be assumed is in ``skipped`` instead.
+    accounts: dict[str, list[str]] = Field(default_factory=dict)
