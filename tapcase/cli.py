@@ -34,6 +34,8 @@ Tags = Annotated[list[str] | None, typer.Option(
     "--tag", help="KEY=VALUE: every running instance with all these tags (repeatable); several are investigated each.")]
 Duration = Annotated[str | None, typer.Option(help="Capture window: 90s, 10m, 1h (default: the stack's DefaultCaptureSeconds).")]
 Reason = Annotated[str | None, typer.Option(help="Why: kept in the report.")]
+Account = Annotated[str | None, typer.Option(
+    "--account", help="The account the instance is in: the stack's own (default) or one of its MemberAccounts.")]
 Rules = Annotated[Path | None, typer.Option(
     exists=True, dir_okay=False, help="Traffic mirror filter rules, a JSON list (default: everything, both ways).")]
 
@@ -70,6 +72,7 @@ def investigate(
     mirror_to: Annotated[str | None, typer.Option(
         "--mirror-to", help="fleet (the stack's sensor fleet, FleetTargetId) or sensor (launch one); "
         "default: the fleet when the stack has one.")] = None,
+    account: Account = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow it to the end and download the report.")] = False,
     out: Out = Path("out"),
     endpoint: Endpoint = None,
@@ -85,7 +88,8 @@ def investigate(
 
     request = build_request(instance_id=instance_id, eni_ids=eni or [], tags=tag or [], duration=duration,
                             reason=reason, requested_by=requested_by, rules=rules,
-                            investigation_id=investigation_id, dry_run=dry_run, mirror_to=mirror_to)
+                            investigation_id=investigation_id, dry_run=dry_run, mirror_to=mirror_to,
+                            account=account)
     target = Target.of(endpoint, region, stack)
     check_duration_against(request, target.parameters())
     arn = executions.start(target, request)
@@ -312,12 +316,15 @@ def janitor(
     stack: Annotated[str, typer.Option(help="The deployed stack's name.")] = "tapcase",
     region: Annotated[str | None, typer.Option(help="AWS region (default: your AWS configuration's).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    account: Annotated[list[str] | None, typer.Option(
+        "--account", help="Only this account (repeatable; default: the stack's own and each of its MemberAccounts).")] = None,
 ) -> None:
-    """Remove what tapcase left behind: resources of investigations no longer running, stale locks."""
+    """Remove what tapcase left behind: resources of investigations no longer running, stale locks,
+    in the stack's account and each member account (through the member role, as the scheduled janitor)."""
     from tapcase.janitor import run
 
     raise typer.Exit(run(dry_run=dry_run, older_than=older_than, endpoint=endpoint, stack=stack, region=region,
-                         as_json=as_json))
+                         as_json=as_json, accounts=account or None))
 
 
 def main() -> None:

@@ -85,15 +85,21 @@ def state_machine_arn(sfn: Any) -> str:
 _LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 
 
-def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str) -> dict[str, int]:
+def leftovers(c: Clients, investigation_id: str, instance_id: str, endpoint: str,
+              account_id: str | None = None) -> dict[str, int]:
     """What this investigation left behind, found by its tag and its ids (all 0 after a clean run),
-    whatever other investigations are running in the same cloud."""
+    whatever other investigations are running in the same cloud (``account_id``: the instance's
+    account, whose lock key names it; default: the local cloud's own)."""
+    from tapcase.localcloud.cloud import ACCOUNT_ID
+    from tapcase_workflow.logic.accounts import lock_key
+
     tag = [{"Name": f"tag:{tags.INVESTIGATION_ID}", "Values": [investigation_id]}]
     sensors = [i for r in c.ec2.describe_instances(Filters=tag)["Reservations"] for i in r["Instances"]]
     live = [i for i in sensors if i["State"]["Name"] in _LIVE_INSTANCE_STATES]
     running_agents = set(_get(endpoint, "/_tapcase/sensors")["running"])
     queues = c.sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
-    lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": instance_id}}).get("Item")
+    key = lock_key(account_id or ACCOUNT_ID, instance_id)
+    lock = c.ddb.get_item(TableName=LOCK_TABLE, Key={"instance_id": {"S": key}}).get("Item")
     return {
         "mirror_sessions": len(c.ec2.describe_traffic_mirror_sessions(Filters=tag)["TrafficMirrorSessions"]),
         "mirror_targets": len(c.ec2.describe_traffic_mirror_targets(Filters=tag)["TrafficMirrorTargets"]),
@@ -205,7 +211,7 @@ def investigate_once(
         "seconds": round(time.monotonic() - started, 2),
         "warnings": [*(output.get("warnings") or []), *(report_summary.get("warnings") or [])],
         "report": None,
-        "leftovers": leftovers(c, investigation_id, request.instance_id, endpoint)
+        "leftovers": leftovers(c, investigation_id, request.instance_id, endpoint, request.account_id)
         if request is not None and investigation_id else {},
     }
     report = output.get("report") or {}

@@ -2,8 +2,10 @@
 
 Finds every resource tagged by tapcase whose investigation run has no RUNNING execution (or is
 past its deadline), removes it in the safe order, releases stale locks, and says what it removed;
-``--dry-run`` lists the same by investigation id and removes nothing. The same code runs in the
-scheduled JanitorFunction (``tapcase_workflow.sweep``).
+``--dry-run`` lists the same by investigation id and removes nothing. Like the scheduled
+JanitorFunction (the same code: ``tapcase_workflow.sweep``) it sweeps the stack's own account and
+each of its ``MemberAccounts``, each through that account's member role (``MemberRoleName``);
+``--account`` limits it to some of them. The output says per account what was found or removed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -60,37 +63,76 @@ def _pointed_at(endpoint: str | None, region: str | None) -> Iterator[None]:
         clients.reset()
 
 
-def resolve_stack(stack: str) -> tuple[str, str]:
-    """(lock table, state machine ARN) of a deployed stack: its CloudFormation outputs, else the
-    names the local deployer gives (``<stack>-LockTable``, ``<stack>-InvestigationStateMachine``)."""
+@dataclass(frozen=True)
+class StackInfo:
+    """What the janitor needs of a deployed stack."""
+
+    lock_table: str
+    state_machine_arn: str
+    #: Its parameters MemberAccounts (parsed) and MemberRoleName.
+    members: frozenset[str] = field(default_factory=frozenset)
+    member_role_name: str = "tapcase-member"
+
+    @property
+    def account(self) -> str:
+        return self.state_machine_arn.split(":")[4]
+
+    @property
+    def partition(self) -> str:
+        return self.state_machine_arn.split(":")[1]
+
+    def roles(self, only: list[str] | None) -> list[str | None]:
+        """The member role of each account to sweep: the stack's own and its MemberAccounts, or
+        ``only`` (each of which must be one of them)."""
+        from tapcase_workflow.logic.accounts import role_arn
+
+        allowed = [self.account, *sorted(self.members - {self.account})]
+        chosen = allowed if not only else list(dict.fromkeys(only))
+        strangers = [a for a in chosen if a not in allowed]
+        if strangers:
+            raise JanitorCliError(f"--account {', '.join(strangers)}: not one of the stack's accounts "
+                                  f"({', '.join(allowed)}: its own and its MemberAccounts)")
+        return [role_arn(a, self.member_role_name, self.partition) for a in chosen]
+
+
+def resolve_stack(stack: str) -> StackInfo:
+    """A deployed stack: its CloudFormation outputs and parameters, else the names the local
+    deployer gives (``<stack>-LockTable``, ``<stack>-InvestigationStateMachine``) and no members."""
     from tapcase_workflow.dal.clients import client
+    from tapcase_workflow.logic.accounts import DEFAULT_MEMBER_ROLE_NAME, parse_member_accounts
 
     try:
-        outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-        found = {o["OutputKey"]: o["OutputValue"] for o in outputs}
+        described = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        found = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters") or []}
         if "LockTableName" in found and "InvestigationStateMachineArn" in found:
-            return found["LockTableName"], found["InvestigationStateMachineArn"]
+            return StackInfo(found["LockTableName"], found["InvestigationStateMachineArn"],
+                             parse_member_accounts(parameters.get("MemberAccounts", "")),
+                             parameters.get("MemberRoleName") or DEFAULT_MEMBER_ROLE_NAME)
     except (ClientError, BotoCoreError, IndexError):
         pass
+    except ValueError as exc:  # MemberAccounts that is not a list of account ids
+        raise JanitorCliError(f"stack {stack!r}: {exc}") from None
     name = f"{stack}-InvestigationStateMachine"
     for page in client("stepfunctions").get_paginator("list_state_machines").paginate():
         for machine in page["stateMachines"]:
             if machine["name"] == name:
-                return f"{stack}-LockTable", str(machine["stateMachineArn"])
+                return StackInfo(f"{stack}-LockTable", str(machine["stateMachineArn"]))
     raise JanitorCliError(f"no stack {stack!r} here (no CloudFormation outputs, no state machine {name})")
 
 
 def run(*, dry_run: bool, older_than: str, endpoint: str | None, stack: str, region: str | None,
-        as_json: bool) -> int:
+        as_json: bool, accounts: list[str] | None = None) -> int:
     console = Console(stderr=True, soft_wrap=True)
     try:
         seconds = parse_duration(older_than)
         with _pointed_at(endpoint, region or ("us-east-1" if endpoint else None)):
-            lock_table, machine = resolve_stack(stack)
+            info = resolve_stack(stack)
+            roles = info.roles(accounts)
             from tapcase_workflow.sweep import sweep
 
-            result = sweep(lock_table=lock_table, state_machine_arn=machine, now=int(time.time()),
-                           older_than=seconds, dry_run=dry_run, wait_seconds=120.0)
+            result = sweep(lock_table=info.lock_table, state_machine_arn=info.state_machine_arn, now=int(time.time()),
+                           older_than=seconds, dry_run=dry_run, wait_seconds=120.0, roles=roles)
     except (JanitorCliError, ClientError, BotoCoreError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -101,9 +143,13 @@ def run(*, dry_run: bool, older_than: str, endpoint: str | None, stack: str, reg
     verb = "would remove" if dry_run else "removed"
     if not document["investigations"] and not document["stale_locks"]:
         console.print(f"nothing to remove (older than {seconds}s)")
-    for key, counts in sorted(document["investigations"].items()):
-        what = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing left"
-        console.print(f"{verb} {key}: {what}", highlight=False)
+    for account, keys in document["accounts"].items():
+        console.print(f"account {account}: {len(keys)} investigation run(s) {'found' if dry_run else 'removed'}",
+                      highlight=False)
+        for key in keys:
+            counts = document["investigations"].get(key) or {}
+            what = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing left"
+            console.print(f"  {verb} {key}: {what}", highlight=False)
     for lock in document["stale_locks"]:
         console.print(f"{verb} stale lock {lock}", highlight=False)
     for note in document["skipped"]:

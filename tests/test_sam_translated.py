@@ -126,3 +126,31 @@ def test_a_schedule_without_a_tag_is_refused_before_deploying():
     with pytest.raises(TemplateError, match="ScheduleTagKey"):
         check_rules(TRANSLATED, evaluator({"ScheduleExpression": "rate(1 day)"}))
     check_rules(TRANSLATED, evaluator({"ScheduleExpression": "rate(1 day)", "ScheduleTagKey": "team"}))
+
+
+@pytest.mark.parametrize("members", ["", "222222222222", "222222222222,333333333333"])
+def test_both_entry_rules_match_the_stacks_account_and_its_member_accounts(members):
+    """A GuardDuty delegated administrator's (or Security Hub aggregation account's) members'
+    findings name the member (detail.accountId, AwsAccountId): both rules match them too."""
+    accounts = [ACCOUNT, *[m for m in members.split(",") if m]]
+    parameters = {"MemberAccounts": members, "SecurityHubEntry": "true"}
+    assert rendered_pattern(parameters)["detail"]["accountId"] == accounts
+    rule = TRANSLATED["Resources"]["SecurityHubRule"]
+    pattern = json.loads(evaluator(parameters).evaluate(rule["Properties"]["EventPattern"]))
+    check_pattern(pattern)
+    assert pattern["detail"]["findings"]["AwsAccountId"] == accounts
+
+
+@pytest.mark.parametrize("severity", list(SEVERITIES))
+def test_the_security_hub_rule_takes_the_same_threshold_on_labels(severity):
+    rule = TRANSLATED["Resources"]["SecurityHubRule"]
+    assert rule["Condition"] == "SecurityHubEntryOn"
+    pattern = json.loads(evaluator({"MinFindingSeverity": severity}).evaluate(rule["Properties"]["EventPattern"]))
+    check_pattern(pattern)
+    assert (pattern["source"], pattern["detail-type"]) == (["aws.securityhub"], ["Security Hub Findings - Imported"])
+    findings = pattern["detail"]["findings"]
+    labels = [label for label, value in SEVERITIES.items() if value >= SEVERITIES[severity]]
+    assert findings["FindingProviderFields"] == {"Severity": {"Label": labels}}
+    assert findings["ProductArn"] == ["arn:aws:securityhub:us-east-1::product/aws/guardduty"]
+    assert findings["Resources"] == {"Type": ["AwsEc2Instance"]} and findings["RecordState"] == ["ACTIVE"]
+    assert findings["Workflow"] == {"Status": ["NEW", "NOTIFIED"]}

@@ -20,6 +20,16 @@ class NotAnEc2Finding(TapcaseError):
     """The GuardDuty finding is about something other than an EC2 instance."""
 
 
+class NotAGuardDutyFinding(TapcaseError):
+    """A Security Hub finding another product produced (Inspector, Config, Macie...): not activity
+    GuardDuty saw, nothing to capture (skipped)."""
+
+
+class FindingNotActive(TapcaseError):
+    """A Security Hub finding that is archived (``RecordState``), resolved or suppressed
+    (``Workflow.Status``), or archived in GuardDuty: nobody is to investigate it (skipped)."""
+
+
 class SampleFinding(TapcaseError):
     """A GuardDuty sample finding (``service.additionalInfo.sample``), ignored by the stack's
     ``IgnoreSampleFindings``: it names an instance that does not exist."""

@@ -39,7 +39,7 @@ def after_execution(*, lock_table: str, execution_arn: str, dry_run: bool = Fals
     if record.plan is None:  # it ended before Plan answered: it created nothing
         return JanitorOutput(dry_run=dry_run, investigations={}, stale_locks=[], skipped=record.rejected)
     plan = record.plan
-    cloud = AwsTeardown(lock_table=lock_table, instance_id=plan.instance_id, execution_arn=execution_arn,
+    cloud = AwsTeardown(lock_table=lock_table, lock_key=plan.lock_key or plan.instance_id, execution_arn=execution_arn,
                         run=plan.run_token, wait_seconds=wait_seconds)
     key = f"{plan.investigation_id}/{plan.run_token}"
     if dry_run:
@@ -65,6 +65,7 @@ def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int,
     removed: dict[str, dict[str, int]] = {}
     skipped: list[str] = []
     found = []
+    accounts: dict[str, list[str]] = {}
     for role in roles or [None]:  # resources first, then who is running
         try:
             with acting_in(role):
@@ -75,12 +76,15 @@ def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int,
     live = inventory.live_executions(state_machine_arn)
     for role, (groups, invalid) in found:
         skipped += invalid
+        before = set(removed)
         with acting_in(role):
             _sweep_account(groups, live, lock_table, now, older_than, dry_run, wait_seconds, removed, skipped)
+        accounts[role.split(":")[4] if role else "own"] = sorted(set(removed) - before)
     stale = janitor.stale_locks(all_locks, live, now)
-    released = [f"{lock.instance_id} ({lock.investigation_id})" for lock in stale
+    released = [f"{lock.key} ({lock.investigation_id})" for lock in stale
                 if dry_run or inventory.delete_lock(lock_table, lock)]
-    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped)
+    return JanitorOutput(dry_run=dry_run, investigations=removed, stale_locks=released, skipped=skipped,
+                         accounts=accounts)
 
 
 def _sweep_account(groups: Any, live: Any, lock_table: str, now: int, older_than: int, dry_run: bool,
@@ -90,7 +94,7 @@ def _sweep_account(groups: Any, live: Any, lock_table: str, now: int, older_than
         if dry_run:
             removed[entry.key] = _counts(entry.ids)
             continue
-        cloud = AwsTeardown(lock_table=lock_table, instance_id=entry.instance_id or "", execution_arn=None,
+        cloud = AwsTeardown(lock_table=lock_table, lock_key="", execution_arn=None,  # stale locks: below
                             run=entry.run, by_tag=entry.run is not None, wait_seconds=wait_seconds)
         try:
             result = teardown(cloud, entry.investigation_id, entry.ids)

@@ -21,7 +21,11 @@ Lambda targets, leaves TestEventPattern empty, and Step Functions sends no event
   delivery is best effort and asynchronous;
 - a rule whose ``State`` is ``DISABLED`` matches no event (PutRule API reference, ``State``);
 - TestEventPattern uses moto's own matcher; patterns are refused and matched as EventBridge does
-  where moto differs (:mod:`tapcase.localcloud.event_patterns`).
+  where moto differs (:mod:`tapcase.localcloud.event_patterns`);
+- a pattern matches fields of objects inside arrays, each field against the values of every
+  element (moto stops at an array): Security Hub's rules filter ``detail.findings`` this way
+  ("Configuring an EventBridge rule for Security Hub CSPM findings": the ASFF attributes under
+  ``"detail": {"findings": {...}}``).
 """
 
 from __future__ import annotations
@@ -160,6 +164,29 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
     return json.dumps(event)
 
 
+def flatten_event(node: Any, prefix: str = "", result: dict[str, Any] | None = None,
+                  in_array: bool = False) -> dict[str, Any]:
+    """An event's fields by dotted path, as moto's matcher reads them, also inside arrays of objects
+    (a field there has the list of every element's values)."""
+    result = {} if result is None else result
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value:
+            flatten_event(value, path, result, in_array)
+        elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+            for item in value:
+                if isinstance(item, dict):
+                    flatten_event(item, path, result, True)
+                else:
+                    result.setdefault(path, []).append(item)
+        elif in_array:
+            values = result.setdefault(path, [])
+            values.extend(value if isinstance(value, list) else [value])
+        else:
+            result[path] = value
+    return result
+
+
 def apply() -> None:
     global _applied
     with _lock:
@@ -206,6 +233,7 @@ def apply() -> None:
             return bool(original_named(item, pattern))
 
         EventPatternParser._validate_event_pattern = validate_event_pattern  # type: ignore[method-assign]
+        EventPattern._flatten_dict = staticmethod(flatten_event)  # type: ignore[method-assign]
         EventPattern._does_event_match = does_event_match  # type: ignore[method-assign]
         EventPattern._does_item_match_named_filter = staticmethod(does_item_match_named_filter)  # type: ignore[method-assign]
 

@@ -76,7 +76,8 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
 
 def print_dry_run(console: Console, dry: dict[str, Any]) -> None:
     for plan in dry.get("plans") or []:
-        console.print(f"  plan for {plan['instance_id']} ({plan['instance_type']}), investigation "
+        where = f" in account {plan['account_id']}" if plan.get("account_id") else ""
+        console.print(f"  plan for {plan['instance_id']}{where} ({plan['instance_type']}), investigation "
                       f"{plan['investigation_id']}, VNI {plan['vni']}, {plan['duration_seconds']}s:", highlight=False)
         for source in plan.get("sources") or []:
             console.print(f"    mirror {source['eni_id']} ({', '.join(source['private_ips'])}) as session "

@@ -92,6 +92,7 @@ def build_request(
     dry_run: bool,
     trigger: str = "manual",
     mirror_to: str | None = None,
+    account: str | None = None,
 ) -> dict[str, Any]:
     """The request the flags describe, checked against the schema (a :class:`CliError` names the flag)."""
     request: dict[str, Any] = {"trigger": trigger, "requested_by": requested_by or requester()}
@@ -113,6 +114,8 @@ def build_request(
         request["dry_run"] = True
     if mirror_to:
         request["target"] = mirror_to
+    if account:
+        request["account_id"] = account  # a member account's instance (the stack's MemberAccounts)
     if not (instance_id or eni_ids or tags):
         raise CliError("say which instance to investigate", "give --instance-id ID, --eni ENI or --tag KEY=VALUE")
     check_request(request)

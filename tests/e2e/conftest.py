@@ -151,8 +151,11 @@ def investigation_leftovers(cloud, investigation_id: str, instance_id: str, acco
     sqs = cloud.client("sqs", account=account)
     queues = [u for u in sqs.list_queues(QueueNamePrefix=f"tapcase-{investigation_id}-").get("QueueUrls", [])
               if _queue_tags(sqs, u).get(TAG_KEY) == investigation_id]
-    lock = cloud.client("dynamodb").get_item(TableName=cloud.resource("LockTable"),
-                                             Key={"instance_id": {"S": instance_id}}).get("Item")
+    from tapcase.localcloud.cloud import ACCOUNT_ID
+    from tapcase_workflow.logic.accounts import lock_key
+
+    lock = cloud.client("dynamodb").get_item(TableName=cloud.resource("LockTable"), Key={
+        "instance_id": {"S": lock_key(account or ACCOUNT_ID, instance_id)}}).get("Item")
     return {
         "mirror_sessions": len(ec2.describe_traffic_mirror_sessions(Filters=mine)["TrafficMirrorSessions"]),
         "mirror_targets": len(ec2.describe_traffic_mirror_targets(Filters=mine)["TrafficMirrorTargets"]),

@@ -14,7 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tapcase.cli import app
+from tapcase.localcloud.cloud import ACCOUNT_ID
 from tapcase_contract import tags
+from tapcase_workflow.logic.accounts import lock_key
 from tests.e2e.conftest import investigation_leftovers, make_instance
 
 ORPHAN = "orphan-janitor-1"
@@ -53,7 +55,7 @@ def planted(cloud) -> dict[str, Any]:
                                       TagSpecifications=_spec("traffic-mirror-session"))
     sqs.create_queue(QueueName=f"tapcase-{ORPHAN}-control", tags={tags.INVESTIGATION_ID: ORPHAN})
     cloud.client("dynamodb").put_item(TableName=cloud.resource("LockTable"), Item={
-        "instance_id": {"S": suspect["instance_id"]}, "investigation_id": {"S": ORPHAN},
+        "instance_id": {"S": lock_key(ACCOUNT_ID, suspect["instance_id"])}, "investigation_id": {"S": ORPHAN},
         "execution_arn": {"S": cloud.stack.outputs["InvestigationStateMachineArn"].replace(
             ":stateMachine:", ":execution:") + ":gone"},
         "expires_at": {"N": str(int(time.time()) + 3600)}})
@@ -81,7 +83,7 @@ def test_dry_run_lists_orphans_by_investigation_and_removes_nothing(cloud, plant
     assert listed["investigations"] == {ORPHAN: {
         "mirror_sessions": 1, "mirror_targets": 1, "mirror_filters": 1, "sensor_instances": 1,
         "security_groups": 1, "control_queues": 1}}
-    assert listed["stale_locks"] == [f"{planted['instance_id']} ({ORPHAN})"]
+    assert listed["stale_locks"] == [f"{ACCOUNT_ID}/{planted['instance_id']} ({ORPHAN})"]
     assert any("DROP TABLE" in note for note in listed["skipped"])  # reported, never used
     assert investigation_leftovers(cloud, ORPHAN, planted["instance_id"]) == before
 
@@ -100,7 +102,7 @@ def test_janitor_removes_orphans_and_releases_the_stale_lock(cloud, planted):
     removed = _janitor(cloud, "--older-than", "1h")
     assert removed["dry_run"] is False
     assert set(removed["investigations"]) == {ORPHAN}
-    assert removed["stale_locks"] == [f"{planted['instance_id']} ({ORPHAN})"]
+    assert removed["stale_locks"] == [f"{ACCOUNT_ID}/{planted['instance_id']} ({ORPHAN})"]
     left = investigation_leftovers(cloud, ORPHAN, planted["instance_id"])
     assert not any(left.values()), left
     groups = cloud.client("ec2").describe_security_groups(GroupIds=planted["foreign"])["SecurityGroups"]

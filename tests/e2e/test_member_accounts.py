@@ -34,7 +34,7 @@ STRANGER = "333333333333"
 def cloud():
     from tapcase.localcloud import LocalCloud
 
-    with LocalCloud(time_scale=TIME_SCALE, parameters={"MemberAccounts": MEMBER}) as local:
+    with LocalCloud(time_scale=TIME_SCALE, parameters={"MemberAccounts": MEMBER, "SecurityHubEntry": "true"}) as local:
         local.deploy_member_account(MEMBER)
         yield local
 
@@ -172,3 +172,163 @@ def test_an_execution_stopped_in_a_member_account_is_torn_down_there_by_the_jani
     sfn.stop_execution(executionArn=arn, error="Analyst.Stopped", cause="stopped in the member account")
     left = wait_for_no_leftovers(cloud, name, instance, timeout=60, account=MEMBER)
     assert not any(left.values()), left
+
+
+def _twin_details(instance: str) -> dict:
+    """An instance the same id names in both accounts (EC2 does not promise ids unique across them)."""
+    return {"instanceId": instance, "instanceType": "m5.large", "availabilityZone": "us-east-1a",
+            "networkInterfaces": [{"networkInterfaceId": "eni-0c0ffee0c0ffee001", "privateIpAddress": "10.43.1.25",
+                                   "subnetId": "subnet-0c0ffee0c0ffee001", "vpcId": "vpc-0c0ffee0c0ffee001"}]}
+
+
+def test_the_same_instance_id_in_two_accounts_is_investigated_at_once_and_each_locked_once(cloud):
+    """The lock is keyed by (account, instance): an instance of the administrator's account and one
+    of the member's with the same id are investigated at the same time, each holding its own lock;
+    the same (account, instance) asked again ends "already under investigation"."""
+    from tapcase_workflow.logic.accounts import lock_key
+    from tests.e2e.test_fault_table import _entered
+
+    instance = "i-0c0ffee0c0ffee001"
+    for account in (None, MEMBER):
+        seed_instance(cloud.client("ec2", account=account), _twin_details(instance), cloud.region)
+    sfn = cloud.client("stepfunctions")
+    machine = cloud.resource("InvestigationStateMachine")
+
+    def start(name: str, **extra: object) -> str:
+        body = {"instance_id": instance, "duration_seconds": 3600, **extra}
+        return sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(body))["executionArn"]
+
+    own, member = start("twin-admin"), start("twin-member", account_id=MEMBER)
+    for arn in (own, member):
+        _entered(sfn, arn, "Capture")  # both past Lock, at the same time
+    table = cloud.resource("LockTable")
+    held = {i["instance_id"]["S"]: i["investigation_id"]["S"]
+            for i in cloud.client("dynamodb").scan(TableName=table)["Items"] if instance in i["instance_id"]["S"]}
+    assert held == {lock_key(ACCOUNT_ID, instance): "twin-admin", lock_key(MEMBER, instance): "twin-member"}
+
+    again = _wait(sfn, start("twin-member-again", account_id=MEMBER))
+    assert again["status"] == "SUCCEEDED", again
+    assert json.loads(again["output"]) == {"status": "already_under_investigation", "instance_id": instance,
+                                           "investigation_id": "twin-member-again"}
+
+    for arn in (own, member):
+        sfn.stop_execution(executionArn=arn, error="Analyst.Stopped", cause="two locks seen")
+    for name, account in (("twin-admin", None), ("twin-member", MEMBER)):
+        left = wait_for_no_leftovers(cloud, name, instance, timeout=60, account=account)
+        assert not any(left.values()), (account, left)
+
+
+def _started_since(sfn, machine: str, before: set[str], source: str, timeout: float = 30.0) -> str:
+    """The execution an EventBridge rule started for an event of ``source`` (its input is the event)."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+            arn = execution["executionArn"]
+            if arn not in before and json.loads(sfn.describe_execution(executionArn=arn)["input"]).get("source") == source:
+                return arn
+        time.sleep(0.1)
+    raise AssertionError(f"no execution started for an event of {source}")
+
+
+def test_a_members_finding_from_security_hub_is_one_investigation_in_the_member_account(cloud, tmp_path):
+    """SecurityHubEntry: the aggregation account (A) receives B's GuardDuty finding in ASFF and
+    Security Hub puts it on A's bus as "Security Hub Findings - Imported"; the SecurityHubRule starts
+    the investigation, which acts in B. GuardDuty's own event of the same finding (the TriggerRule
+    matches MemberAccounts' findings too) starts a second execution: the same investigation id and
+    lock key, so it ends "already under investigation", and the finding is investigated once."""
+    from tapcase.localcloud import sensors
+    from tapcase.localcloud.securityhub.from_guardduty import asff_from_guardduty, imported_event
+    from tests.e2e.test_fault_table import _entered
+
+    generate("beaconing", tmp_path / "beaconing.pcap")
+    guardduty = json.loads((REPO / "samples" / "findings" / "beaconing.json").read_text())
+    detail = guardduty["detail"]
+    detail["accountId"], detail["arn"] = MEMBER, detail["arn"].replace(":123456789012:", f":{MEMBER}:")
+    seed_instance(cloud.client("ec2", account=MEMBER), detail["resource"]["instanceDetails"], cloud.region)
+    sensors.set_capture(tmp_path / "beaconing.pcap")
+    hub = imported_event([asff_from_guardduty(detail)], ACCOUNT_ID, cloud.region)
+    sfn, events = cloud.client("stepfunctions"), cloud.client("events")
+    machine = cloud.resource("InvestigationStateMachine")
+    before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
+
+    sent = events.put_events(Entries=[{"Source": hub["source"], "DetailType": hub["detail-type"],
+                                       "Resources": hub["resources"], "Detail": json.dumps(hub["detail"])}])
+    assert sent["FailedEntryCount"] == 0
+    via_hub = _started_since(sfn, machine, before, "aws.securityhub")
+    _entered(sfn, via_hub, "Capture")
+    sent = events.put_events(Entries=[{"Source": "aws.guardduty", "DetailType": "GuardDuty Finding",
+                                       "Detail": json.dumps(detail)}])
+    assert sent["FailedEntryCount"] == 0
+    via_guardduty = _started_since(sfn, machine, before | {via_hub}, "aws.guardduty")
+
+    second = _wait(sfn, via_guardduty)
+    first = _wait(sfn, via_hub)
+    assert first["status"] == "SUCCEEDED", (first.get("error"), first.get("cause"))
+    output = json.loads(first["output"])
+    request = normalise(guardduty)
+    assert (output["status"], output["investigation_id"]) == ("succeeded", request.investigation_id)
+    assert json.loads(second["output"]) == {"status": "already_under_investigation", "instance_id": request.instance_id,
+                                            "investigation_id": request.investigation_id}
+    report = json.loads(cloud.client("s3").get_object(
+        Bucket=cloud.resource("EvidenceBucket"),
+        Key=f"{evidence_prefix(request.investigation_id)}/report/report.json")["Body"].read())
+    assert report["verdict"]["assessment"] != "nothing_stood_out", report["verdict"]
+    for account in (MEMBER, None):
+        left = investigation_leftovers(cloud, request.investigation_id, request.instance_id, account=account)
+        assert not any(left.values()), (account, left)
+
+
+def test_the_janitor_command_sweeps_every_allowed_account_and_says_what_it_found_in_each(cloud):
+    """``tapcase janitor`` (as the scheduled janitor) looks in the stack's account and in each of its
+    MemberAccounts through the member role; ``--account`` limits it to some; an account that is not
+    the stack's is refused."""
+    from typer.testing import CliRunner
+
+    from tapcase.cli import app
+    from tapcase_contract import tags
+
+    orphan = "orphan-in-member"
+    vpc = cloud.client("ec2", account=MEMBER).create_vpc(CidrBlock="10.44.0.0/16")["Vpc"]["VpcId"]
+    cloud.client("ec2", account=MEMBER).create_security_group(
+        GroupName=f"tapcase-{orphan}", Description="planted", VpcId=vpc, TagSpecifications=[{
+            "ResourceType": "security-group", "Tags": [{"Key": tags.INVESTIGATION_ID, "Value": orphan},
+                                                       {"Key": tags.STARTED_AT, "Value": str(int(time.time()) - 7200)}]}])
+
+    def janitor(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["janitor", "--endpoint", cloud.endpoint, *args])
+        return result.exit_code, result.stdout if "--json" in args else result.output
+
+    code, out = janitor("--json", "--dry-run", "--older-than", "1h")
+    assert code == 0, out
+    listed = json.loads(out)
+    assert set(listed["accounts"]) == {ACCOUNT_ID, MEMBER} and listed["accounts"][MEMBER] == [orphan], listed
+    assert listed["investigations"][orphan] == {"security_groups": 1}
+    code, out = janitor("--dry-run", "--older-than", "1h", "--account", MEMBER)
+    assert code == 0 and f"account {MEMBER}: 1 investigation run(s) found" in out and ACCOUNT_ID not in out, out
+    assert f"would remove {orphan}: 1 security_groups" in out
+    code, out = janitor("--json", "--older-than", "1h", "--account", MEMBER)
+    assert code == 0 and json.loads(out)["accounts"] == {MEMBER: [orphan]}, out
+    assert _tagged(cloud, MEMBER)["security_groups"] == 0
+    code, out = janitor("--dry-run", "--account", STRANGER)
+    assert code == 2 and f"--account {STRANGER}: not one of the stack's accounts" in out, out
+
+
+def test_the_investigate_command_names_the_account_and_its_dry_run_shows_it(cloud):
+    """``tapcase investigate --account``: the request's account_id (a member's instance); the dry
+    run plans it in that account and says so; an account the stack may not act in is refused."""
+    from typer.testing import CliRunner
+
+    from tapcase.cli import app
+
+    instance = make_instance(cloud, cidr="10.45", account=MEMBER)["instance_id"]
+    common = ["investigate", "--endpoint", cloud.endpoint, "--instance-id", instance, "--dry-run"]
+    result = CliRunner().invoke(app, [*common, "--account", MEMBER])
+    assert result.exit_code == 0, result.output
+    assert f"plan for {instance} in account {MEMBER}" in result.output
+    result = CliRunner().invoke(app, [*common, "--account", MEMBER, "--json"])
+    plans = json.loads(result.stdout)["dry_run"]["plans"]
+    assert [(p["account_id"], p["instance_id"]) for p in plans] == [(MEMBER, instance)]
+    result = CliRunner().invoke(app, [*common, "--account", STRANGER, "--json"])
+    assert "AccountNotAllowed" in result.stdout + result.output, result.output
+    result = CliRunner().invoke(app, [*common, "--account", "12345"])
+    assert result.exit_code != 0 and "account_id" in result.output, result.output

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from tapcase.localcloud.cloud import ACCOUNT_ID
 from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 from tapcase_contract.tags import ROLE, ROLE_SENSOR
+from tapcase_workflow.logic.accounts import lock_key
 from tests.conftest import shared
 from tests.e2e.conftest import (
     adapted_real_finding,
@@ -116,7 +118,7 @@ def test_locked_instance_ends_as_already_under_investigation(cloud, tmp_path):
     inst = make_instance(cloud, cidr="10.34")
     ddb = cloud.client("dynamodb")
     table = cloud.resource("LockTable")
-    lock = {"instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "other-investigation"}}
+    lock = {"instance_id": {"S": lock_key(ACCOUNT_ID, inst["instance_id"])}, "investigation_id": {"S": "other-investigation"}}
     ddb.put_item(TableName=table, Item=lock)
     summary = run(cloud, manual(inst["instance_id"]), tmp_path)
     assert (summary["status"], summary["outcome"]) == ("SUCCEEDED", "already_under_investigation")
@@ -323,7 +325,7 @@ def test_an_expired_lock_is_free(cloud, tmp_path):
     inst = make_instance(cloud, cidr="10.40")
     machine = cloud.stack.outputs["InvestigationStateMachineArn"]
     cloud.client("dynamodb").put_item(TableName=cloud.resource("LockTable"), Item={
-        "instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "crashed-long-ago"},
+        "instance_id": {"S": lock_key(ACCOUNT_ID, inst["instance_id"])}, "investigation_id": {"S": "crashed-long-ago"},
         "execution_arn": {"S": machine.replace(":stateMachine:", ":execution:") + ":crashed-long-ago"},
         "expires_at": {"N": str(int(time.time()) - 60)}})
     summary = run(cloud, manual(inst["instance_id"]), tmp_path)
@@ -336,7 +338,7 @@ def test_a_live_lock_of_another_execution_holds(cloud, tmp_path):
 
     inst = make_instance(cloud, cidr="10.41")
     machine = cloud.stack.outputs["InvestigationStateMachineArn"]
-    lock = {"instance_id": {"S": inst["instance_id"]}, "investigation_id": {"S": "still-running"},
+    lock = {"instance_id": {"S": lock_key(ACCOUNT_ID, inst["instance_id"])}, "investigation_id": {"S": "still-running"},
             "execution_arn": {"S": machine.replace(":stateMachine:", ":execution:") + ":still-running"},
             "expires_at": {"N": str(int(time.time()) + 3600)}}
     ddb = cloud.client("dynamodb")

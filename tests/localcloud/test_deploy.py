@@ -15,9 +15,10 @@ def test_every_template_resource_is_deployed(deployed_cloud):
     # Given the template's resources
     template = load_template(REPO / "template.yaml")
     # Then each one was created in the local cloud, but for those whose Condition is false (by default
-    # there is no scheduled capture: ScheduleExpression is empty; no flow-log table: FlowLogsBucket is empty)
+    # there is no scheduled capture: ScheduleExpression is empty; no flow-log table: FlowLogsBucket is empty;
+    # no Security Hub rule: SecurityHubEntry is false)
     conditional = {k for k, v in template["Resources"].items() if "Condition" in v}
-    assert conditional == {"CaptureSchedule", "VpcFlowLogsTable"}
+    assert conditional == {"CaptureSchedule", "VpcFlowLogsTable", "SecurityHubRule"}
     assert set(deployed_cloud.stack.resources) == set(template["Resources"]) - conditional
 
 

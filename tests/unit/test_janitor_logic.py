@@ -54,7 +54,7 @@ def test_stale_locks_are_expired_or_not_held_by_a_running_execution():
              Lock("i-2", "inv-one", ARN + "a", 9_000),  # expired (TTL deletes eventually)
              Lock("i-3", "inv-two", ARN + "gone", 30_000),  # its execution is not running
              Lock("i-4", None, None, None)]  # malformed: nobody holds it
-    assert [lock.instance_id for lock in stale_locks(locks, live, now=10_000)] == ["i-2", "i-3", "i-4"]
+    assert [lock.key for lock in stale_locks(locks, live, now=10_000)] == ["i-2", "i-3", "i-4"]
 
 
 def _succeeded(resource, output, resource_type="aws-sdk:ec2"):

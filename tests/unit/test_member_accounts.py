@@ -90,3 +90,39 @@ def test_member_accounts_parameter_is_parsed_and_a_bad_id_named():
         parse_member_accounts(f"{MEMBER},2222")
     with pytest.raises(ValueError, match="MemberAccounts"):
         PlanSettings(member_accounts="nope")
+
+
+def test_the_lock_key_names_the_account_and_the_instance():
+    """Instance ids are not promised unique across accounts: the lock item's key names both, so the
+    same instance id in two accounts holds two locks; a key without an account (an item written
+    before locks named theirs) reads back as the stack's own account's."""
+    from tapcase_workflow.logic.accounts import lock_key, parse_lock_key
+
+    instance = "i-0123456789abcdef0"
+    assert lock_key(ADMIN, instance) == f"{ADMIN}/{instance}" != lock_key(MEMBER, instance)
+    assert parse_lock_key(lock_key(MEMBER, instance)) == (MEMBER, instance)
+    assert lock_key(None, instance) == instance and parse_lock_key(instance) == (None, instance)
+
+
+def test_the_plan_carries_the_lock_key_of_its_account(monkeypatch):
+    """Plan puts the key in the plan: the Lock and ReleaseLock states and Teardown use it as is."""
+    from tapcase_workflow.handlers import plan as plan_handler
+    from tapcase_workflow.logic.accounts import lock_key
+
+    monkeypatch.setattr(plan_handler, "_plan_here", lambda cfg, request, run_name: _FakePlan(request.instance_id))
+    cfg = PlanSettings(evidence_bucket="b", aws_region="us-east-1")
+    accounts = AccountPolicy(own=ADMIN, members=frozenset({MEMBER}))
+    request = parse_entry(_finding(MEMBER), policy=POLICY)
+    plan = plan_handler._plan(cfg, request, "run", accounts)
+    assert plan.lock_key == lock_key(MEMBER, request.instance_id)
+    own = plan_handler._plan(cfg, parse_entry(_finding(ADMIN), policy=POLICY), "run", accounts)
+    assert own.lock_key == lock_key(ADMIN, request.instance_id)
+
+
+class _FakePlan:
+    """What ``_plan`` sets on the plan ``_plan_here`` made (the rest is EC2's, tested elsewhere)."""
+
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+        self.account = None
+        self.lock_key = None

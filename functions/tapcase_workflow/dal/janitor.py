@@ -58,7 +58,7 @@ def locks(table: str) -> list[Lock]:
         for item in page.get("Items", []):
             expires = item.get("expires_at", {}).get("N")
             out.append(Lock(
-                instance_id=str(item["instance_id"]["S"]),
+                key=str(item["instance_id"]["S"]),
                 investigation_id=item.get("investigation_id", {}).get("S"),
                 execution_arn=item.get("execution_arn", {}).get("S"),
                 expires_at=int(float(expires)) if expires is not None else None,
@@ -81,10 +81,10 @@ def delete_lock(table: str, lock: Lock) -> bool:
     ddb = client("dynamodb")
     try:
         if lock.execution_arn is None:
-            ddb.delete_item(TableName=table, Key={"instance_id": {"S": lock.instance_id}},
+            ddb.delete_item(TableName=table, Key={"instance_id": {"S": lock.key}},
                             ConditionExpression="attribute_not_exists(execution_arn)")
         else:
-            ddb.delete_item(TableName=table, Key={"instance_id": {"S": lock.instance_id}},
+            ddb.delete_item(TableName=table, Key={"instance_id": {"S": lock.key}},
                             ConditionExpression="execution_arn = :holder",
                             ExpressionAttributeValues={":holder": {"S": lock.execution_arn}})
         return True

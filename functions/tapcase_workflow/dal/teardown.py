@@ -55,19 +55,20 @@ def tagged_queues(investigation_id: str, run: str | None = None) -> list[str]:
 class AwsTeardown:
     """Implements :class:`tapcase_workflow.logic.teardown.Cloud` with boto3.
 
+    ``lock_key``: the key of the suspect's lock item (:func:`tapcase_workflow.logic.accounts.lock_key`).
     ``execution_arn``: the execution whose lock may be released (a lock held by another
     execution is never touched); None releases no lock (the janitor frees stale locks itself).
     ``run``: only resources of this run of the investigation (tag ``tapcase:run``); None: any run.
     ``by_tag``: False finds nothing by tag (only the ids teardown is given are deleted).
     """
 
-    def __init__(self, *, lock_table: str, instance_id: str, execution_arn: str | None, run: str | None = None,
+    def __init__(self, *, lock_table: str, lock_key: str, execution_arn: str | None, run: str | None = None,
                  by_tag: bool = True, wait_seconds: float = 600.0) -> None:
         self.execution_arn = execution_arn
         self.run = run
         self.by_tag = by_tag
         self.lock_table = lock_table
-        self.instance_id = instance_id
+        self.lock_key = lock_key
         self.wait_seconds = wait_seconds
 
     def _tag_filters(self, investigation_id: str) -> list[dict[str, Any]]:
@@ -96,11 +97,11 @@ class AwsTeardown:
             if self.execution_arn is None:
                 return []
             item = client("dynamodb").get_item(
-                TableName=self.lock_table, Key={"instance_id": {"S": self.instance_id}}, ConsistentRead=True
+                TableName=self.lock_table, Key={"instance_id": {"S": self.lock_key}}, ConsistentRead=True
             ).get("Item")
             # only the lock this execution holds (another execution of the same finding may hold it)
             if item and item.get("execution_arn", {}).get("S") == self.execution_arn:
-                return [self.instance_id]
+                return [self.lock_key]
             return []
         raise ValueError(f"unknown resource kind {kind}")
 
@@ -164,14 +165,15 @@ class AwsTeardown:
         return pending
 
 
-def release_lock(table: str, instance_id: str, execution_arn: str | None) -> bool:
-    """Delete the instance's lock if ``execution_arn`` still holds it (True when deleted)."""
+def release_lock(table: str, key: str, execution_arn: str | None) -> bool:
+    """Delete the lock item ``key`` (the table's key attribute ``instance_id`` holds the lock key,
+    ``<account>/<instance>``) if ``execution_arn`` still holds it (True when deleted)."""
     if execution_arn is None:
         return False
     try:
         client("dynamodb").delete_item(
             TableName=table,
-            Key={"instance_id": {"S": instance_id}},
+            Key={"instance_id": {"S": key}},
             ConditionExpression="execution_arn = :holder",
             ExpressionAttributeValues={":holder": {"S": execution_arn}},
         )

@@ -21,7 +21,7 @@ from tapcase_workflow.errors import (
     InvestigationIdTaken,
     TapcaseError,
 )
-from tapcase_workflow.logic.accounts import AccountPolicy, access_for, parse_member_accounts
+from tapcase_workflow.logic.accounts import AccountPolicy, access_for, lock_key, parse_member_accounts
 from tapcase_workflow.logic.plan import (
     StackSettings,
     dry_run_view,
@@ -31,7 +31,7 @@ from tapcase_workflow.logic.plan import (
     target_kind,
 )
 from tapcase_workflow.logic.queries import coverage_window, flow_log_window, pack_queries
-from tapcase_workflow.logic.request import EntryPolicy, parse_entry
+from tapcase_workflow.logic.request import EntryPolicy, FindingBatch, parse_entry
 from tapcase_workflow.logic.selection import (
     Selected,
     child_execution_name,
@@ -107,6 +107,7 @@ def _plan(cfg: PlanSettings, request: InvestigationRequest, run_name: str, accou
     with acting_in(access.role_arn if access is not None else None):
         plan = _plan_here(cfg, request, run_name)
     plan.account = access
+    plan.lock_key = lock_key(access.account_id if access is not None else None, plan.instance_id)
     return plan
 
 
@@ -160,6 +161,21 @@ def _dry_run(cfg: PlanSettings, requests: list[InvestigationRequest], run_name: 
     return DryRunPlan(plans=plans, refusals=refusals, warnings=warnings)
 
 
+def _finding_fan_out(batch: FindingBatch, name: str, max_concurrency: int) -> FanOutPlan:
+    """Several Security Hub findings: one child execution per finding (named after its
+    investigation, so two findings about one instance stay apart; their lock decides)."""
+    fan_out = FanOutPlan(
+        selector="Security Hub findings " + ", ".join(r.finding.id for r, _ in batch.children if r.finding),
+        requests=[ChildExecution(name=child_execution_name(name or "run", request.investigation_id),
+                                 instance_id=request.instance_id, input=event)
+                  for request, event in batch.children],
+        max_concurrency=max_concurrency,
+        warnings=batch.warnings,
+    )
+    logger.info("fan out", extra={"selector": fan_out.selector, "instances": [r.instance_id for r, _ in batch.children]})
+    return fan_out
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cfg = load_settings(PlanSettings)
@@ -170,6 +186,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     name = inp.execution_name or ""
     entry = parse_entry(inp.request, execution_name=inp.execution_name, policy=policy)
     warnings: list[str] = []
+    if isinstance(entry, FindingBatch):
+        if len(entry.children) > 1:
+            return _finding_fan_out(entry, name, cfg.max_concurrent_sensors).model_dump(mode="json")
+        warnings = list(entry.warnings)
+        entry = entry.children[0][0]
     if isinstance(entry, SelectionRequest):
         selection = access_for(entry.account_id, accounts)
         with acting_in(selection.role_arn if selection is not None else None):

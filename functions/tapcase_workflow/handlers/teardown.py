@@ -33,7 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(inp.investigation_id)
     cloud = AwsTeardown(
         lock_table=cfg.lock_table,
-        instance_id=inp.instance_id,
+        lock_key=inp.lock_key or inp.instance_id,
         execution_arn=inp.execution_arn,
         run=inp.run_token,
         wait_seconds=max(0.0, context.get_remaining_time_in_millis() / 1000 - REPORT_BACK_SECONDS),

@@ -103,3 +103,25 @@ def access_for(account: str | None, policy: AccountPolicy) -> AccountAccess | No
         instance_arn_prefix=f"arn:{p}:ec2:{region}:{target}:instance/",
         queue_arn_prefix=f"arn:{p}:sqs:{region}:{target}:",
     )
+
+
+#: Separates the account from the instance in a lock key.
+LOCK_KEY_SEPARATOR = "/"
+
+
+def lock_key(account_id: str | None, instance_id: str) -> str:
+    """The key of an instance's lock item (the lock table's ``instance_id`` attribute): the account
+    and the instance, ``<account>/<instance>``, as instance ids are not promised unique across
+    accounts. The one definition: the plan carries it to the Lock and ReleaseLock states, Teardown
+    releases it, the janitor reads it back (:func:`parse_lock_key`).
+
+    Without an account (a plan made without a Lambda context) the key is the instance id alone,
+    which is also what every lock was keyed by before locks named their account."""
+    return f"{account_id}{LOCK_KEY_SEPARATOR}{instance_id}" if account_id else instance_id
+
+
+def parse_lock_key(key: str) -> tuple[str | None, str]:
+    """``(account, instance)`` of a lock key; an instance id alone (an item written before locks
+    named their account) has no account: the stack's own."""
+    account, sep, instance = key.rpartition(LOCK_KEY_SEPARATOR)
+    return (account or None, instance) if sep else (None, key)

@@ -53,7 +53,10 @@ class Live:
 
 @dataclass(frozen=True)
 class Lock:
-    instance_id: str
+    """One lock item: ``key`` is its key as stored (``<account>/<instance>``, or an instance id alone
+    for an item written before locks named their account: see logic.accounts.lock_key)."""
+
+    key: str
     investigation_id: str | None
     execution_arn: str | None
     expires_at: int | None

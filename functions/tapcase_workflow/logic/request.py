@@ -1,12 +1,16 @@
 """Normalising what starts an investigation into one request (pure).
 
-Three triggers: a GuardDuty finding as EventBridge delivers it (parsed with powertools' parser:
-its EventBridge model with our tolerant :class:`Finding` as ``detail``), and a manual or scheduled
-request (:class:`ManualRequest`, the one documented schema). A finding without its EventBridge
-envelope (a bare finding, or a test event holding only ``detail``) is accepted too.
+Triggers: a GuardDuty finding as EventBridge delivers it (parsed with powertools' parser: its
+EventBridge model with our tolerant :class:`Finding` as ``detail``), a GuardDuty finding as Security
+Hub delivers it ("Security Hub Findings - Imported", ASFF: :mod:`tapcase_workflow.logic.securityhub`
+makes it the GuardDuty finding it is, so both ways give the same request), and a manual or
+scheduled request (:class:`ManualRequest`, the one documented schema). A finding without its
+EventBridge envelope (a bare finding, or a test event holding only ``detail``) is accepted too.
 
 A request for one instance becomes an :class:`InvestigationRequest`; one that selects instances by
-tags or ENIs a :class:`SelectionRequest`, which Plan resolves against EC2. Every refusal names the
+tags or ENIs a :class:`SelectionRequest`, which Plan resolves against EC2; a Security Hub event
+holding several findings a :class:`FindingBatch` (one child execution per eligible finding, as a
+selection of several instances is investigated). Every refusal names the
 field at fault and creates nothing.
 """
 
@@ -30,7 +34,9 @@ from tapcase_workflow.errors import (
     InvalidRequest,
     NotAnEc2Finding,
     SampleFinding,
+    TapcaseError,
 )
+from tapcase_workflow.logic import securityhub
 from tapcase_workflow.logic.accounts import AccountPolicy, check_finding_account, check_request_account
 from tapcase_workflow.models.guardduty import Finding, GuardDutyFindingEvent
 from tapcase_workflow.models.request import (
@@ -39,6 +45,7 @@ from tapcase_workflow.models.request import (
     ManualRequest,
     SelectionRequest,
 )
+from tapcase_workflow.models.securityhub import DETAIL_TYPE, SOURCE, AsffFinding, SecurityHubFindingsEvent
 
 #: GuardDuty ``resource.resourceType`` values, as a reader names them.
 RESOURCE_TYPES = {
@@ -168,9 +175,10 @@ def _looks_like_bare_finding(event: dict[str, Any]) -> bool:
 
 
 def is_finding(event: Any) -> bool:
-    """Whether ``event`` is a GuardDuty finding (any of the accepted shapes), not a request."""
+    """Whether ``event`` is a finding (any of the accepted shapes, Security Hub's too), not a request."""
     return isinstance(event, dict) and (
-        _is_eventbridge_event(event) or _is_detail_only(event) or _looks_like_bare_finding(event)
+        is_securityhub_event(event) or _is_eventbridge_event(event) or _is_detail_only(event)
+        or _looks_like_bare_finding(event)
     )
 
 
@@ -189,12 +197,71 @@ def _is_sample(finding: Finding) -> bool:
     return info.get("sample") is True
 
 
+@dataclass(frozen=True)
+class FindingBatch:
+    """A Security Hub event with several findings: each eligible finding's request and the event a
+    child execution investigates it from (the same envelope with that finding alone); the
+    findings left out, each with why."""
+
+    children: list[tuple[InvestigationRequest, dict[str, Any]]]
+    warnings: list[str]
+
+
+def is_securityhub_event(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("source") == SOURCE and event.get("detail-type") == DETAIL_TYPE
+
+
+def _from_asff(finding: AsffFinding, envelope_account: str | None, policy: EntryPolicy) -> InvestigationRequest:
+    securityhub.check_active(finding)
+    securityhub.check_guardduty(finding)
+    try:
+        converted = securityhub.as_guardduty_finding(finding)
+    except ValidationError as exc:
+        raise InvalidRequest(f"{securityhub.describe(finding)}: {_errors(exc)}") from None
+    return _request_for(converted, envelope_account, policy)
+
+
+def _from_securityhub(event: dict[str, Any], policy: EntryPolicy) -> InvestigationRequest | FindingBatch:
+    """One finding (what Security Hub sends: "Each event sends a single finding"): its request.
+    Several (a replayed or hand-made event): a :class:`FindingBatch` of the eligible ones; none
+    eligible: the first one's refusal."""
+    try:
+        parsed = parse(event=event, model=SecurityHubFindingsEvent)
+    except ValidationError as exc:
+        raise InvalidRequest(f"not a valid Security Hub finding event: {_errors(exc)}") from None
+    envelope = str(event["account"]) if event.get("account") else None
+    findings = parsed.detail.findings
+    if len(findings) == 1:
+        return _from_asff(findings[0], envelope, policy)
+    children: list[tuple[InvestigationRequest, dict[str, Any]]] = []
+    warnings: list[str] = []
+    refusals: list[TapcaseError] = []
+    for raw, finding in zip(event["detail"]["findings"], findings, strict=True):
+        try:
+            request = _from_asff(finding, envelope, policy)
+        except TapcaseError as exc:
+            warnings.append(f"not investigated: {type(exc).__name__}: {exc}")
+            refusals.append(exc)
+            continue
+        if any(r.investigation_id == request.investigation_id for r, _ in children):
+            warnings.append(f"not investigated twice: {securityhub.describe(finding)} (listed more than once)")
+            continue
+        children.append((request, {**event, "detail": {**event["detail"], "findings": [raw]}}))
+    if not children:
+        raise refusals[0]
+    return FindingBatch(children, warnings)
+
+
 def _from_finding(event: dict[str, Any], policy: EntryPolicy) -> InvestigationRequest:
     finding = _finding(event)
+    return _request_for(finding, event.get("account") if _is_eventbridge_event(event) else None, policy)
+
+
+def _request_for(finding: Finding, envelope_account: Any, policy: EntryPolicy) -> InvestigationRequest:
     what = f"finding {finding.id} ({finding.type})"
     # The member's account (a delegated administrator receives the finding in its own account:
     # the envelope's ``account`` is then the administrator's, ``detail.accountId`` the member's).
-    account = finding.accountId or (event.get("account") if _is_eventbridge_event(event) else None)
+    account = finding.accountId or envelope_account
     account = check_finding_account(str(account) if account else None, policy.accounts, what)
     resource_type = finding.resource.resourceType
     if resource_type != "Instance":
@@ -234,15 +301,18 @@ def _manual(event: dict[str, Any]) -> ManualRequest:
 
 def parse_entry(
     event: Any, *, execution_name: str | None = None, policy: EntryPolicy | None = None
-) -> InvestigationRequest | SelectionRequest:
-    """Any entry into one request: for one instance, or a selection Plan resolves.
+) -> InvestigationRequest | SelectionRequest | FindingBatch:
+    """Any entry into one request: for one instance, a selection Plan resolves, or a batch of
+    Security Hub findings.
 
     Raises :class:`InvalidRequest` (naming the field), :class:`NotAnEc2Finding`,
-    :class:`SampleFinding`, :class:`FindingFromAnotherAccount` or :class:`AccountNotAllowed`; creates
-    nothing."""
+    :class:`NotAGuardDutyFinding`, :class:`FindingNotActive`, :class:`SampleFinding`,
+    :class:`FindingFromAnotherAccount` or :class:`AccountNotAllowed`; creates nothing."""
     policy = policy or EntryPolicy()
     if not isinstance(event, dict):
         raise InvalidRequest(f"expected a JSON object, got {type(event).__name__}")
+    if is_securityhub_event(event):
+        return _from_securityhub(event, policy)
     if is_finding(event):
         return _from_finding(event, policy)
 
@@ -300,4 +370,6 @@ def normalise(
     entry = parse_entry(event, execution_name=execution_name, policy=policy)
     if isinstance(entry, SelectionRequest):
         raise InvalidRequest("instance_id: this request selects instances by tags or ENIs; one instance is needed here")
+    if isinstance(entry, FindingBatch):
+        raise InvalidRequest("detail.findings: this event holds several findings; one finding is needed here")
     return entry

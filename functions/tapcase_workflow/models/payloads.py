@@ -241,6 +241,9 @@ class TeardownInput(_Ours):
     #: The plan's run token: only this run's resources are torn down (tag ``tapcase:run``).
     run_token: str = Field(pattern=r"^[0-9a-f]{8}$")
     instance_id: str = Field(pattern=INSTANCE_ID_PATTERN)
+    #: The plan's lock key (``<account>/<instance>``); None: an execution planned before locks named
+    #: their account, whose lock is keyed by the instance id alone.
+    lock_key: str | None = Field(default=None, min_length=1, max_length=1024)
     execution_arn: str = Field(pattern=EXECUTION_ARN_PATTERN, max_length=2048)
     #: ``$$.Execution.StartTime``: the investigation's duration ends with its teardown.
     started_at: datetime
@@ -303,3 +306,7 @@ class JanitorOutput(_Ours):
     investigations: dict[str, dict[str, int]]
     stale_locks: list[str]
     skipped: list[str]
+    #: Each account swept (its id; ``own`` when the caller's account is unknown): the investigation
+    #: runs found there (removed, or in a dry run listed); an account whose member role could not
+    #: be assumed is in ``skipped`` instead.
+    accounts: dict[str, list[str]] = Field(default_factory=dict)

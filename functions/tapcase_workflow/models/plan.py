@@ -122,6 +122,9 @@ class InvestigationPlan(_Model):
     #: When the sensor shuts itself down whatever happens (epoch seconds, also in sensor_config).
     sensor_deadline: int
     lock_expires_at: int
+    #: The key of the instance's lock item, ``<account>/<instance>`` (logic.accounts.lock_key; None:
+    #: a plan recorded before locks named their account, keyed by the instance id alone).
+    lock_key: str | None = None
     sensor_ready_timeout_seconds: int
     collect_timeout_seconds: int
     # The sensor's user data (the one model the agent reads: tapcase_contract.sensor_config).
