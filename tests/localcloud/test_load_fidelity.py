@@ -78,15 +78,15 @@ def _worker(cloud: LocalCloud, queue_url: str, seconds: float, *, answer: bool =
 def test_task_timeout_does_not_count_the_time_the_machine_computes_for_the_task(
     cloud: LocalCloud, sfn: Any, queue_url: str, time_scale: Callable[[float], None]
 ) -> None:
-    """TimeoutSeconds 200 at scale 0.01 is 2 s of idle time: a sensor that computes for 4 s (on AWS
-    on its own instance) still answers in time, as it would on AWS within 200 s (the 2 s leave room
-    for the message's delivery on a loaded machine)."""
+    """TimeoutSeconds 400 at scale 0.01 is 4 s of idle time: a sensor that computes for 6 s (on AWS
+    on its own instance) still answers in time, as it would on AWS within 400 s (the 4 s leave room
+    for the message's delivery on a loaded machine: 2 s were not enough at load 14)."""
     time_scale(0.01)
-    worker = _worker(cloud, queue_url, 4.0)
-    described = wait_done(sfn, start(sfn, _callback_machine(sfn, TimeoutSeconds=200), "work", {"queue": queue_url}))
+    worker = _worker(cloud, queue_url, 6.0)
+    described = wait_done(sfn, start(sfn, _callback_machine(sfn, TimeoutSeconds=400), "work", {"queue": queue_url}))
     worker.join(10)
     assert described["status"] == "SUCCEEDED", described
-    assert json.loads(described["output"]) == {"worked": 4.0}
+    assert json.loads(described["output"]) == {"worked": 6.0}
 
 
 def test_heartbeat_does_not_count_the_time_the_machine_computes_for_the_task(
