@@ -6,7 +6,9 @@ template. ``template.yaml`` defines them for the stack's own account; the member
 same definitions (one definition: this module copies them, ``tests/test_member_template.py`` checks
 the file is what it generates), with two differences:
 
-* the member role trusts the administrator account (``AdministratorAccountId``) instead of its own;
+* the member role's trust names the administrator account (``AdministratorAccountId``) where the
+  stack's names its own (``AWS::AccountId``): the account as principal, and within it only the roles
+  under the path ``/<MemberRoleName>/`` (``aws:PrincipalArn``), the stack's roles that assume it;
 * no sensor-fleet queue permission (a fleet is the administrator account's: member accounts
   mirror to their own sensors).
 
@@ -48,6 +50,18 @@ def _without_fleet(policies: list[Any]) -> list[Any]:
     return [p for p in policies if not (isinstance(p, dict) and "Fn::If" in p)]
 
 
+def _in_administrator_account(value: Any) -> Any:
+    """The stack's trust policy as the member account writes it: every ``${AWS::AccountId}`` of its
+    ``Fn::Sub`` strings (the trusted account, the trusted roles' ARNs) is the administrator's."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return {"Fn::Sub": value["Fn::Sub"].replace("${AWS::AccountId}", "${AdministratorAccountId}")}
+        return {k: _in_administrator_account(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_administrator_account(v) for v in value]
+    return value
+
+
 def generate(template_path: Path = TEMPLATE) -> dict[str, Any]:
     source = load_template(template_path)
     params = {name: copy.deepcopy(source["Parameters"][name]) for name in PARAMETERS}
@@ -65,14 +79,7 @@ def generate(template_path: Path = TEMPLATE) -> dict[str, Any]:
         "template are <MemberRoleName>-sensor.")
     resources = {name: copy.deepcopy(source["Resources"][name]) for name in RESOURCES}
     role = resources["AccountAccessRole"]["Properties"]
-    role["AssumeRolePolicyDocument"] = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AdministratorAccountId}:root"}},
-            "Action": "sts:AssumeRole",
-        }],
-    }
+    role["AssumeRolePolicyDocument"] = _in_administrator_account(role["AssumeRolePolicyDocument"])
     role["Policies"] = _without_fleet(role["Policies"])
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

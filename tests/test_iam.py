@@ -620,3 +620,130 @@ def test_a_wildcard_or_an_extra_permission_fails(role, sid, change, expected):
     template = copy.deepcopy(TEMPLATE)
     _statement(template, role, sid).update(change)
     assert any(p.startswith(expected) for p in problems(template)), problems(template)
+
+
+# -- who may assume the member role -----------------------------------------------------------------
+#
+# IAM: a role's trust policy naming an account as Principal lets every principal of that account
+# whose own policy allows sts:AssumeRole assume it; a condition on ``aws:PrincipalArn`` narrows it
+# to some of them ("For IAM roles, the request context returns the ARN of the role, not the ARN of
+# the user that assumed the role" -- the role's ARN includes its path; IAM global condition context
+# keys). A role ARN as Principal would have to exist before the member template is deployed (a trust
+# policy naming a missing role is refused: MalformedPolicyDocument), so the member template cannot
+# name the stack's generated roles; it names their path instead: ``/<MemberRoleName>/``, unique to
+# the stack within its account (MemberRoleName is a role name there), set by SAM's ``RolePath`` on
+# exactly the functions and the state machine that assume the member role (IAM: a path is 1 to 512
+# characters, "/" alone or beginning and ending with "/").
+
+#: The path of the roles that assume the member role.
+MEMBER_CALLER_PATH = {"Fn::Sub": "/${MemberRoleName}/"}
+MEMBER_CALLERS_ARN = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${MemberRoleName}/*"}
+
+
+def member_role_callers() -> set[str]:
+    """The functions and state machines that call sts:AssumeRole on the member role, from their code
+    (``dal.member.acting_in``) and their ASL (Task states with ``Credentials``)."""
+    callers = {name for name, f in FUNCTIONS.items() if _acts_in_member_account(f["Properties"]["Handler"])}
+    for name, machine in STATE_MACHINES.items():
+        definition = json.loads((REPO / machine["Properties"]["DefinitionUri"]).read_text())
+        if any(s["Type"] == "Task" and "Credentials" in s for s in _states(definition).values()):
+            callers.add(name)
+    return callers
+
+
+def role_paths(template: dict[str, Any]) -> dict[str, Any]:
+    """The ``Path`` of every IAM role of the translated template, by what assumes it."""
+    found = {}
+    for name, resource in translated(template)["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            owner = name.removesuffix("Role") if name.removesuffix("Role") in template["Resources"] else name
+            found[owner] = resource["Properties"].get("Path")
+    return found
+
+
+def trust_problems(template: dict[str, Any]) -> list[str]:
+    """What makes the member role's trust other than exactly its callers' roles."""
+    found = []
+    callers = member_role_callers()
+    for owner, path in sorted(role_paths(template).items()):
+        if (owner in callers) != (path == MEMBER_CALLER_PATH):
+            found.append(f"{owner}: path {path!r}" + (" (assumes the member role)" if owner in callers else ""))
+    trust = template["Resources"][MEMBER_ROLE]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    expected = [{"Effect": "Allow",
+                 "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                 "Action": "sts:AssumeRole",
+                 "Condition": {"ArnLike": {"aws:PrincipalArn": MEMBER_CALLERS_ARN}}}]
+    if trust != expected:
+        found.append(f"{MEMBER_ROLE}: trust {trust!r}")
+    return found
+
+
+def resolved(value: Any, values: dict[str, str]) -> Any:
+    """``value`` with its ``Fn::Sub`` strings filled from ``values`` (a trust policy as deployed)."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], value["Fn::Sub"])
+    if isinstance(value, dict):
+        return {k: resolved(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, values) for v in value]
+    return value
+
+
+def test_the_member_role_is_trusted_by_exactly_the_roles_that_assume_it():
+    """Derived from the code and the ASL: the functions acting in the suspect's account and the
+    state machine whose tasks carry Credentials; each holds sts:AssumeRole, and only their roles
+    are under the member role's trusted path."""
+    callers = member_role_callers()
+    assert callers == {"PlanFunction", "CreateMirrorFilterFunction", "CollectEvidenceFunction", "TeardownFunction",
+                       "JanitorFunction", "InvestigationStateMachine"}
+    assert all("sts:AssumeRole" in derived()[name] for name in callers)
+    assert trust_problems(TEMPLATE) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda t: t["Resources"]["TeardownFunction"]["Properties"].pop("RolePath"),
+     "TeardownFunction: path None (assumes the member role)"),
+    (lambda t: t["Resources"]["CoverageFunction"]["Properties"].update(RolePath=MEMBER_CALLER_PATH),
+     "CoverageFunction: path"),
+    (lambda t: t["Resources"][MEMBER_ROLE]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0].pop("Condition"),
+     f"{MEMBER_ROLE}: trust"),
+])
+def test_a_role_added_to_or_missing_from_the_trust_fails(change, expected):
+    template = copy.deepcopy(TEMPLATE)
+    change(template)
+    assert any(p.startswith(expected) for p in trust_problems(template)), trust_problems(template)
+
+
+ADMIN, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
+
+
+def _trust_as_deployed(template: dict[str, Any], account: str) -> dict[str, Any]:
+    document = template["Resources"][MEMBER_ROLE]["Properties"]["AssumeRolePolicyDocument"]
+    return dict(resolved(document, {"AWS::Partition": "aws", "AWS::AccountId": account,
+                                    "AdministratorAccountId": ADMIN, "MemberRoleName": "tapcase-member"}))
+
+
+@pytest.mark.parametrize("which", ["template.yaml", "member.yaml"])
+def test_a_role_outside_the_callers_is_refused_by_the_member_roles_trust(which):
+    """Evaluated as STS evaluates the trust (tapcase.localcloud.sts_trust, the local cloud's STS):
+    a caller's role under ``/tapcase-member/`` in the administrator account is trusted; the
+    administrator's other roles (coverage, the report writer, the sensor), the same path in another
+    account, or a principal of the account without a role identity, are not."""
+    from tapcase.localcloud.sts_trust import Caller, trusts
+    from tapcase.member_template import MEMBER_TEMPLATE
+
+    template = TEMPLATE if which == "template.yaml" else load_template(MEMBER_TEMPLATE)
+    document = _trust_as_deployed(template, ADMIN if which == "template.yaml" else MEMBER)
+
+    def allowed(account: str, role: str | None) -> bool:
+        caller = Caller(account, f"arn:aws:iam::{account}:role{role}" if role else None)
+        return trusts(document, caller, caller.context())
+
+    for name in sorted(member_role_callers()):
+        assert allowed(ADMIN, f"/tapcase-member/tapcase-{name}Role-ABC123"), name
+    assert not allowed(ADMIN, "/tapcase-CoverageFunctionRole-ABC123")
+    assert not allowed(ADMIN, "/tapcase-WriteReportFunctionRole-ABC123")
+    assert not allowed(ADMIN, "/tapcase-member-sensor")
+    assert not allowed(ADMIN, "/tapcase-member")  # the member role itself: no path under its name
+    assert not allowed(OTHER, "/tapcase-member/tapcase-PlanFunctionRole-ABC123")
+    assert not allowed(ADMIN, None)

@@ -31,10 +31,15 @@ def test_it_holds_the_same_sensor_and_member_role_definitions_as_the_stack():
     assert _member_statements(member) == _member_statements(TEMPLATE)
 
 
-def test_the_member_role_trusts_the_administrator_account_only():
+def test_the_member_role_trusts_the_administrator_stacks_member_role_callers_only():
+    """The administrator account as principal, and within it only the roles under the path
+    /<MemberRoleName>/ (aws:PrincipalArn): the stack's roles that assume the member role
+    (tests/test_iam.py derives them and evaluates the trust)."""
     trust = load_template(MEMBER_TEMPLATE)["Resources"][MEMBER_ROLE]["Properties"]["AssumeRolePolicyDocument"]
     assert trust["Statement"] == [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
-        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AdministratorAccountId}:root"}}}]
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AdministratorAccountId}:root"}},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::${AdministratorAccountId}:role/${MemberRoleName}/*"}}}}]
 
 
 def test_the_member_role_allows_exactly_what_the_tasks_with_its_credentials_call():

@@ -45,6 +45,12 @@ class AccountNotAllowed(TapcaseError):
     of its ``MemberAccounts``)."""
 
 
+class MemberRoleUnavailable(TapcaseError):
+    """The member role of the suspect's account cannot be assumed (STS ``AccessDenied``): the member
+    template is not deployed there, or under another ``MemberRoleName``, or does not trust this
+    stack's roles."""
+
+
 class NothingSelected(TapcaseError):
     """A tag selector or ENI list that selects no running instance."""
 

@@ -20,7 +20,7 @@ from tapcase_workflow.dal import janitor as inventory
 from tapcase_workflow.dal.history import execution_events, running_executions, stop_execution
 from tapcase_workflow.dal.member import acting_in
 from tapcase_workflow.dal.teardown import AwsTeardown
-from tapcase_workflow.errors import TeardownIncomplete
+from tapcase_workflow.errors import MemberRoleUnavailable, TeardownIncomplete
 from tapcase_workflow.logic import janitor
 from tapcase_workflow.logic.recorded import recorded
 from tapcase_workflow.logic.teardown import KINDS, teardown
@@ -70,7 +70,7 @@ def sweep(*, lock_table: str, state_machine_arn: str, now: int, older_than: int,
         try:
             with acting_in(role):
                 found.append((role, janitor.group(inventory.tagged_resources())))
-        except (ClientError, BotoCoreError) as exc:  # a member account without its role: the others still
+        except (ClientError, BotoCoreError, MemberRoleUnavailable) as exc:  # a member account without its role: the others still
             skipped.append(f"{role}: {exc}")
     all_locks = inventory.locks(lock_table)
     live = inventory.live_executions(state_machine_arn)

@@ -235,10 +235,12 @@ class Deployer(EventResources, StorageResources):
         return Deployed(logical_id, "AWS::Logs::LogGroup", name, {"Arn": self._arn("logs", f"log-group:{name}:*")})
 
     def _role(self, logical_id: str, assume: dict[str, Any], policies: list[Any], managed: list[str],
-              max_session: Any = None, role_name: str | None = None) -> str:
+              max_session: Any = None, role_name: str | None = None, path: str | None = None) -> str:
         iam = self.cloud.client("iam")
         name = role_name or f"{self.stack.name}-{logical_id}"[:64]
-        extra = {"MaxSessionDuration": int(max_session)} if max_session is not None else {}
+        extra: dict[str, Any] = {"MaxSessionDuration": int(max_session)} if max_session is not None else {}
+        if path:
+            extra["Path"] = str(path)  # the role's ARN then holds it: arn:...:role<path><name>
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(assume), **extra)["Role"]["Arn"]
         for i, policy in enumerate(policies):
             iam.put_role_policy(
@@ -254,7 +256,7 @@ class Deployer(EventResources, StorageResources):
     def _AWS_IAM_Role(self, logical_id: str, props: dict[str, Any]) -> Deployed:
         arn = self._role(
             logical_id, props["AssumeRolePolicyDocument"], props.get("Policies", []), props.get("ManagedPolicyArns", []),
-            props.get("MaxSessionDuration"), props.get("RoleName"),
+            props.get("MaxSessionDuration"), props.get("RoleName"), props.get("Path"),
         )
         name = arn.rsplit("/", 1)[-1]
         return Deployed(logical_id, "AWS::IAM::Role", name, {"Arn": arn, "RoleId": name})
@@ -295,7 +297,8 @@ class Deployer(EventResources, StorageResources):
         code_uri = props.get("CodeUri")
         if code_uri is None:
             raise TemplateError(f"{logical_id}: no CodeUri")
-        role = props.get("Role") or self._role(logical_id, _ASSUME_LAMBDA, self._sam_policies(props), [])
+        role = props.get("Role") or self._role(logical_id, _ASSUME_LAMBDA, self._sam_policies(props), [],
+                                               path=props.get("RolePath"))
         from tapcase.localcloud.lambda_runtime import handler_importable
 
         handler_importable(props["Handler"])  # fail the deployment early if there is no such module
@@ -330,7 +333,8 @@ class Deployer(EventResources, StorageResources):
         substitutions = props.get("DefinitionSubstitutions") or {}
         text = substitute_definition(text, substitutions, logical_id)
         json.loads(text)  # the substituted definition must still be JSON
-        role = props.get("Role") or self._role(logical_id, _ASSUME_STATES, self._sam_policies(props), [])
+        role = props.get("Role") or self._role(logical_id, _ASSUME_STATES, self._sam_policies(props), [],
+                                               path=props.get("RolePath"))
         kwargs: dict[str, Any] = {"name": name, "definition": text, "roleArn": role, "type": props.get("Type", "STANDARD")}
         if props.get("Tags"):
             kwargs["tags"] = [{"key": k, "value": str(v)} for k, v in props["Tags"].items()]

@@ -12,7 +12,9 @@ powertools accepts, and answers like AWS:
 - an unknown function: ``ResourceNotFoundException`` (moto's own lookup).
 
 The function's configured environment variables are seen by its call only (the calling thread's
-overlay, :mod:`tapcase.localcloud.thread_env`; the process's environment is never changed).
+overlay, :mod:`tapcase.localcloud.thread_env`; the process's environment is never changed), and so
+are the keys of its execution role's session (:mod:`tapcase.localcloud.service_sessions`): its calls
+are its role's, as on AWS.
 Invocations are serialised by a lock (``contextlib.redirect_stdout`` and module state are
 process-wide).
 
@@ -160,6 +162,14 @@ def run_function(fn: Any, event: Any) -> tuple[bytes, bool]:
         memory_limit_in_mb=int(fn.memory_size or 128),
         timeout_seconds=int(fn.timeout or 3),
     )
+    # The function acts as its execution role, as Lambda runs it: a session of the role, its keys in
+    # the function's environment (Lambda's reserved AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    # AWS_SESSION_TOKEN), the session named after the function.
+    role = getattr(fn, "role", None)
+    if role:
+        from tapcase.localcloud import service_sessions
+
+        env.update(service_sessions.session_of(str(role), fn.function_name).environment())
     from tapcase.localcloud import local_work, thread_env
 
     with local_work.computing("lambda"), _invoke_lock, thread_env.overlay({k: str(v) for k, v in env.items()}):

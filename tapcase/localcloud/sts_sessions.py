@@ -8,7 +8,10 @@ cloud that let those credentials write anywhere would pass what AWS refuses. So:
 
 * AssumeRole keeps the session's tags ("Pass session tags in AWS STS": at most 50, keys up to 128
   and values up to 256 characters) and refuses a ``DurationSeconds`` below 900 or above the role's
-  ``MaxSessionDuration`` (``ValidationError``, STS AssumeRole API reference).
+  ``MaxSessionDuration`` (``ValidationError``, STS AssumeRole API reference), or above an hour when
+  the caller is itself a role session (role chaining, :data:`ROLE_CHAINING_MESSAGE`). A caller the
+  trust policy does not trust gets ``AccessDenied`` with HTTP 403, as STS answers it
+  (:mod:`tapcase.localcloud.sts_trust`).
 * An S3 request signed with such a session's access key is judged as IAM judges a role session's
   identity-based policy: allowed only when a statement of the role's policies allows the action on
   the resource, its policy variables (``${aws:PrincipalTag/key}``, ``${*}``, ``${?}``, ``${$}``)
@@ -35,10 +38,11 @@ from tapcase.localcloud.policies import statement_applies
 
 ASSUME_ROLE_RESPONSE = Patch(
     target="moto.sts.responses:TokenResponse.assume_role",
-    fixes="AssumeRole keeps session tags, refuses DurationSeconds outside 900..MaxSessionDuration (ValidationError) "
-    "and a role that does not exist or does not trust the caller (AccessDenied, tapcase.localcloud.sts_trust)",
+    fixes="AssumeRole keeps session tags, refuses DurationSeconds outside 900..MaxSessionDuration or above an "
+    "hour for a role session (ValidationError) and a role that does not exist or does not trust the caller "
+    "(403 AccessDenied, tapcase.localcloud.sts_trust)",
     relies_on="TokenResponse reads its parameters with _get_param/_get_int_param (Tags: a list of Key/Value) "
-    "and calls backend.assume_role",
+    "and calls backend.assume_role; BaseResponse.call_action takes a (body, headers with status) answer",
     watch={"moto.sts.responses:TokenResponse.assume_role": "8e014e59789f"},
 )
 ASSUME_ROLE_BACKEND = Patch(
@@ -65,6 +69,12 @@ BUCKET_RESPONSE = Patch(
 PATCHES = [ASSUME_ROLE_RESPONSE, ASSUME_ROLE_BACKEND, KEY_RESPONSE, BUCKET_RESPONSE]
 
 MIN_DURATION = 900
+#: "Role chaining limits your AWS CLI or AWS API role session to a maximum of one hour ... if you
+#: assume a role using role chaining and provide a DurationSeconds parameter value greater than one
+#: hour, the operation fails" (STS AssumeRole, DurationSeconds); the message STS answers with
+#: (ValidationError, HTTP 400: AWS knowledge center "iam-role-chaining-limit").
+ROLE_CHAINING_MAX = 3600
+ROLE_CHAINING_MESSAGE = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
 MAX_SESSION_TAGS = 50
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -284,9 +294,18 @@ def apply() -> None:
         if len(tags) > MAX_SESSION_TAGS or any(len(k) > 128 or len(v) > 256 for k, v in tags.items()):
             raise STSValidationError("Session tags: at most 50, keys up to 128 and values up to 256 characters")
         role_arn = self._get_param("RoleArn") or ""
+        from moto.sts.exceptions import STSClientError
+
         from tapcase.localcloud import sts_trust
 
-        sts_trust.check(role_arn, self.get_access_key(), self._get_param("ExternalId"), tags)
+        try:
+            caller = sts_trust.check(role_arn, self.get_access_key(), self._get_param("ExternalId"), tags)
+        except STSClientError as refusal:
+            if refusal.code != "AccessDenied":
+                raise
+            return _forbidden(self, refusal)
+        if caller.role_arn is not None and duration > ROLE_CHAINING_MAX:
+            raise STSValidationError(ROLE_CHAINING_MESSAGE)
         maximum = _max_session_duration(role_arn)
         if maximum is not None and duration > maximum:
             raise STSValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
@@ -336,6 +355,20 @@ def apply() -> None:
 
     install(KEY_RESPONSE, _key_response)
     install(BUCKET_RESPONSE, _bucket_response)
+
+
+def _forbidden(response: Any, refusal: Exception) -> Any:
+    """STS's AccessDenied as AWS sends it: HTTP 403 (moto's serializer gives every error shape the
+    STS model does not list 400)."""
+    import warnings
+
+    from moto.core.responses import ActionResult
+
+    with warnings.catch_warnings():  # moto warns that STS's model lists no AccessDenied shape
+        warnings.simplefilter("ignore", UserWarning)
+        _status, headers, body = response.serialized(ActionResult(refusal))
+    headers["status"] = 403
+    return body, headers
 
 
 def _max_session_duration(role_arn: str) -> int | None:

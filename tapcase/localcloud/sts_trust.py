@@ -1,20 +1,26 @@
 """AssumeRole refused as AWS refuses it: a role that does not exist, or whose trust policy does not
 trust the caller (``403 AccessDenied``: "User: <caller> is not authorized to perform:
-sts:AssumeRole on resource: <role>").
+sts:AssumeRole on resource: <role>", the caller named by its session's ARN,
+``arn:aws:sts::<account>:assumed-role/<role name>/<session name>``).
 
 moto 5.2.5 lets anyone assume any role ARN, existing or not, in any account ("the role does not
 need to exist"), which would let a state machine act in an account that never deployed tapcase's
 member role. Here a role must exist in its account's IAM, and one statement of its trust policy
 must allow ``sts:AssumeRole`` (or ``sts:*``) to the caller with its conditions met (the request's
-``sts:ExternalId``; IAM's rules for absent keys, :mod:`tapcase.localcloud.policies`), no statement
-denying it.
+``sts:ExternalId``, its session tags ``aws:RequestTag/<key>``, the caller's ``aws:PrincipalArn``;
+IAM's rules for absent keys, :mod:`tapcase.localcloud.policies`), no statement denying it.
 
-The caller: a role session (its key was made by AssumeRole) is that role, matched by the role's
-ARN, its account's root or its account id. Any other key of the local cloud stands for a principal
-of its account whose identity is not modelled (the local Lambda functions and the interpreter sign
-with the account's default keys): it matches a trust principal of that account (the root, the
-account id, any role of it) and nothing of another account. So a role in account B trusting roles
-of account A can be assumed from A and not from C, and a missing role from nowhere.
+The caller: a role session (its key was made by AssumeRole: the local Lambda functions run with a
+session of their execution role, the interpreter's tasks with one of the state machine's role,
+:mod:`tapcase.localcloud.service_sessions`) is that role: it matches a trust principal naming the
+role's ARN, its account's root or its account id, and its ``aws:PrincipalArn`` is the role's ARN,
+path included ("IAM role – The request context contains ... the ARN of the role", not the session's:
+IAM global condition context keys, ``aws:PrincipalArn``). Any other key of the local cloud (a test's
+or the CLI's client) stands for a principal of its account whose identity is not modelled: it
+matches a trust principal of that account (the root, the account id, any role of it) and nothing of
+another account, and has no ``aws:PrincipalArn`` (a condition on it is false). So a role in account
+B trusting a path of account A's roles can be assumed by those roles and by nothing else, and a
+missing role from nowhere.
 """
 
 from __future__ import annotations
@@ -29,15 +35,20 @@ ACTIONS = ("sts:assumerole", "sts:*", "*")
 
 
 class Caller:
-    """Who signed the AssumeRole request."""
+    """Who signed the AssumeRole request (``session_arn``: a role session's own ARN)."""
 
-    def __init__(self, account_id: str, role_arn: str | None) -> None:
+    def __init__(self, account_id: str, role_arn: str | None, session_arn: str | None = None) -> None:
         self.account_id = account_id
         self.role_arn = role_arn
+        self.session_arn = session_arn
 
     @property
     def arn(self) -> str:
-        return self.role_arn or f"arn:aws:iam::{self.account_id}:root"
+        return self.session_arn or self.role_arn or f"arn:aws:iam::{self.account_id}:root"
+
+    def context(self) -> dict[str, str]:
+        """The request context keys this caller brings (``aws:PrincipalArn``: the role's ARN)."""
+        return {"aws:PrincipalArn": self.role_arn} if self.role_arn else {}
 
     def matches(self, principal: str) -> bool:
         """Whether a trust policy's ``Principal.AWS`` value names this caller."""
@@ -53,10 +64,16 @@ class Caller:
 
 def caller_of(access_key: str) -> Caller:
     from moto.iam.models import get_account_id_from, iam_backends
+    from moto.sts.models import sts_backends
 
     account = get_account_id_from(access_key)
     key = iam_backends[account]["global"].access_keys.get(access_key)
-    return Caller(account, getattr(key, "role_arn", None) if key is not None else None)
+    role_arn = getattr(key, "role_arn", None) if key is not None else None
+    if role_arn is None:
+        return Caller(account, None)
+    partition = role_arn.split(":")[1] or "aws"
+    session = sts_backends[account][partition].get_assumed_role_from_access_key(access_key)
+    return Caller(account, role_arn, session.arn if session is not None else None)
 
 
 def _aws_principals(statement: dict[str, Any]) -> list[str]:
@@ -83,9 +100,9 @@ def trusts(document: dict[str, Any], caller: Caller, context: dict[str, str]) ->
     return any(s.get("Effect") == "Allow" and _applies(s, caller, context) for s in statements)
 
 
-def check(role_arn: str, access_key: str, external_id: str | None, tags: dict[str, str] | None = None) -> None:
+def check(role_arn: str, access_key: str, external_id: str | None, tags: dict[str, str] | None = None) -> Caller:
     """Raise STS's ``AccessDenied`` unless the caller may assume ``role_arn`` (``tags``: the
-    session tags asked for, the trust policy's ``aws:RequestTag/<key>`` values)."""
+    session tags asked for, the trust policy's ``aws:RequestTag/<key>`` values); the caller."""
     from moto.iam.models import iam_backends
     from moto.sts.exceptions import STSClientError
 
@@ -97,13 +114,13 @@ def check(role_arn: str, access_key: str, external_id: str | None, tags: dict[st
             role = iam_backends[parts[4]]["global"].get_role_by_arn(role_arn)
         except Exception:  # noqa: BLE001 - moto's NotFoundException: no such role
             role = None
-    context = {f"aws:RequestTag/{k}": v for k, v in (tags or {}).items()}
+    context = {**caller.context(), **{f"aws:RequestTag/{k}": v for k, v in (tags or {}).items()}}
     if external_id:
         context["sts:ExternalId"] = external_id
     if role is not None:
         text = role.assume_role_policy_document
         document = json.loads(unquote(text)) if isinstance(text, str) else dict(text)
         if trusts(document, caller, context):
-            return
+            return caller
     raise STSClientError("AccessDenied", f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on "
                          f"resource: {role_arn}")

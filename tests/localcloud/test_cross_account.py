@@ -106,10 +106,14 @@ def test_a_task_with_credentials_acts_in_the_roles_account(cloud, sfn):
     assert own_vpc in vpcs and member_vpc not in vpcs
 
 
-def test_a_task_whose_role_cannot_be_assumed_fails_with_access_denied(cloud, sfn):
+def test_a_task_whose_role_cannot_be_assumed_fails_with_states_permissions(cloud, sfn):
+    """A member account without the role: STS refuses the execution role (AccessDenied), and the
+    task fails with States.Permissions ("insufficient privileges"), not as a service error of EC2."""
     done = run(sfn, _describe_vpcs_with("$.role"), {"role": f"arn:aws:iam::{MEMBER}:role/never-deployed"})
-    # the task fails, naming the refusal (the interpreter reports it under the task's service error)
-    assert done["status"] == "FAILED"
+    assert (done["status"], done["error"]) == ("FAILED", "States.Permissions"), done
+    failed = [e["taskFailedEventDetails"] for e in history(sfn, done["executionArn"]) if e["type"] == "TaskFailed"]
+    assert [(f["error"], f["resourceType"], f["resource"]) for f in failed] == [
+        ("States.Permissions", "aws-sdk:ec2", "describeVpcs")]
     assert f"is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{MEMBER}:role/never-deployed" \
         in done.get("cause", ""), done
 

@@ -28,6 +28,7 @@ from tests.localcloud.sfn_support import (
     DESCRIBE_INSTANCES,
     DESCRIBE_VPCS,
     ISO_INSTANT,
+    ROLE,
     SEND_WITH_TOKEN,
     UNKNOWN_INSTANCE,
     create_machine,
@@ -325,12 +326,11 @@ def test_interpreter_reuses_one_client_per_service(cloud: LocalCloud, sfn: Any) 
     }
     assert output(run(sfn, definition))["c"]["Vpcs"]
     ec2_clients = {key: client for key, client in sfn_clients._clients.items() if key[1] == "ec2"}
-    # (region, service, endpoint, task role): no Credentials field, no task role
-    assert list(ec2_clients) == [(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}", None)]
+    # (region, service, endpoint, role, key id): no Credentials field, so the execution role's session
+    [key] = ec2_clients
+    assert key[:4] == (cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}", ROLE)
     output(run(sfn, definition))
-    assert sfn_clients._clients[(cloud.region, "ec2", f"http://127.0.0.1:{cloud.port}", None)] is next(
-        iter(ec2_clients.values())
-    )
+    assert sfn_clients._clients[key] is ec2_clients[key]
 
 
 def test_client_endpoint_follows_moto_port(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> None:

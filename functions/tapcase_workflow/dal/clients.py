@@ -34,8 +34,10 @@ def client(service: str, region: str | None = None) -> Any:
     if member is not None and service in MEMBER_SERVICES:
         return member(service, region)
     # boto3 honours AWS_ENDPOINT_URL, which the local cloud sets (a new port per local cloud, so
-    # it is part of the cache key); on AWS it is unset.
-    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), region)
+    # it is part of the cache key); on AWS it is unset. The credentials' key id too: a client
+    # keeps the credentials it was made with, and the local cloud runs every function in this
+    # process, each with its own role's keys in its environment (on AWS: one per environment).
+    return _client(service, os.environ.get("AWS_ENDPOINT_URL"), region, os.environ.get("AWS_ACCESS_KEY_ID"))
 
 
 @contextmanager
@@ -48,9 +50,11 @@ def member_clients(factory: MemberClients | None) -> Iterator[None]:
         _member.reset(token)
 
 
-@lru_cache(maxsize=64)
-def _client(service: str, endpoint: str | None, region: str | None) -> Any:
-    return boto3.client(service, config=CONFIG, **({"region_name": region} if region else {}))
+@lru_cache(maxsize=256)
+def _client(service: str, endpoint: str | None, region: str | None, key_id: str | None) -> Any:
+    # A session of its own: boto3's default session keeps the first credentials it resolved, for
+    # every client it makes later (and is not thread-safe).
+    return boto3.session.Session().client(service, config=CONFIG, **({"region_name": region} if region else {}))
 
 
 def reset() -> None:

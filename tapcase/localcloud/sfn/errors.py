@@ -15,6 +15,12 @@
   ``States.Timeout``, in the ``TaskTimedOut`` event and the execution's error, as AWS records it
   (execution history recorded from AWS: LocalStack's ``test_heartbeats.snapshot.json``, 2024).
   moto reported the same ``States.Timeout`` but no Catch on ``States.HeartbeatTimeout`` matched.
+- A task whose ``Credentials`` role the execution role cannot assume fails with
+  ``States.Permissions`` ("A Task state failed because it had insufficient privileges to run the
+  specified code", developer guide, error names; the cause: STS's AccessDenied message). No AWS page
+  names the error of this particular case; locally it was the task's service error
+  (``Ec2.Ec2Exception``), which the definition's Retry on service errors retried, as if STS's
+  refusal were an EC2 fault.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapcase.localcloud.patching import Patch, install
+from tapcase.localcloud.sfn.clients import TaskRoleNotAssumed
 
 _ERROR_NAME = "moto.stepfunctions.parser.asl.component.common.error_name"
 
@@ -35,7 +42,8 @@ STATES_RUNTIME = Patch(
 )
 HEARTBEAT_TIMEOUT = Patch(
     target="moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task:StateTask._from_error",
-    fixes="a heartbeat timeout is caught by States.HeartbeatTimeout (and States.Timeout), as on AWS",
+    fixes="a heartbeat timeout is caught by States.HeartbeatTimeout (and States.Timeout), as on AWS; a task "
+    "whose Credentials role cannot be assumed fails with States.Permissions",
     relies_on="a heartbeat timeout raises HeartbeatTimeoutError (a TimeoutError), which every task's "
     "_from_error hands to StateTask._from_error for a States.Timeout TaskTimedOut event",
     watch={
@@ -86,6 +94,8 @@ def apply() -> None:
         original_eval_body(self, env)
 
     def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, TaskRoleNotAssumed):
+            return _permissions_failure(self, env, ex)
         failure_event = original_from_error(self, env, ex)
         if isinstance(ex, HeartbeatTimeoutError):
             failure_event.error_name = HeartbeatTimeoutName()  # type: ignore[misc]  # moto marks it Final
@@ -101,3 +111,24 @@ def apply() -> None:
     install(STATES_RUNTIME, _eval_body)
     install(HEARTBEAT_TIMEOUT, _from_error)
     install(BRANCH_ERRORS, __new__)
+
+
+def _permissions_failure(state: Any, env: Any, ex: TaskRoleNotAssumed) -> Any:
+    """The TaskFailed event of a task whose Credentials role could not be assumed."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    name = StatesErrorNameType.StatesPermissions
+    return FailureEvent(
+        env=env,
+        error_name=StatesErrorName(typ=name),
+        event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(  # type: ignore[typeddict-item]
+            resource=state._get_sfn_resource(), resourceType=state._get_sfn_resource_type(),
+            error=name.to_name(), cause=str(ex))),
+    )
