@@ -1,11 +1,16 @@
-"""``tapcase janitor``: the janitor's sweep from the command line, with the operator's credentials.
+"""``tapcase janitor``: the janitor's sweep on demand, from the command line.
 
 Finds every resource tagged by tapcase whose investigation run has no RUNNING execution (or is
 past its deadline), removes it in the safe order, releases stale locks, and says what it removed;
-``--dry-run`` lists the same by investigation id and removes nothing. Like the scheduled
-JanitorFunction (the same code: ``tapcase_workflow.sweep``) it sweeps the stack's own account and
-each of its ``MemberAccounts``, each through that account's member role (``MemberRoleName``);
-``--account`` limits it to some of them. The output says per account what was found or removed.
+``--dry-run`` lists the same by investigation id and removes nothing. It sweeps the stack's own
+account and each of its ``MemberAccounts``, each through that account's member role
+(``MemberRoleName``); ``--account`` limits it to some of them. The output says per account what
+was found or removed.
+
+The member role trusts only the stack's own roles that act through it (not an operator), so the
+command asks the stack's JanitorFunction for the sweep (a ``SweepRequest``, one synchronous
+Lambda invocation: the operator needs ``lambda:InvokeFunction`` on it and nothing else); the
+function runs the same code as its schedule (``tapcase_workflow.sweep``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,6 +76,8 @@ class StackInfo:
     #: Its parameters MemberAccounts (parsed) and MemberRoleName.
     members: frozenset[str] = field(default_factory=frozenset)
     member_role_name: str = "tapcase-member"
+    #: The JanitorFunction (its output JanitorFunctionArn; the local deployer's name otherwise).
+    janitor_function: str = ""
 
     @property
     def account(self) -> str:
@@ -81,18 +87,16 @@ class StackInfo:
     def partition(self) -> str:
         return self.state_machine_arn.split(":")[1]
 
-    def roles(self, only: list[str] | None) -> list[str | None]:
-        """The member role of each account to sweep: the stack's own and its MemberAccounts, or
-        ``only`` (each of which must be one of them)."""
-        from tapcase_workflow.logic.accounts import role_arn
-
+    def accounts(self, only: list[str] | None) -> list[str]:
+        """The accounts to sweep: the stack's own and its MemberAccounts, or ``only`` (each of
+        which must be one of them)."""
         allowed = [self.account, *sorted(self.members - {self.account})]
         chosen = allowed if not only else list(dict.fromkeys(only))
         strangers = [a for a in chosen if a not in allowed]
         if strangers:
             raise JanitorCliError(f"--account {', '.join(strangers)}: not one of the stack's accounts "
                                   f"({', '.join(allowed)}: its own and its MemberAccounts)")
-        return [role_arn(a, self.member_role_name, self.partition) for a in chosen]
+        return chosen
 
 
 def resolve_stack(stack: str) -> StackInfo:
@@ -108,7 +112,8 @@ def resolve_stack(stack: str) -> StackInfo:
         if "LockTableName" in found and "InvestigationStateMachineArn" in found:
             return StackInfo(found["LockTableName"], found["InvestigationStateMachineArn"],
                              parse_member_accounts(parameters.get("MemberAccounts", "")),
-                             parameters.get("MemberRoleName") or DEFAULT_MEMBER_ROLE_NAME)
+                             parameters.get("MemberRoleName") or DEFAULT_MEMBER_ROLE_NAME,
+                             found.get("JanitorFunctionArn") or f"{stack}-JanitorFunction")
     except (ClientError, BotoCoreError, IndexError):
         pass
     except ValueError as exc:  # MemberAccounts that is not a list of account ids
@@ -117,8 +122,27 @@ def resolve_stack(stack: str) -> StackInfo:
     for page in client("stepfunctions").get_paginator("list_state_machines").paginate():
         for machine in page["stateMachines"]:
             if machine["name"] == name:
-                return StackInfo(f"{stack}-LockTable", str(machine["stateMachineArn"]))
+                return StackInfo(f"{stack}-LockTable", str(machine["stateMachineArn"]),
+                                 janitor_function=f"{stack}-JanitorFunction")
     raise JanitorCliError(f"no stack {stack!r} here (no CloudFormation outputs, no state machine {name})")
+
+
+def ask_janitor(function: str, request: dict[str, Any]) -> dict[str, Any]:
+    """One synchronous invocation of the JanitorFunction: its answer (a JanitorOutput document), or
+    :class:`JanitorCliError` with the function's error. No retry: a sweep cut off by the client's
+    read timeout still runs to its end in the function."""
+    import boto3
+    from botocore.config import Config
+
+    lam = boto3.client("lambda", config=Config(read_timeout=960, retries={"max_attempts": 1}))
+    answer = lam.invoke(FunctionName=function, Payload=json.dumps(request).encode())
+    body = json.loads(answer["Payload"].read() or b"null")
+    if "FunctionError" in answer:
+        raise JanitorCliError(f"{function}: {body.get('errorType')}: {body.get('errorMessage')}"
+                              if isinstance(body, dict) else f"{function} failed: {body}")
+    if not isinstance(body, dict):
+        raise JanitorCliError(f"{function} answered {body!r}")
+    return body
 
 
 def run(*, dry_run: bool, older_than: str, endpoint: str | None, stack: str, region: str | None,
@@ -128,15 +152,12 @@ def run(*, dry_run: bool, older_than: str, endpoint: str | None, stack: str, reg
         seconds = parse_duration(older_than)
         with _pointed_at(endpoint, region or ("us-east-1" if endpoint else None)):
             info = resolve_stack(stack)
-            roles = info.roles(accounts)
-            from tapcase_workflow.sweep import sweep
-
-            result = sweep(lock_table=info.lock_table, state_machine_arn=info.state_machine_arn, now=int(time.time()),
-                           older_than=seconds, dry_run=dry_run, wait_seconds=120.0, roles=roles)
+            document = ask_janitor(info.janitor_function, {
+                "sweep": "tapcase-janitor", "dry_run": dry_run, "older_than_seconds": seconds,
+                "accounts": info.accounts(accounts)})
     except (JanitorCliError, ClientError, BotoCoreError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
-    document: dict[str, Any] = result.model_dump(mode="json")
     if as_json:
         print(json.dumps(document, indent=2))
         return 0

@@ -124,7 +124,7 @@ def on_stack_deletion(*, lock_table: str, state_machine_arn: str, now: int, wait
         try:
             with acting_in(role):
                 inventory.tagged_resources()
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, MemberRoleUnavailable) as exc:
             unreachable.append(f"{role or 'this account'}: {exc}")
     if left.investigations or unreachable:
         raise TeardownIncomplete(

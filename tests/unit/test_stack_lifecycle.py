@@ -63,3 +63,27 @@ def test_other_events_are_not_stack_requests_and_a_broken_one_is_refused_typed()
         stack_request({**request("Delete"), "ResponseURL": "https://x/y"})  # Delete without PhysicalResourceId
     with pytest.raises(InvalidCoverageEvent):
         stack_request({**request("Create"), "RequestType": "Rename"})
+
+
+def test_a_sweep_request_is_typed_and_an_account_outside_the_stack_is_refused():
+    """``tapcase janitor`` asks the JanitorFunction with a SweepRequest: extra fields, a negative age or
+    a malformed account id are refused, and an account that is neither the stack's nor a member's
+    is refused naming the allowed ones (JanitorError: nothing swept)."""
+    from tapcase_workflow.errors import JanitorError
+    from tapcase_workflow.handlers.janitor import _chosen, parse_event
+    from tapcase_workflow.models.events import SweepRequest
+
+    parsed = parse_event({"sweep": "tapcase-janitor", "dry_run": True, "older_than_seconds": 60,
+                          "accounts": ["222222222222"]})
+    assert isinstance(parsed, SweepRequest) and parsed.dry_run and parsed.accounts == ["222222222222"]
+    for bad in ({"sweep": "tapcase-janitor", "older_than_seconds": -1},
+                {"sweep": "tapcase-janitor", "accounts": ["2222"]},
+                {"sweep": "tapcase-janitor", "accounts": []},
+                {"sweep": "tapcase-janitor", "surprise": 1}):
+        with pytest.raises(JanitorError, match="sweep request"):
+            parse_event(bad)
+    roles = ["arn:aws:iam::123456789012:role/tapcase-member", "arn:aws:iam::222222222222:role/tapcase-member"]
+    assert _chosen(roles, None) == roles
+    assert _chosen(roles, ["222222222222", "222222222222"]) == roles[1:]
+    with pytest.raises(JanitorError, match="333333333333: not one of the stack's accounts \\(123456789012, 222222222222"):
+        _chosen(roles, ["333333333333"])

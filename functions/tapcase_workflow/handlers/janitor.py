@@ -9,6 +9,10 @@ Two EventBridge rules invoke it (template.yaml):
 * ``JanitorSchedule``: every investigation run left without a RUNNING execution (or past its
   deadline) is torn down; stale locks are released.
 
+``tapcase janitor`` invokes it too, with a :class:`SweepRequest` (dry run, minimum age, accounts):
+only the stack's roles may act in its accounts, so an operator's sweep runs here, not with the
+operator's credentials.
+
 And CloudFormation, for ``JanitorLifecycle`` (:mod:`tapcase_workflow.lifecycle`): when the stack is
 deleted, every running investigation is stopped and everything investigations made is torn down
 (deleting the state machine would only end its executions at their next state transition, with
@@ -29,7 +33,7 @@ from pydantic import ValidationError
 from tapcase_workflow import lifecycle
 from tapcase_workflow.errors import JanitorError
 from tapcase_workflow.logic.accounts import parse_member_accounts, role_arn
-from tapcase_workflow.models.events import ENDED, ExecutionStatusChange, JanitorEvent, ScheduledEvent
+from tapcase_workflow.models.events import ENDED, ExecutionStatusChange, JanitorEvent, ScheduledEvent, SweepRequest
 from tapcase_workflow.models.payloads import JanitorOutput
 from tapcase_workflow.observability import logger
 from tapcase_workflow.settings import JanitorSettings, load_settings
@@ -42,12 +46,24 @@ SETTINGS_MODEL = JanitorSettings
 REPORT_BACK_SECONDS = 30
 
 
-def parse_event(event: Any) -> ExecutionStatusChange | ScheduledEvent:
+def parse_event(event: Any) -> ExecutionStatusChange | ScheduledEvent | SweepRequest:
     try:
         return JanitorEvent.model_validate(event).root
     except ValidationError:
-        raise JanitorError("the janitor takes a Step Functions Execution Status Change or a Scheduled Event, "
-                           f"not {str(event)[:200]!r}") from None
+        raise JanitorError("the janitor takes a Step Functions Execution Status Change, a Scheduled Event or a "
+                           f"sweep request (tapcase janitor), not {str(event)[:200]!r}") from None
+
+
+def _chosen(roles: list[str | None], accounts: list[str] | None) -> list[str | None]:
+    """The roles of ``accounts`` (each must be the stack's own or a MemberAccounts one)."""
+    if not accounts:
+        return roles
+    by_account = {r.split(":")[4]: r for r in roles if r}
+    strangers = [a for a in accounts if a not in by_account]
+    if strangers:
+        raise JanitorError(f"{', '.join(strangers)}: not one of the stack's accounts "
+                           f"({', '.join(by_account)}: its own and its MemberAccounts)")
+    return [by_account[a] for a in dict.fromkeys(accounts)]
 
 
 def _roles(cfg: JanitorSettings, context: LambdaContext) -> list[str | None]:
@@ -85,6 +101,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                                f"{detail.executionArn} {detail.status}")
         logger.set_correlation_id(detail.executionArn)
         result = after_execution(lock_table=cfg.lock_table, execution_arn=detail.executionArn, wait_seconds=wait)
+    elif isinstance(parsed, SweepRequest):  # tapcase janitor: the operator's options
+        result = sweep(lock_table=cfg.lock_table, state_machine_arn=cfg.state_machine_arn, now=int(time.time()),
+                       older_than=parsed.older_than_seconds, dry_run=parsed.dry_run, wait_seconds=wait,
+                       roles=_chosen(_roles(cfg, context), parsed.accounts))
     else:
         result = sweep(lock_table=cfg.lock_table, state_machine_arn=cfg.state_machine_arn, now=int(time.time()),
                        older_than=cfg.janitor_min_age_seconds, dry_run=False, wait_seconds=wait,

@@ -59,8 +59,22 @@ class ScheduledEvent(EventBridgeModel):
     source: Literal["aws.events", "aws.scheduler"]
 
 
-class JanitorEvent(RootModel[ExecutionStatusChange | ScheduledEvent]):
-    """Either event the janitor's rules deliver."""
+class SweepRequest(BaseModel):
+    """``tapcase janitor``: an operator asks the janitor function for a sweep (the function's role is
+    one of those the member role trusts; an operator's is not)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sweep: Literal["tapcase-janitor"]
+    dry_run: bool = False
+    #: Only runs started longer ago than this (seconds).
+    older_than_seconds: int = Field(default=0, ge=0, le=366 * 86400)
+    #: Accounts to sweep (None: the stack's own and every MemberAccounts one).
+    accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] | None = Field(default=None, min_length=1)
+
+
+class JanitorEvent(RootModel[ExecutionStatusChange | ScheduledEvent | SweepRequest]):
+    """An event the janitor's rules deliver, or an operator's sweep request."""
 
 
 StackRequest = Annotated[
