@@ -52,23 +52,31 @@ def forget_terminated(backend: Any, now: float | None = None) -> list[str]:
     (the local clock), and the tags of resources that no longer exist; the ids forgotten."""
     now = timescale.now() if now is None else now
     forgotten: list[str] = []
+    released: set[str] = set()
     with _lock:
         for reservation_id, reservation in list(backend.reservations.items()):
+            emptied = False
             for instance in list(reservation.instances):
                 at = terminated_at(instance)
                 if at is None or now - at < TERMINATED_VISIBLE_SECONDS or instance.state != "terminated":
                     continue
-                _release_interfaces(backend, instance)
+                released |= _release_interfaces(backend, instance)
                 reservation.instances.remove(instance)
                 forgotten.append(instance.id)
-            if not reservation.instances:
+                emptied = True
+            # only a reservation this call emptied: RunInstances in another thread registers its
+            # reservation before adding the instances to it (popping that one lost the new instance)
+            if emptied and not reservation.instances:
                 backend.reservations.pop(reservation_id, None)
-        _drop_orphan_tags(backend)
+        _drop_orphan_tags(backend, set(forgotten) | released)
     return forgotten
 
 
-def _release_interfaces(backend: Any, instance: Any) -> None:
+def _release_interfaces(backend: Any, instance: Any) -> set[str]:
+    """The instance's interfaces let go (the primary one deleted with it); the ids of all of them."""
+    ids: set[str] = set()
     for device_index, eni in list(instance.nics.items()):
+        ids.add(eni.id)
         if backend.enis.get(eni.id) is not eni or eni.instance is not instance:
             continue  # already deleted at termination (DeleteOnTermination), or moved
         if int(device_index) == 0:
@@ -78,14 +86,17 @@ def _release_interfaces(backend: Any, instance: Any) -> None:
         else:
             instance.detach_eni(eni)
     instance.nics.clear()
+    return ids
 
 
-def _drop_orphan_tags(backend: Any) -> None:
-    instances = {i.id for r in backend.reservations.values() for i in r.instances}
+def _drop_orphan_tags(backend: Any, gone: set[str]) -> None:
+    """Tags of resources that no longer exist: the instances and interfaces just forgotten (only
+    those: an instance or interface another thread is creating has its tags before it is
+    listed), and volumes and security groups deleted earlier."""
     groups = {group_id for by_vpc in backend.groups.values() for group_id in by_vpc}
     exists = {
-        "i-": instances.__contains__,
-        "eni-": backend.enis.__contains__,
+        "i-": lambda rid: rid not in gone,
+        "eni-": lambda rid: rid not in gone or rid in backend.enis,
         "vol-": backend.volumes.__contains__,
         "sg-": groups.__contains__,
     }

@@ -23,7 +23,7 @@ from tapcase.scenario import generate
 from tapcase_contract.layout import evidence_prefix
 from tapcase_contract.tags import INVESTIGATION_ID as TAG_KEY
 from tapcase_workflow.logic.request import normalise
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for_execution
 from tests.e2e.conftest import TIME_SCALE, investigation_leftovers, make_instance, wait_for_no_leftovers
 
 MEMBER = "222222222222"
@@ -45,14 +45,6 @@ def _finding(account: str) -> dict:
     event["detail"]["accountId"] = account  # about the member's instance
     return event
 
-
-def _wait(sfn, arn: str, timeout: float = 120.0) -> dict:
-    give_up = time.monotonic() + timeout
-    while True:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING" or time.monotonic() > give_up:
-            return described
-        time.sleep(0.1)
 
 
 def _tagged(cloud, account: str | None) -> dict[str, int]:
@@ -85,7 +77,7 @@ def test_a_members_finding_is_investigated_in_the_member_account_with_evidence_i
     sfn = cloud.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"),
                               name=request.investigation_id, input=json.dumps(event))["executionArn"]
-    done = _wait(sfn, arn)
+    done = wait_for_execution(sfn, arn, timeout=120)
     assert done["status"] == "SUCCEEDED", (done.get("error"), done.get("cause"))
     output = json.loads(done["output"])
     assert output["status"] == "succeeded", output
@@ -134,7 +126,7 @@ def test_a_finding_of_an_account_not_allowed_is_refused_with_nothing_created_in_
     sfn = cloud.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"), name="stranger",
                               input=json.dumps(event))["executionArn"]
-    done = _wait(sfn, arn)
+    done = wait_for_execution(sfn, arn, timeout=120)
     assert (done["status"], done["error"]) == ("FAILED", "FindingFromAnotherAccount")
     assert f"about account {STRANGER}, this stack acts in {ACCOUNT_ID} and its MemberAccounts ({MEMBER})" \
         in done["cause"]
@@ -150,7 +142,7 @@ def test_a_dry_run_in_a_member_account_shows_the_account_and_creates_nothing(clo
     arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"), name="member-dry-run",
                               input=json.dumps({"instance_id": instance, "account_id": MEMBER,
                                                 "dry_run": True}))["executionArn"]
-    done = _wait(sfn, arn)
+    done = wait_for_execution(sfn, arn, timeout=120)
     assert done["status"] == "SUCCEEDED", done
     plans = json.loads(done["output"])["plans"]
     assert [(p["account_id"], p["instance_id"]) for p in plans] == [(MEMBER, instance)]
@@ -206,7 +198,7 @@ def test_the_same_instance_id_in_two_accounts_is_investigated_at_once_and_each_l
             for i in cloud.client("dynamodb").scan(TableName=table)["Items"] if instance in i["instance_id"]["S"]}
     assert held == {lock_key(ACCOUNT_ID, instance): "twin-admin", lock_key(MEMBER, instance): "twin-member"}
 
-    again = _wait(sfn, start("twin-member-again", account_id=MEMBER))
+    again = wait_for_execution(sfn, start("twin-member-again", account_id=MEMBER), timeout=120)
     assert again["status"] == "SUCCEEDED", again
     assert json.loads(again["output"]) == {"status": "already_under_investigation", "instance_id": instance,
                                            "investigation_id": "twin-member-again"}
@@ -261,8 +253,8 @@ def test_a_members_finding_from_security_hub_is_one_investigation_in_the_member_
     assert sent["FailedEntryCount"] == 0
     via_guardduty = _started_since(sfn, machine, before | {via_hub}, "aws.guardduty")
 
-    second = _wait(sfn, via_guardduty)
-    first = _wait(sfn, via_hub)
+    second = wait_for_execution(sfn, via_guardduty, timeout=120)
+    first = wait_for_execution(sfn, via_hub, timeout=120)
     assert first["status"] == "SUCCEEDED", (first.get("error"), first.get("cause"))
     output = json.loads(first["output"])
     request = normalise(guardduty)

@@ -11,11 +11,11 @@ catches every error but ``States.Runtime`` (``States.ALL``) and tears down.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tapcase.localcloud.cloud import ACCOUNT_ID
+from tests.conftest import wait_for_execution
 from tests.e2e.conftest import TIME_SCALE, investigation_leftovers, make_instance
 
 MEMBER = "222222222222"
@@ -31,14 +31,6 @@ def cloud():
         yield local
 
 
-def _wait(sfn, arn: str, timeout: float = 60.0) -> dict:
-    give_up = time.monotonic() + timeout
-    while True:
-        described = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING" or time.monotonic() > give_up:
-            return described
-        time.sleep(0.1)
-
 
 def test_an_allowed_account_without_the_member_role_is_refused_with_the_error_named_and_nothing_created(cloud):
     instance = make_instance(cloud, cidr="10.61", account=WITHOUT_ROLE)["instance_id"]
@@ -46,7 +38,7 @@ def test_an_allowed_account_without_the_member_role_is_refused_with_the_error_na
     name = "no-member-role"
     arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"), name=name,
                               input=json.dumps({"instance_id": instance, "account_id": WITHOUT_ROLE}))["executionArn"]
-    done = _wait(sfn, arn)
+    done = wait_for_execution(sfn, arn, timeout=60)
     role = f"arn:aws:iam::{WITHOUT_ROLE}:role/tapcase-member"
     assert (done["status"], done["error"]) == ("FAILED", "MemberRoleUnavailable"), done
     assert f"account {WITHOUT_ROLE}: its member role {role} cannot be assumed" in done["cause"]

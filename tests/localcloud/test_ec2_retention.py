@@ -84,3 +84,26 @@ def test_a_running_instance_is_never_forgotten(ec2: Any) -> None:
     state = ec2.describe_instances(InstanceIds=[running["instance"]])["Reservations"][0]["Instances"][0]["State"]
     assert state["Name"] == "running"
     assert {running["instance"], running["group"], running["eni"]} <= _tagged(ec2, "retention-c")
+
+
+def test_forgetting_never_takes_an_instance_another_thread_is_launching(cloud: LocalCloud, ec2: Any) -> None:
+    """RunInstances registers its reservation before it adds the instances and their tags (moto's
+    InstanceBackend.run_instances); a forget running at that moment in another thread (a
+    TerminateInstances elsewhere) must leave that empty reservation and any instance tags it does
+    not forget alone — it once dropped them, and the new instance answered InvalidInstanceID.NotFound."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.instances import Reservation
+    from moto.ec2.utils import random_reservation_id
+
+    from tapcase.localcloud.ec2_retention import forget_terminated
+
+    ec2.describe_instances()  # the backend exists
+    backend = ec2_backends[cloud.account_id][cloud.region]
+    launching = Reservation(reservation_id=random_reservation_id())
+    backend.reservations[launching.id] = launching  # registered, no instance yet
+    backend.tags["i-0fedcba987654321f"] = {"test": "being-launched"}  # tags ahead of the listing
+    forget_terminated(backend, now=timescale.now() + TERMINATED_VISIBLE_SECONDS * 2)
+    assert launching.id in backend.reservations
+    assert backend.tags.get("i-0fedcba987654321f") == {"test": "being-launched"}
+    backend.reservations.pop(launching.id)
+    backend.tags.pop("i-0fedcba987654321f")
