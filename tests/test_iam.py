@@ -21,8 +21,9 @@ Sources of the rules (AWS documentation):
 * STS "Pass session tags in AWS STS", permissions required: AssumeRole with ``Tags`` also needs
   ``sts:TagSession``.
 * Credentials handed over: a ``client(...)`` made with explicit ``aws_session_token`` signs with
-  credentials the code was given, not with its own role's: its calls are the handing role's
-  (the sensor's uploads: ``EvidenceUploadRole``, assumed by ``CollectEvidenceFunction``).
+  credentials the code was given or assumed, not with its own role's: its calls are that role's
+  (the sensor's uploads: ``EvidenceUploadRole``, assumed by ``CollectEvidenceFunction``; its
+  answers to task tokens: ``SensorAnswerRole``, assumed by the sensor, ``tapcase_sensor.answers``).
 * Operations whose IAM action has another name: ListObjectsV2 -> s3:ListBucket; CreateMultipartUpload
   and UploadPart -> s3:PutObject (S3 "Multipart upload API and permissions").
 """
@@ -452,8 +453,12 @@ def derived() -> dict[str, set[str]]:
     # the sensor fleet's members (sensor_image/fleet/fleet.yaml): the fleet command only
     fleet = [f"tapcase_sensor.cli.{c}" for c in FLEET_COMMANDS]
     needed["MemberRole"] = code_actions("MemberRole", *fleet)
-    # what a sensor or a fleet member does with the credentials CollectEvidence hands it
-    needed["EvidenceUploadRole"] = code_actions("EvidenceUploadRole", *_sensor_commands(), *fleet, handed=True)
+    # what a sensor or a fleet member does with credentials it did not have: the ones CollectEvidence
+    # hands it (S3, and KMS for the bucket's key) and the answer role's session (Step Functions)
+    handed = code_actions("EvidenceUploadRole", *_sensor_commands(), *fleet, handed=True)
+    needed["EvidenceUploadRole"] = {a for a in handed if a.startswith(("s3:", "kms:"))}
+    needed["SensorAnswerRole"] = {a for a in handed if a.startswith("states:")}
+    assert handed == needed["EvidenceUploadRole"] | needed["SensorAnswerRole"], handed
     # EventBridge starting the state machine (the rule's target role): states:StartExecution
     needed["TriggerRole"] = {"states:StartExecution"}
     # EventBridge Scheduler starting the state machine (the schedule's target role)
@@ -570,9 +575,11 @@ def test_the_derivation_finds_the_calls_it_must():
             "ec2:CreateTrafficMirrorFilter", "ec2:DescribeInstances", "ec2:TerminateInstances",
             "sqs:DeleteQueue"} <= need[MEMBER_ROLE]
     assert not {a for a in need[MEMBER_ROLE] if not a.startswith(("ec2:", "sqs:", "iam:PassRole"))}
-    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "states:SendTaskSuccess", "states:SendTaskHeartbeat"
-            } <= need["SensorRole"]
-    assert not {a for a in need["SensorRole"] if a.startswith(("s3:", "kms:"))}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sts:AssumeRole"} <= need["SensorRole"]
+    assert not {a for a in need["SensorRole"] if a.startswith(("s3:", "kms:", "states:"))}
+    assert {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"} == need["SensorAnswerRole"]
+    # a fleet member answers with its own role (the fleet is the stack's account's)
+    assert {"states:SendTaskSuccess", "states:SendTaskHeartbeat"} <= need["MemberRole"]
     assert {"s3:PutObject", "s3:AbortMultipartUpload", "kms:GenerateDataKey", "kms:Decrypt"} == need["EvidenceUploadRole"]
     assert {"sts:AssumeRole", "sts:TagSession"} == need["CollectEvidenceFunction"]
     assert {"sts:AssumeRole", "dynamodb:DeleteItem", "states:GetExecutionHistory"} <= need["TeardownFunction"]
@@ -589,6 +596,8 @@ def _statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("role, sid, action", [
     ("SensorRole", "ControlQueues", "sqs:ReceiveMessage"),
+    ("SensorRole", "AnswerThroughTheStacksRole", "sts:AssumeRole"),
+    ("SensorAnswerRole", "AnswerTaskTokens", "states:SendTaskSuccess"),
     ("EvidenceUploadRole", "WriteOneInvestigationsEvidence", "s3:PutObject"),
     ("CollectEvidenceFunction", "UploadCredentials", "sts:TagSession"),
     ("AccountAccessRole", "DeleteOnlyTaggedResources", "ec2:TerminateInstances"),
@@ -609,6 +618,9 @@ def test_removing_a_permission_fails(role, sid, action):
     ("SensorRole", "ControlQueues", {"Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                                                 "s3:PutObject"]},
      "SensorRole: s3:PutObject is allowed but never called"),
+    ("SensorRole", "ControlQueues", {"Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                                "states:SendTaskSuccess"]},
+     "SensorRole: states:SendTaskSuccess is allowed but never called"),
     ("AccountAccessRole", "DeleteOnlyTaggedResources", {"Condition": {}},
      "AccountAccessRole: ec2:TerminateInstances on Resource '*' without a tag condition"),
     ("VerifyEvidenceFunction", "ReadEvidence", {"Action": ["s3:GetObject", "s3:DeleteObject"]},

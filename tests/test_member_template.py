@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 from tapcase.localcloud.cfn import load_template
-from tapcase.member_template import MEMBER_TEMPLATE, RESOURCES, render
+from tapcase.member_template import ANSWER_STATEMENT, MEMBER_TEMPLATE, RESOURCES, render
 from tests.test_iam import MEMBER_ROLE, _document, allowed_actions, derived, role_problems
 from tests.test_template import TEMPLATE
 
@@ -26,9 +26,29 @@ def test_it_holds_the_same_sensor_and_member_role_definitions_as_the_stack():
     member = load_template(MEMBER_TEMPLATE)
     assert "Transform" not in member  # plain CloudFormation: a StackSet cannot run the SAM transform
     assert set(member["Resources"]) == set(RESOURCES)
-    for name in ("SensorRole", "SensorInstanceProfile", "SensorLaunchTemplate"):
+    for name in ("SensorInstanceProfile", "SensorLaunchTemplate"):
         assert member["Resources"][name] == TEMPLATE["Resources"][name]
+    # the sensor role's: the same but the role it answers through, the administrator account's
+    stack_sensor = copy.deepcopy(TEMPLATE["Resources"]["SensorRole"])
+    for policy in stack_sensor["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Sid"] == ANSWER_STATEMENT:
+                statement["Resource"]["Fn::Sub"] = statement["Resource"]["Fn::Sub"].replace(
+                    "${AWS::AccountId}", "${AdministratorAccountId}")
+    assert member["Resources"]["SensorRole"] == stack_sensor
     assert _member_statements(member) == _member_statements(TEMPLATE)
+
+
+def test_the_member_accounts_sensor_answers_through_the_administrators_answer_role():
+    """A member account's sensor assumes ``<MemberRoleName>-answer`` in the administrator account
+    (tapcase_sensor.answers): that role's trust names the member accounts' sensor roles."""
+    role = load_template(MEMBER_TEMPLATE)["Resources"]["SensorRole"]["Properties"]
+    statements = [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+    assert {"Sid": ANSWER_STATEMENT, "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AdministratorAccountId}:role/${MemberRoleName}-answer"}} in statements
+    assert not [st for st in statements if "states:" in str(st["Action"])]
+    answer = TEMPLATE["Resources"]["SensorAnswerRole"]["Properties"]
+    assert answer["RoleName"] == {"Fn::Sub": "${MemberRoleName}-answer"}
 
 
 def test_the_member_role_trusts_the_administrator_stacks_member_role_callers_only():

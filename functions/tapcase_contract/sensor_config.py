@@ -23,6 +23,8 @@ from tapcase_contract.limits import DEFAULT_PCAP_MAX_MB, SENSOR_HEARTBEAT_SECOND
 
 #: S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: An IAM role's ARN (IAM identifiers: role names of ``[\w+=,.@-]``, paths of ``/``-separated parts).
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
 #: SQS ReceiveMessage ``WaitTimeSeconds``: 0 to 20 (long polling).
 MAX_POLL_WAIT_SECONDS = 20
 _NUMBERS: tuple[tuple[str, type], ...] = (
@@ -52,6 +54,9 @@ class SensorConfig:
     mirror interface's own). ``interface``: the mirror interface (``auto``: the default route's).
     ``deadline``: when the sensor shuts itself down whatever it was told (epoch seconds; Plan sets
     it past the latest moment the investigation could still need the sensor).
+    ``answer_role_arn``: the role of the state machine's account the sensor answers its task tokens
+    through (the stack's ``SensorAnswerRole``: a sensor in a member account answers the
+    administrator's tokens as the administrator's principal); None: with its own credentials.
     """
 
     investigation_id: str
@@ -69,6 +74,7 @@ class SensorConfig:
     visibility_timeout: int = 900
     heartbeat_seconds: float = float(SENSOR_HEARTBEAT_SECONDS)
     deadline: float | None = None
+    answer_role_arn: str | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -99,6 +105,9 @@ class SensorConfig:
         put("pcap_max_mb", check_pcap_max_mb(self.pcap_max_mb))
         if self.sensor_ip:
             put("sensor_ip", sensor_address(self.sensor_ip))
+        if self.answer_role_arn is not None and not (isinstance(self.answer_role_arn, str)
+                                                      and _ROLE_ARN.match(self.answer_role_arn)):
+            raise ContractError(f"answer_role_arn must be an IAM role's ARN, not {self.answer_role_arn!r}")
         if not 0 <= self.poll_wait_seconds <= MAX_POLL_WAIT_SECONDS:
             raise ContractError(f"poll_wait_seconds must be 0..{MAX_POLL_WAIT_SECONDS} (SQS long polling limit)")
 

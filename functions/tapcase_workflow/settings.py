@@ -50,6 +50,9 @@ class PlanSettings(_Settings):
     # only) through the member role MemberRoleName the member template deploys there.
     member_accounts: str = ""
     member_role_name: str = "tapcase-member"
+    # SensorAnswerRole's ARN: every sensor answers its task tokens through it (empty: with its own
+    # credentials, as tools and tests run the agent).
+    answer_role_arn: str = ""
 
     @field_validator("member_accounts")
     @classmethod

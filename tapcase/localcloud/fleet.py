@@ -179,7 +179,7 @@ def start_member(instance: Any, region: str, current: Callable[[], tuple[Path | 
     data["heartbeat_seconds"] = heartbeat_seconds
     config = FleetConfig.from_dict(data)
     # Coverage rolls only when asked (roll_coverage): the local capture is one story, not a stream.
-    roller = CoverageRoller(kept, clients.s3 or member_s3_client(clients.s3_options or {}), config.bucket,
+    roller = CoverageRoller(kept, clients.s3 or member_s3_client(clients.client_options()), config.bucket,
                             workdir / "coverage", interval=0, rules=rules)
     agent = LocalFleetAgent(config, kept, clients, rules=rules, handover_receives=8, coverage=roller)
     stop = threading.Event()

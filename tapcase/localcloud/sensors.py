@@ -17,14 +17,16 @@ AWS sensor computes on an instance of its own.
 The sensor keeps its configuration's ``deadline`` as on AWS: it powers itself off then, an
 instance-initiated shutdown, which terminates the instance when its shutdown behaviour is
 ``terminate`` (the sensor launch template's; moto 5.2.5 ignores a launch template's
-``InstanceInitiatedShutdownBehavior``, here it applies, as RunInstances applies the template on
-AWS). The agent's own waits (heartbeat interval, error backoff, deadline) follow the time scale
+``InstanceInitiatedShutdownBehavior`` and ``IamInstanceProfile``, here they apply, as RunInstances
+applies the template on AWS). The agent calls STS with its instance profile's credentials
+(:mod:`tapcase.localcloud.instance_profiles`), to assume the role it answers through. The agent's own waits (heartbeat interval, error backoff, deadline) follow the time scale
 like the workflow's (:mod:`tapcase.localcloud.timescale`).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import shutil
@@ -105,33 +107,38 @@ def _local_agent(config: Any, engines: Any, clients: Any, **kwargs: Any) -> Any:
     return LocalAgent(config, engines, clients, **kwargs)
 
 
-_clients: dict[tuple[str, str | None, str | None], Any] = {}
+_clients: dict[tuple[str, str | None, str | None, str | None], Any] = {}
 #: Added to the local sensors' User-Agent: their API calls are counted as the sensor's.
 SENSOR_USER_AGENT = "tapcase-caller/sensor"
+#: The session name of the local sensors' instance-profile sessions (shared per role, as the clients).
+PROFILE_SESSION_NAME = "tapcase-local-sensor"
 
 
-def _shared_clients(region: str, account: str | None = None) -> Any:
-    """The agents' clients, one set per region, endpoint and account for every local sensor (boto3
-    clients are thread-safe; a set per sensor made botocore's per-client caches grow with every
-    investigation).
+def _shared_clients(region: str, account: str | None = None, role_arn: str | None = None) -> Any:
+    """The agents' clients, one set per region, endpoint, account and instance-profile role for
+    every local sensor (boto3 clients are thread-safe; a set per sensor made botocore's per-client
+    caches grow with every investigation).
 
-    ``account``: the sensor instance's account. Its instance profile's credentials act there: its
-    SQS requests carry moto's ``x-moto-account-id`` (a member account's control queue is in that
-    account). Task tokens are answered to the state machine's account (the token names the
-    execution), so the Step Functions client is the same for every account."""
+    ``account``: the sensor instance's account. Its SQS requests carry moto's ``x-moto-account-id``
+    (a member account's control queue is in that account). ``role_arn``: the role of the instance's
+    profile: STS is called with its credentials (:mod:`tapcase.localcloud.instance_profiles`), so
+    the role the sensor answers through judges the sensor's role by its trust, as on AWS. The Step
+    Functions client with the cloud's default keys answers for configs that name no answer role
+    (sensors launched by tests and tools)."""
     import os
 
     import boto3
     from botocore.config import Config
     from moto.core import DEFAULT_ACCOUNT_ID
 
+    from tapcase.localcloud.instance_profiles import profile_session
     from tapcase_sensor.agent import AwsClients
 
     account = None if account in (None, DEFAULT_ACCOUNT_ID) else account
-    key = (region, os.environ.get("AWS_ENDPOINT_URL"), account)
+    key = (region, os.environ.get("AWS_ENDPOINT_URL"), account, role_arn)
     with _lock:
         if key not in _clients:
-            # As AwsClients.create (the sensor's retries), with a pool for every sensor of the cloud,
+            # As sensor_clients (the sensor's retries), with a pool for every sensor of the cloud,
             # marked as the sensors' calls (tapcase.localcloud.api_calls).
             config = Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=200,
                             user_agent_extra=SENSOR_USER_AGENT)
@@ -144,9 +151,11 @@ def _shared_clients(region: str, account: str | None = None) -> Any:
                     request.headers["x-moto-account-id"] = account
 
                 sqs.meta.events.register("before-sign", in_account)
+            profile = profile_session(role_arn, region, PROFILE_SESSION_NAME) if role_arn else None
             _clients[key] = AwsClients(sqs=sqs, s3=None,
                                        stepfunctions=session.client("stepfunctions", config=config),
-                                       s3_options={"region_name": region, "endpoint_url": key[1], "config": config})
+                                       sts=profile.client("sts", config=config) if profile else None,
+                                       options={"region_name": region, "endpoint_url": key[1], "config": config})
         return _clients[key]
 
 
@@ -193,12 +202,12 @@ def shutdown_from_inside(backend: Any, instance_id: str) -> None:
         backend.stop_instances([instance_id])
 
 
-def _start(instance: Any, region: str) -> None:
+def _start(instance: Any, region: str, role_arn: str | None = None) -> None:
     from tapcase.localcloud.sensor_engines import MirroredEngines
     from tapcase_sensor.config import parse_config
 
     config = _config_from_user_data(instance)
-    clients = _shared_clients(region, instance.ec2_backend.account_id)
+    clients = _shared_clients(region, instance.ec2_backend.account_id, role_arn)
     # The control queue is created after the sensor (its policy names the instance): the agent
     # resolves its URL when it first polls, as on AWS.
     workdir = Path(tempfile.mkdtemp(prefix=f"tapcase-sensor-{instance.id}-"))
@@ -276,15 +285,22 @@ def apply() -> None:
     original_terminate = InstanceBackend.terminate_instances
 
     def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from tapcase.localcloud.instance_profiles import associate_from_template, profile_role
+
         reservation = original_run(self, *args, **kwargs)
-        if kwargs.get("launch_template") and not kwargs.get("instance_initiated_shutdown_behavior"):
-            template = self._get_template_from_args(kwargs["launch_template"]).data
-            behaviour = template.get("InstanceInitiatedShutdownBehavior")
-            for instance in reservation.instances if behaviour else []:
+        template = self._get_template_from_args(kwargs["launch_template"]).data if kwargs.get("launch_template") else {}
+        behaviour = template.get("InstanceInitiatedShutdownBehavior")
+        for instance in reservation.instances:
+            if behaviour and not kwargs.get("instance_initiated_shutdown_behavior"):
                 instance.instance_initiated_shutdown_behavior = behaviour
+            if not (kwargs.get("iam_instance_profile_name") or kwargs.get("iam_instance_profile_arn")):
+                associate_from_template(self, instance, template)
         for instance in reservation.instances:
             role = _role(self, instance.id)
-            starter = {tag_keys.ROLE_SENSOR: _start, tag_keys.ROLE_FLEET_MEMBER: _start_fleet_member}.get(role or "")
+            if role == tag_keys.ROLE_SENSOR:
+                starter: Any = functools.partial(_start, role_arn=profile_role(self, instance.id, kwargs))
+            else:
+                starter = {tag_keys.ROLE_FLEET_MEMBER: _start_fleet_member}.get(role or "")
             if starter is not None:
                 try:
                     starter(instance, self.region_name)

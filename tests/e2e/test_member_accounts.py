@@ -114,10 +114,84 @@ def test_a_members_finding_is_investigated_in_the_member_account_with_evidence_i
         Bucket=bucket, Key=f"{evidence_prefix(request.investigation_id)}/report/report.md")["Body"].read().decode()
     assert f"- **Account**: {MEMBER} (member account)" in markdown
 
+    # the sensor in B answered A's task tokens as A's principal: through a session of A's answer
+    # role (tapcase_sensor.answers), assumed with B's sensor role
+    assert _answer_sessions(request.investigation_id) == [f"tapcase-sensor-{request.investigation_id}"]
+
     # nothing left in either account
     for account in (MEMBER, None):
         left = investigation_leftovers(cloud, request.investigation_id, details["instanceId"], account=account)
         assert not any(left.values()), (account, left)
+
+
+ANSWER_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/tapcase-member-answer"
+
+
+def _answer_sessions(investigation_id: str) -> list[str]:
+    """The sessions of the administrator's answer role made for one investigation's sensor."""
+    from moto.sts.models import sts_backends
+
+    return [r.session_name for r in list(sts_backends[ACCOUNT_ID]["aws"].assumed_roles)
+            if r.role_arn == ANSWER_ROLE and r.session_name.endswith(investigation_id)]
+
+
+def _assume_answer_role_as(cloud, role_arn: str) -> dict:
+    """AssumeRole on the answer role signed by a session of ``role_arn`` (as an instance with that
+    profile role would sign): the credentials, or STS's error."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from tapcase.localcloud.service_sessions import session_of
+
+    keys = session_of(role_arn, "i-0trustcheck")
+    sts = boto3.client("sts", region_name=cloud.region, endpoint_url=cloud.endpoint, **keys.client_kwargs())
+    try:
+        return sts.assume_role(RoleArn=ANSWER_ROLE, RoleSessionName="trust-check")["Credentials"]
+    except ClientError as exc:
+        return {"error": exc.response["Error"]["Code"], "status": exc.response["ResponseMetadata"]["HTTPStatusCode"],
+                "message": exc.response["Error"]["Message"]}
+
+
+def test_the_answer_role_trusts_the_sensor_roles_of_the_allowed_accounts_only(cloud):
+    """SensorAnswerRole (template.yaml): Principal = this account and MemberAccounts, condition
+    ``aws:PrincipalArn`` = ``arn:aws:iam::*:role/<MemberRoleName>-sensor``. STS AssumeRole (API
+    reference, Errors): a caller the trust policy does not allow gets ``AccessDenied``, HTTP 403."""
+    iam_stranger = cloud.client("iam", account=STRANGER)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    try:
+        iam_stranger.create_role(RoleName="tapcase-member-sensor", AssumeRolePolicyDocument=json.dumps(trust))
+    except iam_stranger.exceptions.EntityAlreadyExistsException:
+        pass
+    allowed = {f"arn:aws:iam::{MEMBER}:role/tapcase-member-sensor", f"arn:aws:iam::{ACCOUNT_ID}:role/tapcase-member-sensor"}
+    refused = {f"arn:aws:iam::{MEMBER}:role/tapcase-member",  # the member role: not a sensor
+               f"arn:aws:iam::{STRANGER}:role/tapcase-member-sensor"}  # a sensor role of an account not allowed
+    for role in allowed:
+        assert "SessionToken" in _assume_answer_role_as(cloud, role), role
+    for role in refused:
+        answer = _assume_answer_role_as(cloud, role)
+        assert answer["error"] == "AccessDenied" and answer["status"] == 403, (role, answer)
+        assert "is not authorized to perform: sts:AssumeRole" in answer["message"]
+
+
+def test_the_answer_roles_session_answers_in_the_administrators_account(cloud):
+    """A token of A's state machine is A's: the answer role's session reaches A's Step Functions
+    (an unknown token is ``InvalidToken`` there); its caller identity is A's. What the role may do
+    (the three answer actions, nothing else) is tests/test_iam.py's exact check."""
+    import boto3
+
+    credentials = _assume_answer_role_as(cloud, f"arn:aws:iam::{MEMBER}:role/tapcase-member-sensor")
+    sfn = boto3.client("stepfunctions", region_name=cloud.region, endpoint_url=cloud.endpoint,
+                       aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
+                       aws_session_token=credentials["SessionToken"])
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.send_task_success(taskToken="not-a-token", output="{}")
+    identity = boto3.client("sts", region_name=cloud.region, endpoint_url=cloud.endpoint,
+                            aws_access_key_id=credentials["AccessKeyId"],
+                            aws_secret_access_key=credentials["SecretAccessKey"],
+                            aws_session_token=credentials["SessionToken"]).get_caller_identity()
+    assert identity["Account"] == ACCOUNT_ID
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/tapcase-member-answer/trust-check"
 
 
 def test_a_finding_of_an_account_not_allowed_is_refused_with_nothing_created_in_either_account(cloud):

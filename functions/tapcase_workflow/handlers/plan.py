@@ -133,6 +133,7 @@ def _plan_here(cfg: PlanSettings, request: InvestigationRequest, run_name: str) 
             packet_length=cfg.mirror_packet_length,
             evidence_pcap_max_mb=cfg.evidence_pcap_max_mb,
             admission_max_wait_seconds=cfg.concurrency_max_wait_seconds,
+            answer_role_arn=cfg.answer_role_arn or None,
         ),
         now_epoch=now,
         run_name=run_name,

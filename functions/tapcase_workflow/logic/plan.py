@@ -167,6 +167,7 @@ class StackSettings:
     packet_length: int = MAX_PACKET_LENGTH
     evidence_pcap_max_mb: int = DEFAULT_PCAP_MAX_MB  # EvidencePcapMaxMB: the sensor's pcap evidence cap (0: none)
     admission_max_wait_seconds: int = 0  # ConcurrencyMaxWaitSeconds: the lock outlives a wait for a slot
+    answer_role_arn: str | None = None  # SensorAnswerRole: the sensor answers its task tokens through it
 
 
 def make_plan(
@@ -295,6 +296,7 @@ def make_plan(
         sensor_config=SensorConfig(
             investigation_id=inv, control_queue_name=queue_name, bucket=stack.bucket, prefix=prefix,
             region=stack.region, pcap_max_mb=stack.evidence_pcap_max_mb, deadline=sensor_deadline,
+            answer_role_arn=stack.answer_role_arn or None,
         ),
         tags=tags,
         sensor_tags=tag_keys.sensor_tags(inv, iid, now_epoch, run),

@@ -24,7 +24,7 @@ restart); an answer on a token Step Functions no longer accepts (``TaskTimedOut`
 
 Use it as a library (the local cloud runs it in-process with :class:`OfflineEngines`)::
 
-    agent = Agent(config, engines, AwsClients.create(config.region))
+    agent = Agent(config, engines, sensor_clients(config.region))
     agent.run_forever(stop_event)     # or agent.handle(message) for a single message
 """
 
@@ -38,7 +38,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +50,14 @@ from tapcase_contract.layout import manifest_key
 from tapcase_contract.sensor_config import SensorConfig
 from tapcase_contract.upload_access import UploadCredentials
 from tapcase_sensor import __version__
+from tapcase_sensor.answers import AnswerSession, session_name
 from tapcase_sensor.config import resolve_queue_url
 from tapcase_sensor.deadline import DeadlineWatch
 from tapcase_sensor.engines import Engines
 from tapcase_sensor.errors import (
+    SensorAnswerRoleRefused,
     SensorBadMessage,
+    SensorConfigError,
     SensorCurateFailed,
     SensorError,
     SensorInternalError,
@@ -77,29 +80,21 @@ PCAP_CONTENT_TYPE = "application/vnd.tcpdump.pcap"
 class AwsClients:
     """The boto3 clients the agent uses (inject your own in tests / the local cloud).
 
-    ``s3``: a client with the agent's own credentials, for collections whose message carries no
-    upload credentials (tools and tests); a sensor on AWS has none (its role cannot write
-    evidence). ``s3_options``: how upload clients are made (region, endpoint, retries); from
-    ``s3`` when not given."""
+    ``sqs``: the control queue's. ``s3``: a client with the agent's own credentials, for
+    collections whose message carries no upload credentials (tools and tests); a sensor on AWS has
+    none (its role cannot write evidence). ``stepfunctions``: answers with the agent's own
+    credentials, for a config naming no answer role (a fleet member, tools, tests); a dedicated
+    sensor has none: it answers through the stack's answer role (:mod:`tapcase_sensor.answers`),
+    assumed with ``sts``. ``options``: how clients with credentials handed over or assumed are made
+    (region, endpoint, retries); from ``s3`` when not given."""
 
     sqs: Any
     s3: Any
     stepfunctions: Any
-    s3_options: dict[str, Any] | None = None
-
-    @classmethod
-    def create(cls, region: str | None = None) -> AwsClients:
-        import boto3
-        from botocore.config import Config
-
-        config = Config(retries={"max_attempts": 8, "mode": "adaptive"})
-        session = boto3.session.Session(region_name=region)
-        return cls(
-            sqs=session.client("sqs", config=config),
-            s3=None,
-            stepfunctions=session.client("stepfunctions", config=config),
-            s3_options={"region_name": session.region_name, "config": config},
-        )
+    options: dict[str, Any] | None = None
+    sts: Any = None
+    _answers: dict[tuple[str, str], AnswerSession] = field(default_factory=dict, repr=False)
+    _answers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def s3_for(self, credentials: UploadCredentials | None) -> Any:
         """The S3 client of one collection: signing with ``credentials`` when given."""
@@ -111,11 +106,50 @@ class AwsClients:
         if credentials.expired():
             raise SensorUploadFailed(f"the upload credentials expired at {credentials.expiration.isoformat()}: "
                                      "the collection outlived CollectEvidence's timeout")
-        options = self.s3_options
-        if options is None:
-            options = {"region_name": self.s3.meta.region_name, "endpoint_url": self.s3.meta.endpoint_url,
-                       "config": self.s3.meta.config}
-        return upload_client(credentials, options)
+        return upload_client(credentials, self.client_options())
+
+    def client_options(self) -> dict[str, Any]:
+        if self.options is not None:
+            return self.options
+        if self.s3 is None:
+            return {}
+        return {"region_name": self.s3.meta.region_name, "endpoint_url": self.s3.meta.endpoint_url,
+                "config": self.s3.meta.config}
+
+    def answering(self, role_arn: str | None, name: str) -> Any:
+        """The Step Functions client answers go through: a session of ``role_arn`` (named ``name``),
+        or the agent's own client when no role is given."""
+        if role_arn is None:
+            if self.stepfunctions is None:
+                raise SensorConfigError("the sensor config names no answer_role_arn, and the sensor has no "
+                                        "Step Functions client of its own")
+            return self.stepfunctions
+        if self.sts is None:
+            raise SensorConfigError(f"cannot assume {role_arn}: the agent has no STS client")
+        with self._answers_lock:
+            session = self._answers.get((role_arn, name))
+            if session is None:
+                session = self._answers[(role_arn, name)] = AnswerSession(self.sts, role_arn, name,
+                                                                           self.client_options())
+        return session.client()
+
+
+def sensor_clients(region: str | None = None) -> AwsClients:
+    """A dedicated sensor's clients, with its instance profile's credentials: the control queue, and
+    STS to assume the role it answers through (no S3: it uploads with handed credentials; no Step
+    Functions of its own)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+    session = boto3.session.Session(region_name=region)
+    return AwsClients(
+        sqs=session.client("sqs", config=config),
+        s3=None,
+        stepfunctions=None,
+        sts=session.client("sts", config=config),
+        options={"region_name": session.region_name, "config": config},
+    )
 
 
 @dataclass
@@ -137,8 +171,8 @@ def _content_type(fmt: str) -> str:
 class _Heartbeat:
     """Sends SendTaskHeartbeat when a long action starts and every ``interval`` seconds while it runs."""
 
-    def __init__(self, sfn: Any, token: str, interval: float) -> None:
-        self._sfn, self._token, self._interval = sfn, token, interval
+    def __init__(self, answering: Callable[[], Any], token: str, interval: float) -> None:
+        self._answering, self._token, self._interval = answering, token, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tapcase-sensor-heartbeat", daemon=True)
 
@@ -146,8 +180,8 @@ class _Heartbeat:
         # one at once (the message may have waited in the queue), then every interval
         while True:
             try:
-                self._sfn.send_task_heartbeat(taskToken=self._token)
-            except (ClientError, BotoCoreError) as exc:
+                self._answering().send_task_heartbeat(taskToken=self._token)
+            except (ClientError, BotoCoreError, SensorError) as exc:
                 log.info("heartbeat not accepted: %s", exc)
             if self._stop.wait(self._interval):
                 return
@@ -224,7 +258,7 @@ class Agent:
             return self.wait_for_sensor()
         bucket = message.bucket or self.config.bucket
         prefix = (message.prefix or self.config.prefix).strip("/")
-        with _Heartbeat(self.clients.stepfunctions, token, self.config.heartbeat_seconds):
+        with _Heartbeat(self._answering, token, self.config.heartbeat_seconds):
             return self.collect_evidence(bucket, prefix, message.upload_credentials)
 
     # -- steps, named after the states they answer ---------------------------------------------
@@ -368,9 +402,13 @@ class Agent:
         delivered = self._answer("send_task_failure", taskToken=token, error=error[:256], cause=cause[:_CAUSE_LIMIT])
         return Outcome(action=action, answer="failure", delivered=delivered, error=error, cause=cause)
 
+    def _answering(self) -> Any:
+        """The client answers go through (:mod:`tapcase_sensor.answers`)."""
+        return self.clients.answering(self.config.answer_role_arn, session_name(self.config.investigation_id))
+
     def _answer(self, method: str, **kwargs: Any) -> bool:
         try:
-            getattr(self.clients.stepfunctions, method)(**kwargs)
+            getattr(self._answering(), method)(**kwargs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in STALE_TOKEN_ERRORS:
@@ -394,8 +432,9 @@ class Agent:
         for message in response.get("Messages", []):
             try:
                 outcome = self.handle(message.get("Body", ""))
-            except (ClientError, BotoCoreError) as exc:
-                # The answer itself failed (throttling, network): keep the message, it comes back.
+            except (ClientError, BotoCoreError, SensorAnswerRoleRefused) as exc:
+                # The answer itself failed (throttling, network, the answer role refused): keep the
+                # message, it comes back.
                 log.error("answering failed, message kept for a retry: %s", exc)
                 continue
             outcomes.append(outcome)

@@ -114,7 +114,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tapcase_sensor.agent import Agent, AwsClients
+    from tapcase_sensor.agent import Agent, sensor_clients
     from tapcase_sensor.config import load_config
     from tapcase_sensor.deadline import power_off
     from tapcase_sensor.engines import LiveEngines
@@ -127,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SensorError as exc:
         _err(f"{exc.error_name}: {exc}")
         return 1
-    agent = Agent(config, engines, AwsClients.create(config.region), shutdown=power_off)
+    agent = Agent(config, engines, sensor_clients(config.region), shutdown=power_off)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -137,8 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_fleet(args: argparse.Namespace) -> int:
     """On a member of a sensor fleet: answer the fleet queue, one investigation per VNI (tapcase_sensor.fleet)."""
-    from tapcase_sensor.agent import AwsClients
-    from tapcase_sensor.fleet import FleetAgent, FleetConfig, RingCapture
+    from tapcase_sensor.fleet import FleetAgent, FleetConfig, RingCapture, fleet_clients
 
     try:
         data = json.loads(Path(args.config).read_text(encoding="utf-8"))
@@ -155,10 +154,10 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         return 1
     from tapcase_sensor.coverage import CoverageRoller, member_s3_client
 
-    clients = AwsClients.create(config.region)
+    clients = fleet_clients(config.region)
     kept = RingCapture(ring, config.sensor_ip)
     rules = Path(args.rules) if args.rules else None
-    roller = CoverageRoller(kept, member_s3_client(clients.s3_options or {}), config.bucket, Path(config.log_dir) / "coverage",
+    roller = CoverageRoller(kept, member_s3_client(clients.client_options()), config.bucket, Path(config.log_dir) / "coverage",
                             interval=config.coverage_roll_seconds, rules=rules)
     agent = FleetAgent(config, kept, clients, rules=rules, coverage=roller)
     stop = threading.Event()

@@ -82,7 +82,7 @@ def _eve(path: Path) -> Iterator[dict[str, Any]]:
 def member_s3_client(options: dict[str, Any]) -> Any:
     """The member's own S3 client, for the coverage logs only (its role may write ``coverage/``;
     an investigation's evidence goes with the credentials its CollectEvidence carries).
-    ``options``: region, endpoint, botocore config (``AwsClients.s3_options``)."""
+    ``options``: region, endpoint, botocore config (``AwsClients.client_options()``)."""
     import boto3
 
     return boto3.session.Session().client("s3", **options)

@@ -57,3 +57,9 @@ class LogParseError(SensorError, ValueError):
 
 class SensorInternalError(SensorError):
     """An unexpected error inside the agent (a bug); the cause carries the exception text."""
+
+
+class SensorAnswerRoleRefused(SensorError):
+    """The sensor could not assume the role it answers task tokens through (its config's
+    ``answer_role_arn``): nothing can be answered, so this is logged, never sent; the message is kept
+    and retried, and the state machine's timeout ends the wait."""

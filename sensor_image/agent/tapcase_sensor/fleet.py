@@ -55,6 +55,20 @@ _PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-
                 b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}
 
 
+def fleet_clients(region: str | None = None) -> AwsClients:
+    """A fleet member's clients, with its role's credentials (the fleet template's ``MemberRole``):
+    the fleet's queue, and Step Functions to answer (the fleet is the stack's account's: the tokens'
+    own account); no S3 (uploads use the credentials each CollectEvidence hands over)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+    session = boto3.session.Session(region_name=region)
+    return AwsClients(sqs=session.client("sqs", config=config), s3=None,
+                      stepfunctions=session.client("stepfunctions", config=config),
+                      options={"region_name": session.region_name, "config": config})
+
+
 class KeptTraffic(Protocol):
     """What a fleet member's interface kept: VXLAN to ``sensor_ip``, from any investigation."""
 
