@@ -16,7 +16,8 @@ cloud that let those credentials write anywhere would pass what AWS refuses. So:
   identity-based policy: allowed only when a statement of the role's policies allows the action on
   the resource, its policy variables (``${aws:PrincipalTag/key}``, ``${*}``, ``${?}``, ``${$}``)
   replaced by the request's values -- a variable without a value makes the statement match
-  nothing ("IAM policy elements: Variables and tags") -- and no statement denies it; otherwise
+  nothing ("IAM policy elements: Variables and tags") -- and no statement denies it
+  (:mod:`tapcase.localcloud.identity_policies`); otherwise
   ``403 AccessDenied``. After the session's expiration: ``400 ExpiredToken`` ("The provided token
   has expired."). Requests signed with any other key are left as before (the local cloud
   supplies no other principal context).
@@ -33,8 +34,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from tapcase.localcloud.identity_policies import evaluate, role_documents
 from tapcase.localcloud.patching import Patch, install
-from tapcase.localcloud.policies import statement_applies
 
 ASSUME_ROLE_RESPONSE = Patch(
     target="moto.sts.responses:TokenResponse.assume_role",
@@ -77,8 +78,6 @@ ROLE_CHAINING_MAX = 3600
 ROLE_CHAINING_MESSAGE = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
 MAX_SESSION_TAGS = 50
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_SPECIAL = {"*": "*", "?": "?", "$": "$"}
 
 
 @dataclass(frozen=True)
@@ -132,86 +131,8 @@ def _forget_expired_roles(backend: Any) -> None:
         backend.assumed_roles[:] = [r for r in backend.assumed_roles if not _long_expired(r.expiration, now)]
 
 
-# -- policy evaluation -------------------------------------------------------------------------
-
-
-def _substitute(pattern: str, context: dict[str, str]) -> str | None:
-    """``pattern`` with its policy variables replaced (None: a variable has no value)."""
-    missing = False
-
-    def value(match: re.Match[str]) -> str:
-        nonlocal missing
-        name = match.group(1)
-        if name in _SPECIAL:
-            return "\0" + _SPECIAL[name]  # a literal character, not a wildcard
-        if name in context:
-            return context[name]
-        missing = True
-        return ""
-
-    text = _VARIABLE.sub(value, pattern)
-    return None if missing else text
-
-
-def _matches(pattern: str, value: str, context: dict[str, str]) -> bool:
-    """IAM's ARN/action matching: ``*`` any characters, ``?`` one, case-sensitive for resources."""
-    text = _substitute(pattern, context)
-    if text is None:
-        return False
-    regex = ""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\0":
-            regex += re.escape(text[i + 1])
-            i += 2
-            continue
-        regex += ".*" if char == "*" else "." if char == "?" else re.escape(char)
-        i += 1
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
-
-
-def _listed(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value or [])
-
-
-def _statement_matches(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
-    actions = _listed(statement.get("Action"))
-    if not any(_matches(a.lower(), action.lower(), context) for a in actions):
-        return False
-    if not any(_matches(r, resource, context) for r in _listed(statement.get("Resource"))):
-        return False
-    return statement_applies(statement, context)
-
-
-def evaluate(documents: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
-    """Whether identity-based ``documents`` allow ``action`` on ``resource`` (an explicit deny wins)."""
-    statements = [st for doc in documents for st in _listed_statements(doc)]
-    if any(st.get("Effect") == "Deny" and _statement_matches(st, action, resource, context) for st in statements):
-        return False
-    return any(st.get("Effect") == "Allow" and _statement_matches(st, action, resource, context) for st in statements)
-
-
-def _listed_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    statement = document.get("Statement", [])
-    return [statement] if isinstance(statement, dict) else list(statement)
-
-
 def _role_documents(session: RoleSession) -> list[dict[str, Any]]:
-    import json
-    from urllib.parse import unquote
-
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[session.account_id]["global"]
-    role = backend.get_role_by_arn(session.role_arn)
-    documents = []
-    for text in role.policies.values():
-        documents.append(json.loads(unquote(text) if isinstance(text, str) else json.dumps(text)))
-    for policy in role.managed_policies.values():
-        version = next(v for v in policy.versions if v.is_default)
-        documents.append(json.loads(unquote(version.document)))
-    return documents
+    return role_documents(session.role_arn)
 
 
 def _context(session: RoleSession) -> dict[str, str]:

@@ -21,6 +21,14 @@ matches a trust principal of that account (the root, the account id, any role of
 another account, and has no ``aws:PrincipalArn`` (a condition on it is false). So a role in account
 B trusting a path of account A's roles can be assumed by those roles and by nothing else, and a
 missing role from nowhere.
+
+The caller's own permission: a role session must also be allowed ``sts:AssumeRole`` on the role by
+its role's identity-based policies (IAM user guide, "Policy evaluation logic": role trust policies
+are an exception to "either policy suffices" within an account, and "Cross-account policy
+evaluation logic": across accounts both the identity-based and the resource-based policy must
+allow), unless the trust policy names that role itself and both are in one account; an explicit
+deny in its policies refuses it always. moto evaluated neither. A caller with no role identity
+(the local cloud's default keys) is not judged by identity policies (it has none modelled).
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ class Caller:
     def context(self) -> dict[str, str]:
         """The request context keys this caller brings (``aws:PrincipalArn``: the role's ARN)."""
         return {"aws:PrincipalArn": self.role_arn} if self.role_arn else {}
+
+    def named_by(self, principal: str) -> bool:
+        """Whether a trust principal names this caller's role (or session) itself, not its account."""
+        return principal in {p for p in (self.role_arn, self.session_arn) if p}
 
     def matches(self, principal: str) -> bool:
         """Whether a trust policy's ``Principal.AWS`` value names this caller."""
@@ -92,12 +104,31 @@ def _applies(statement: dict[str, Any], caller: Caller, context: dict[str, str])
             and statement_applies(statement, context))
 
 
-def trusts(document: dict[str, Any], caller: Caller, context: dict[str, str]) -> bool:
+def trust_grant(document: dict[str, Any], caller: Caller, context: dict[str, str]) -> str | None:
+    """How the trust policy lets ``caller`` in: ``"role"`` (a statement names its role), ``"account"``
+    (its account or everyone: its own policies must allow it too), or None (not trusted)."""
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else statements
     if any(s.get("Effect") == "Deny" and _applies(s, caller, context) for s in statements):
-        return False
-    return any(s.get("Effect") == "Allow" and _applies(s, caller, context) for s in statements)
+        return None
+    granting = [s for s in statements if s.get("Effect") == "Allow" and _applies(s, caller, context)]
+    if not granting:
+        return None
+    named = any(caller.named_by(p) for s in granting for p in _aws_principals(s))
+    return "role" if named else "account"
+
+
+def trusts(document: dict[str, Any], caller: Caller, context: dict[str, str]) -> bool:
+    return trust_grant(document, caller, context) is not None
+
+
+def identity_allows(caller: Caller, role_arn: str, context: dict[str, str]) -> bool | None:
+    """The caller role's identity-based policies on ``sts:AssumeRole`` of ``role_arn``: True (allowed),
+    False (explicitly denied), None (not allowed)."""
+    from tapcase.localcloud.identity_policies import decide, role_documents
+
+    assert caller.role_arn is not None
+    return decide(role_documents(caller.role_arn), "sts:AssumeRole", role_arn, context)
 
 
 def check(role_arn: str, access_key: str, external_id: str | None, tags: dict[str, str] | None = None) -> Caller:
@@ -120,7 +151,13 @@ def check(role_arn: str, access_key: str, external_id: str | None, tags: dict[st
     if role is not None:
         text = role.assume_role_policy_document
         document = json.loads(unquote(text)) if isinstance(text, str) else dict(text)
-        if trusts(document, caller, context):
-            return caller
+        grant = trust_grant(document, caller, context)
+        if grant is not None and caller.role_arn is None:
+            return caller  # no identity modelled: nothing more to judge
+        if grant is not None:
+            own = identity_allows(caller, role_arn, context)
+            same_account = caller.account_id == parts[4]
+            if own is True or (own is None and grant == "role" and same_account):
+                return caller
     raise STSClientError("AccessDenied", f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on "
                          f"resource: {role_arn}")

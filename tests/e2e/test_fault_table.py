@@ -129,7 +129,7 @@ def test_wait_for_sensor_agent_answers_failure(cloud, machine, monkeypatch):
 def test_wait_for_sensor_agent_never_answers(cloud, machine, monkeypatch):
     from tapcase.localcloud import sensors
 
-    def no_boot(instance, region):
+    def no_boot(instance, region, role_arn=None):
         raise RuntimeError("the sensor never boots")
 
     monkeypatch.setattr(sensors, "_start", no_boot)

@@ -149,7 +149,8 @@ def test_sensor_that_never_answers_times_out_into_teardown(cloud, tmp_path, monk
     # A sensor that does not boot: no agent starts, WaitForSensor times out (900 s, scaled).
     from tapcase.localcloud import sensors
 
-    monkeypatch.setattr(sensors, "_start", lambda instance, region: (_ for _ in ()).throw(RuntimeError("no boot")))
+    monkeypatch.setattr(sensors, "_start",
+                        lambda instance, region, role_arn=None: (_ for _ in ()).throw(RuntimeError("no boot")))
     inst = make_instance(cloud, cidr="10.36")
     summary = run(cloud, manual(inst["instance_id"]), tmp_path)
     assert (summary["status"], summary["error"]) == ("FAILED", "States.Timeout")

@@ -13,6 +13,22 @@ from tapcase.localcloud import timescale
 
 @pytest.fixture
 def sfn(cloud: Any) -> Any:
+    """Step Functions, with the test state machines' role (sfn_support.ROLE) in IAM: trusting Step
+    Functions and allowed to assume roles (a task's ``Credentials``: its own policies must allow
+    sts:AssumeRole, as on AWS)."""
+    import json
+
+    from tests.localcloud.sfn_support import ROLE
+
+    iam = cloud.client("iam")
+    name = ROLE.rsplit("/", 1)[1]
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+        iam.put_role_policy(RoleName=name, PolicyName="task-credentials", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
     return cloud.client("stepfunctions")
 
 

@@ -10,6 +10,13 @@ machine's tasks with a session of the state machine's role; STS judges AssumeRol
   403 ("User: arn:aws:sts::<account>:assumed-role/<role>/<session> is not authorized to perform:
   sts:AssumeRole on resource: ..."); a trust condition on ``aws:PrincipalArn`` is matched against
   the calling role's ARN, path included.
+* The caller's own permission: a role trust policy is an exception to "either the identity-based or
+  the resource-based policy suffices" within an account ("Policy evaluation logic", IAM user
+  guide): a trust naming the caller's account (its root, its id) delegates to the caller's
+  identity-based policies, which must allow ``sts:AssumeRole`` on the role; a trust naming the
+  caller's role itself suffices in its own account; across accounts both must allow ("Cross-account
+  policy evaluation logic"); an explicit deny in the caller's policies refuses. ``AccessDenied``,
+  403, with the same message.
 * Role chaining: "Role chaining limits your AWS CLI or AWS API role session to a maximum of one
   hour ... if you assume a role using role chaining and provide a DurationSeconds parameter value
   greater than one hour, the operation fails" (STS AssumeRole API reference, DurationSeconds):
@@ -56,8 +63,14 @@ def _service_trust(service: str) -> dict:
                                                     "Action": "sts:AssumeRole"}]}
 
 
-def _function(cloud, name: str, handler: str, role_path: str = "/") -> str:
+ASSUME_ANY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+
+
+def _function(cloud, name: str, handler: str, role_path: str = "/", policy: dict | None = ASSUME_ANY) -> str:
     role = _role(cloud, f"{name}-role", _service_trust("lambda.amazonaws.com"), path=role_path)
+    if policy is not None:
+        cloud.client("iam").put_role_policy(RoleName=f"{name}-role", PolicyName="assume",
+                                            PolicyDocument=json.dumps(policy))
     cloud.client("lambda").create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler=handler,
                                            Code={"ZipFile": _zip()}, Timeout=30)
     return role
@@ -97,6 +110,43 @@ def test_a_function_whose_role_the_trust_does_not_name_gets_403_access_denied(cl
         "message": f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/outsider-role/outsider is not authorized to "
                    f"perform: sts:AssumeRole on resource: {member}"}
     assert _invoke(cloud, "insider", {"role": member}) == {"code": None}
+
+
+def _refused(cloud, caller: str, role: str) -> dict:
+    return {"code": "AccessDenied", "status": 403,
+            "message": f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{caller}-role/{caller} is not authorized to "
+                       f"perform: sts:AssumeRole on resource: {role}"}
+
+
+def test_a_trust_naming_the_account_needs_the_callers_own_permission_too(cloud):
+    """The trust lets the account's roles under the path in; a caller there whose own policies do
+    not allow sts:AssumeRole on the role is refused, one whose policies deny it too."""
+    member = _role(cloud, "member-needs-identity", _path_trust())
+    _function(cloud, "no-permission", "tests.localcloud.identity_handlers.assume", role_path=TRUSTED_PATH,
+              policy=None)
+    assert _invoke(cloud, "no-permission", {"role": member}) == _refused(cloud, "no-permission", member)
+    other_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Resource": f"{member}-other"}]}
+    _function(cloud, "wrong-resource", "tests.localcloud.identity_handlers.assume", role_path=TRUSTED_PATH,
+              policy=other_only)
+    assert _invoke(cloud, "wrong-resource", {"role": member}) == _refused(cloud, "wrong-resource", member)
+    denied = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+        {"Effect": "Deny", "Action": "sts:*", "Resource": member}]}
+    _function(cloud, "denied", "tests.localcloud.identity_handlers.assume", role_path=TRUSTED_PATH, policy=denied)
+    assert _invoke(cloud, "denied", {"role": member}) == _refused(cloud, "denied", member)
+
+
+def test_a_trust_naming_the_callers_role_suffices_in_its_own_account(cloud):
+    caller_role = f"arn:aws:iam::{ACCOUNT_ID}:role/named-caller-role"
+    target = _role(cloud, "trusts-a-named-role", {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": caller_role}, "Action": "sts:AssumeRole"}]})
+    _function(cloud, "named-caller", "tests.localcloud.identity_handlers.assume", policy=None)
+    assert _invoke(cloud, "named-caller", {"role": target}) == {"code": None}
+    # but an explicit deny of its own still refuses it
+    cloud.client("iam").put_role_policy(RoleName="named-caller-role", PolicyName="deny", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    assert _invoke(cloud, "named-caller", {"role": target}) == _refused(cloud, "named-caller", target)
 
 
 def test_a_role_session_cannot_ask_for_more_than_an_hour_role_chaining(cloud):
