@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -62,21 +63,29 @@ def _tagged(cloud, account: str | None) -> dict[str, int]:
     }
 
 
-def test_a_members_finding_is_investigated_in_the_member_account_with_evidence_in_the_administrators_bucket(
-        cloud, tmp_path):
+def start_member_finding(cloud, account: str, tmp_path) -> tuple[Any, dict, str]:
+    """A c2-dns finding about an instance of ``account`` (seeded there, its traffic the capture),
+    delivered to the administrator's state machine: the request, the instance, the execution."""
     from tapcase.localcloud import sensors
 
     generate("c2-dns", tmp_path / "c2-dns.pcap")
-    event = _finding(MEMBER)
+    event = _finding(account)
     details = event["detail"]["resource"]["instanceDetails"]
-    seed_instance(cloud.client("ec2", account=MEMBER), details, cloud.region)
-    assert not cloud.client("ec2").describe_instances(
-        Filters=[{"Name": "instance-id", "Values": [details["instanceId"]]}])["Reservations"]  # only in B
+    seed_instance(cloud.client("ec2", account=account), details, cloud.region)
     sensors.set_capture(tmp_path / "c2-dns.pcap")
     request = normalise(event)
+    arn = cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.resource("InvestigationStateMachine"), name=request.investigation_id,
+        input=json.dumps(event))["executionArn"]
+    return request, details, arn
+
+
+def test_a_members_finding_is_investigated_in_the_member_account_with_evidence_in_the_administrators_bucket(
+        cloud, tmp_path):
+    request, details, arn = start_member_finding(cloud, MEMBER, tmp_path)
+    assert not cloud.client("ec2").describe_instances(
+        Filters=[{"Name": "instance-id", "Values": [details["instanceId"]]}])["Reservations"]  # only in B
     sfn = cloud.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"),
-                              name=request.investigation_id, input=json.dumps(event))["executionArn"]
     done = wait_for_execution(sfn, arn, timeout=120)
     assert done["status"] == "SUCCEEDED", (done.get("error"), done.get("cause"))
     output = json.loads(done["output"])

@@ -16,12 +16,9 @@ import json
 import pytest
 
 from tapcase.localcloud.cloud import ACCOUNT_ID
-from tapcase.localcloud.seed import seed_instance
-from tapcase.scenario import generate
-from tapcase_workflow.logic.request import normalise
 from tests.conftest import wait_for_execution
 from tests.e2e.conftest import TIME_SCALE, investigation_leftovers
-from tests.e2e.test_member_accounts import _finding, _tagged
+from tests.e2e.test_member_accounts import _tagged, start_member_finding
 
 STALE = "444444444444"
 #: The member template's sensor policy before SensorAnswerRole: it answered with its own role.
@@ -49,17 +46,8 @@ def cloud():
 def test_a_sensor_that_may_not_assume_the_answer_role_ends_in_a_timeout_and_a_full_teardown(cloud, tmp_path):
     from moto.sts.models import sts_backends
 
-    from tapcase.localcloud import sensors
-
-    generate("c2-dns", tmp_path / "c2-dns.pcap")
-    event = _finding(STALE)
-    details = event["detail"]["resource"]["instanceDetails"]
-    seed_instance(cloud.client("ec2", account=STALE), details, cloud.region)
-    sensors.set_capture(tmp_path / "c2-dns.pcap")
-    request = normalise(event)
+    request, details, arn = start_member_finding(cloud, STALE, tmp_path)
     sfn = cloud.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=cloud.resource("InvestigationStateMachine"),
-                              name=request.investigation_id, input=json.dumps(event))["executionArn"]
     done = wait_for_execution(sfn, arn, timeout=180)
     history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
     timed_out = [e for e in history if e["type"] == "TaskTimedOut"]
