@@ -19,8 +19,9 @@ instance-initiated shutdown, which terminates the instance when its shutdown beh
 ``terminate`` (the sensor launch template's; moto 5.2.5 ignores a launch template's
 ``InstanceInitiatedShutdownBehavior`` and ``IamInstanceProfile``, here they apply, as RunInstances
 applies the template on AWS). The agent calls STS with its instance profile's credentials
-(:mod:`tapcase.localcloud.instance_profiles`), to assume the role it answers through. The agent's own waits (heartbeat interval, error backoff, deadline) follow the time scale
-like the workflow's (:mod:`tapcase.localcloud.timescale`).
+(:mod:`tapcase.localcloud.instance_profiles`), to assume the role it answers through. The agent's
+own waits (heartbeat interval, error backoff, deadline) follow the time scale like the workflow's
+(:mod:`tapcase.localcloud.timescale`).
 """
 
 from __future__ import annotations

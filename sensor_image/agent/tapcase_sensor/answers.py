@@ -9,8 +9,8 @@ roles of the stack's own and member accounts, allowed only those three actions) 
 session of it, in the execution's account, what a same-account caller does.
 
 The session is assumed with the sensor's own credentials (its instance profile's): role chaining,
-so it lasts at most an hour (STS AssumeRole: "role chaining limits your session to a maximum of one
-hour"); :class:`AnswerSession` assumes it when first needed and again five minutes before it
+so it lasts at most an hour (STS AssumeRole, DurationSeconds: "Role chaining limits your AWS CLI or
+AWS API role session to a maximum of one hour"); :class:`AnswerSession` assumes it when first needed and again five minutes before it
 expires. A refused AssumeRole (the member template not deployed or older than the stack, the
 account not in the stack's MemberAccounts) is :class:`~tapcase_sensor.errors.SensorAnswerRoleRefused`.
 """
